@@ -1,0 +1,174 @@
+"""Settings, read once from the environment and `.env` — nowhere else reads either.
+
+Every variable is documented in `.env.example`. A missing or malformed value raises
+ConfigError with one line per problem, naming the variable and the expected shape.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+from vinyl_detective.errors import ConfigError
+
+T = TypeVar("T")
+
+EBAY_API_BASE_URL = "https://api.ebay.com"
+DISCOGS_API_BASE_URL = "https://api.discogs.com"
+TELEGRAM_API_BASE_URL = "https://api.telegram.org"
+MARKETPLACES = ("EBAY_US", "EBAY_GB", "EBAY_DE", "EBAY_FR", "EBAY_IT", "EBAY_ES", "EBAY_CA",
+                "EBAY_AU", "EBAY_AT", "EBAY_CH", "EBAY_IE", "EBAY_NL", "EBAY_BE", "EBAY_PL")
+
+# The keys that decide between live mode and the demo marketplace.
+LIVE_KEYS = ("DISCOGS_TOKEN", "EBAY_APP_ID", "EBAY_CERT_ID", "TELEGRAM_TOKEN")
+
+
+@dataclass(frozen=True)
+class Settings:
+    discogs_token: str = ""
+    ebay_app_id: str = ""
+    ebay_cert_id: str = ""
+    telegram_token: str = ""
+    telegram_allowed_chat_ids: frozenset[int] = frozenset()
+    ebay_campaign_id: str | None = None
+    ebay_marketplace: str = "EBAY_US"
+    database_url: str = "sqlite:///vinyl_detective.db"
+    poll_minutes: int = 30
+    discogs_refresh_days: int = 7
+    ebay_daily_call_budget: int = 5000
+    ebay_api_base_url: str = EBAY_API_BASE_URL
+    discogs_api_base_url: str = DISCOGS_API_BASE_URL
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    user_agent: str = "VinylDetective/0.1 +https://github.com/vinyl-detective/vinyl-detective"
+    apprise_urls: tuple[str, ...] = ()
+    global_rule: str | None = None
+    admin_token: str | None = None
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_demo(self) -> bool:
+        """True when no live key at all is set: `run` then serves the demo marketplace."""
+        return not any((self.discogs_token, self.ebay_app_id, self.ebay_cert_id,
+                        self.telegram_token))
+
+    def __repr__(self) -> str:  # never print secrets
+        return (f"Settings(database_url={_redact_url(self.database_url)!r}, "
+                f"marketplace={self.ebay_marketplace!r}, poll_minutes={self.poll_minutes}, "
+                f"demo={self.is_demo})")
+
+
+def _redact_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from `environ` (default os.environ) over the values in `env_file`."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return parse_settings(values)
+
+
+def parse_settings(values: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+
+    def get(name: str, default: str = "") -> str:
+        return values.get(name, default).strip()
+
+    def typed(name: str, parse: Callable[[str], T], default: T, shape: str) -> T:
+        raw = get(name)
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            problems.append(f"{name}={raw!r} is malformed: expected {shape}.")
+            return default
+
+    def positive_int(raw: str) -> int:
+        number = int(raw)
+        if number <= 0:
+            raise ValueError(raw)
+        return number
+
+    def chat_ids(raw: str) -> frozenset[int]:
+        return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
+
+    def url(raw: str) -> str:
+        if not raw.startswith(("http://", "https://")):
+            raise ValueError(raw)
+        return raw.rstrip("/")
+
+    def marketplace(raw: str) -> str:
+        if raw.upper() not in MARKETPLACES:
+            raise ValueError(raw)
+        return raw.upper()
+
+    live = {key: get(key) for key in LIVE_KEYS}
+    if any(live.values()):
+        for key, value in live.items():
+            if not value:
+                problems.append(f"{key} is missing: {_HOW_TO_GET[key]}")
+    allowed = typed("TELEGRAM_ALLOWED_CHAT_IDS", chat_ids, frozenset(),
+                    "comma-separated numeric chat ids, e.g. 123456789,-1001234567890")
+    if live["TELEGRAM_TOKEN"] and not allowed:
+        problems.append("TELEGRAM_ALLOWED_CHAT_IDS is missing: list the chat ids that may use "
+                        "the bot (message @userinfobot to learn yours), e.g. 123456789.")
+    database_url = get("DATABASE_URL", "sqlite:///vinyl_detective.db")
+    if "://" not in database_url:
+        problems.append(f"DATABASE_URL={database_url!r} is malformed: expected a URL such as "
+                        "sqlite:///vinyl_detective.db or postgresql+psycopg://user@host/db.")
+
+    settings = Settings(
+        discogs_token=live["DISCOGS_TOKEN"],
+        ebay_app_id=live["EBAY_APP_ID"],
+        ebay_cert_id=live["EBAY_CERT_ID"],
+        telegram_token=live["TELEGRAM_TOKEN"],
+        telegram_allowed_chat_ids=allowed,
+        ebay_campaign_id=get("EBAY_CAMPAIGN_ID") or None,
+        ebay_marketplace=typed("EBAY_MARKETPLACE", marketplace, "EBAY_US",
+                               "an eBay marketplace id such as EBAY_US, EBAY_GB or EBAY_DE"),
+        database_url=database_url,
+        poll_minutes=typed("POLL_MINUTES", positive_int, 30, "a whole number of minutes ≥ 1"),
+        discogs_refresh_days=typed("DISCOGS_REFRESH_DAYS", positive_int, 7,
+                                   "a whole number of days ≥ 1"),
+        ebay_daily_call_budget=typed("EBAY_DAILY_CALL_BUDGET", positive_int, 5000,
+                                     "a whole number of calls ≥ 1 (eBay's default is 5000)"),
+        ebay_api_base_url=typed("EBAY_API_BASE_URL", url, EBAY_API_BASE_URL, "an http(s) URL"),
+        discogs_api_base_url=typed("DISCOGS_API_BASE_URL", url, DISCOGS_API_BASE_URL,
+                                   "an http(s) URL"),
+        telegram_api_base_url=typed("TELEGRAM_API_BASE_URL", url, TELEGRAM_API_BASE_URL,
+                                    "an http(s) URL"),
+        user_agent=get("USER_AGENT") or Settings.user_agent,
+        apprise_urls=tuple(u for u in get("APPRISE_URLS").split() if u),
+        global_rule=get("GLOBAL_RULE") or None,
+        admin_token=get("ADMIN_TOKEN") or None,
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+        extra=dict(values),
+    )
+    if problems:
+        raise ConfigError("Configuration problems (see .env.example):\n- " + "\n- ".join(problems))
+    return settings
+
+
+_HOW_TO_GET = {
+    "DISCOGS_TOKEN": "create a personal access token at "
+    "https://www.discogs.com/settings/developers and set DISCOGS_TOKEN=<token>.",
+    "EBAY_APP_ID": "create a production keyset at https://developer.ebay.com/my/keys and set "
+    "EBAY_APP_ID=<App ID (Client ID)>.",
+    "EBAY_CERT_ID": "from the same eBay keyset, set EBAY_CERT_ID=<Cert ID (Client Secret)>.",
+    "TELEGRAM_TOKEN": "create a bot with @BotFather on Telegram and set "
+    "TELEGRAM_TOKEN=<123456:ABC...>.",
+}

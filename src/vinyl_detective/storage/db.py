@@ -1,0 +1,74 @@
+"""Opening the database: engine, SQLite pragmas, and migrating to the current schema."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# SQLite has no DECIMAL type; amounts are two-decimal prices, stored and read back exactly
+# enough (SQLAlchemy rounds to the column's scale). Silence the generic warning.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -64000",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+def is_sqlite(engine: Engine | sa.Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and the other pragmas on every connection."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    if is_sqlite(engine):
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # One writer at a time, taken up front: no "database is locked" mid-transaction.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (default: the newest). Safe to call at every start."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def open_database(url: str) -> Engine:
+    """Create the engine and migrate: what every entry point calls first."""
+    engine = create_db_engine(url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,209 @@
+"""The one schema definition. Migrations (storage/migrations) create exactly this.
+
+Portable SQLAlchemy Core tables for SQLite and PostgreSQL. The only SQLite-specific
+piece, the FTS5 index over releases, lives behind storage/fulltext.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive ISO text)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = sa.Numeric(12, 2, asdecimal=True)
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),  # Discogs release id
+    sa.Column("artist", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("labels", sa.Text),  # "; "-joined label names, for display and rules
+    sa.Column("catalog_no", sa.Text),  # the first catalog number, for display and FTS
+    sa.Column("barcode", sa.Text),  # the first barcode, normalised digits
+    sa.Column("format", sa.Text),  # Vinyl | CD | Cassette | ...
+    sa.Column("format_descriptions", sa.Text),  # "LP, Album, Mono"
+    sa.Column("country", sa.Text),
+    sa.Column("year", sa.Integer),
+    sa.Column("master_id", sa.BigInteger),
+    sa.Column("genres", sa.Text),
+    sa.Column("styles", sa.Text),
+    sa.Column("status", sa.Text),
+    # Prices: fetched on demand for matched releases, refreshed when stale.
+    sa.Column("price_currency", sa.String(3)),
+    sa.Column("prices_json", sa.Text),  # {"VG+": "21.50", ...} by grade code
+    sa.Column("lowest_price", Money),
+    sa.Column("num_for_sale", sa.Integer),
+    sa.Column("prices_updated_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every catalog number and barcode of a release (a release may have several), normalised.
+release_identifiers = sa.Table(
+    "release_identifiers",
+    metadata,
+    sa.Column("release_id", sa.BigInteger, sa.ForeignKey("releases.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # "catno" | "barcode"
+    sa.Column("value", sa.Text, nullable=False),  # normalised: see domain/normalize.py
+    sa.PrimaryKeyConstraint("kind", "value", "release_id"),
+)
+sa.Index("ix_release_identifiers_release", release_identifiers.c.release_id)
+
+saved_searches = sa.Table(
+    "saved_searches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger),  # owner; None for searches added from the CLI
+    sa.Column("name", sa.Text),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("category_id", sa.String(16)),  # None: all record categories
+    sa.Column("marketplace", sa.String(16), nullable=False, server_default="EBAY_US"),
+    sa.Column("min_deal_score", sa.Float, nullable=False, server_default="0.25"),
+    sa.Column("poll_minutes", sa.Integer, nullable=False, server_default="30"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("rule", sa.Text),  # watch rule expression (domain/rules.py)
+    sa.Column("disabled_reason", sa.Text),  # set when the rule stopped validating
+    sa.Column("channels", sa.Text),  # JSON list of Apprise URLs for this search
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_run_at", UTCDateTime),
+    sa.Column("next_run_at", UTCDateTime),
+)
+sa.Index("ix_saved_searches_chat", saved_searches.c.chat_id)
+
+listings = sa.Table(
+    "listings",
+    metadata,
+    sa.Column("item_id", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(32), nullable=False, server_default="ebay"),
+    sa.Column("marketplace", sa.String(16)),
+    sa.Column("search_id", sa.Integer),  # the search that first found it (no FK: may be removed)
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("price", Money, nullable=False),
+    sa.Column("shipping", Money),  # NULL = unknown, not free
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("condition", sa.Text),
+    sa.Column("condition_id", sa.String(8)),
+    sa.Column("buying_option", sa.String(16)),
+    sa.Column("seller_username", sa.Text),
+    sa.Column("seller_feedback_pct", sa.Float),
+    sa.Column("seller_feedback_score", sa.Integer),
+    sa.Column("url", sa.Text),
+    sa.Column("affiliate_url", sa.Text),
+    sa.Column("image_url", sa.Text),
+    sa.Column("country", sa.String(8)),
+    sa.Column("category_id", sa.String(16)),
+    sa.Column("listed_at", UTCDateTime),
+    sa.Column("ends_at", UTCDateTime),
+    sa.Column("catalog_no_hint", sa.Text),
+    sa.Column("barcode_hint", sa.Text),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    # Match and score, filled by the pipeline.
+    sa.Column("match_release_id", sa.BigInteger),
+    sa.Column("match_method", sa.String(16)),
+    sa.Column("match_confidence", sa.Float),
+    sa.Column("reference_price", Money),
+    sa.Column("reference_currency", sa.String(3)),
+    sa.Column("deal_score", sa.Float),
+    sa.Column("priority", sa.String(8)),
+    sa.Column("processed_at", UTCDateTime),
+)
+sa.Index("ix_listings_match", listings.c.match_release_id)
+sa.Index("ix_listings_first_seen", listings.c.first_seen)
+
+# Per-Telegram-chat preferences and state.
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),  # 403 from Telegram
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per (recipient, listing): the unique key is what makes alerts exactly-once.
+# recipient is "telegram:<chat id>" or "apprise:<channel key>".
+alert_log = sa.Table(
+    "alert_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("item_id", sa.String(64), nullable=False),
+    sa.Column("search_id", sa.Integer),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("deal_score", sa.Float),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("recipient", "item_id"),
+)
+sa.Index("ix_alert_log_created", alert_log.c.created_at)
+
+# API calls spent per service and budget day (eBay's day resets at 07:00 UTC).
+api_usage = sa.Table(
+    "api_usage",
+    metadata,
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # YYYY-MM-DD of the budget window
+    sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("service", "day"),
+)
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_type", sa.String(32), nullable=False),  # poll | backfill | refresh | ...
+    sa.Column("target", sa.Text),  # e.g. "search:12"
+    sa.Column("status", sa.String(16), nullable=False),  # running | success | error
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("fetched", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+)
+sa.Index("ix_job_runs_type_started", job_runs.c.job_type, job_runs.c.started_at)
+
+# Small key/value state: global rule, Telegram update offset, etc.
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text),
+)
