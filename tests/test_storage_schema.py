@@ -45,10 +45,20 @@ def test_fulltext_index_follows_inserts_updates_and_deletes(engine: Engine) -> N
         conn.execute(
             releases.insert(),
             [
-                {"id": 1, "artist": "Art Blakey", "title": "Moanin'", "catalog_no": "BLP 4003",
-                 "updated_at": stamp},
-                {"id": 2, "artist": "Miles Davis", "title": "Kind of Blue", "catalog_no": None,
-                 "updated_at": stamp},
+                {
+                    "id": 1,
+                    "artist": "Art Blakey",
+                    "title": "Moanin'",
+                    "catalog_no": "BLP 4003",
+                    "updated_at": stamp,
+                },
+                {
+                    "id": 2,
+                    "artist": "Miles Davis",
+                    "title": "Kind of Blue",
+                    "catalog_no": None,
+                    "updated_at": stamp,
+                },
             ],
         )
     with engine.begin() as conn:

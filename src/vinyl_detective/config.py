@@ -21,8 +21,22 @@ T = TypeVar("T")
 EBAY_API_BASE_URL = "https://api.ebay.com"
 DISCOGS_API_BASE_URL = "https://api.discogs.com"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org"
-MARKETPLACES = ("EBAY_US", "EBAY_GB", "EBAY_DE", "EBAY_FR", "EBAY_IT", "EBAY_ES", "EBAY_CA",
-                "EBAY_AU", "EBAY_AT", "EBAY_CH", "EBAY_IE", "EBAY_NL", "EBAY_BE", "EBAY_PL")
+MARKETPLACES = (
+    "EBAY_US",
+    "EBAY_GB",
+    "EBAY_DE",
+    "EBAY_FR",
+    "EBAY_IT",
+    "EBAY_ES",
+    "EBAY_CA",
+    "EBAY_AU",
+    "EBAY_AT",
+    "EBAY_CH",
+    "EBAY_IE",
+    "EBAY_NL",
+    "EBAY_BE",
+    "EBAY_PL",
+)
 
 # The keys that decide between live mode and the demo marketplace.
 LIVE_KEYS = ("DISCOGS_TOKEN", "EBAY_APP_ID", "EBAY_CERT_ID", "TELEGRAM_TOKEN")
@@ -54,13 +68,16 @@ class Settings:
     @property
     def is_demo(self) -> bool:
         """True when no live key at all is set: `run` then serves the demo marketplace."""
-        return not any((self.discogs_token, self.ebay_app_id, self.ebay_cert_id,
-                        self.telegram_token))
+        return not any(
+            (self.discogs_token, self.ebay_app_id, self.ebay_cert_id, self.telegram_token)
+        )
 
     def __repr__(self) -> str:  # never print secrets
-        return (f"Settings(database_url={_redact_url(self.database_url)!r}, "
-                f"marketplace={self.ebay_marketplace!r}, poll_minutes={self.poll_minutes}, "
-                f"demo={self.is_demo})")
+        return (
+            f"Settings(database_url={_redact_url(self.database_url)!r}, "
+            f"marketplace={self.ebay_marketplace!r}, poll_minutes={self.poll_minutes}, "
+            f"demo={self.is_demo})"
+        )
 
 
 def _redact_url(url: str) -> str:
@@ -121,15 +138,23 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         for key, value in live.items():
             if not value:
                 problems.append(f"{key} is missing: {_HOW_TO_GET[key]}")
-    allowed = typed("TELEGRAM_ALLOWED_CHAT_IDS", chat_ids, frozenset(),
-                    "comma-separated numeric chat ids, e.g. 123456789,-1001234567890")
+    allowed: frozenset[int] = typed(
+        "TELEGRAM_ALLOWED_CHAT_IDS",
+        chat_ids,
+        frozenset[int](),
+        "comma-separated numeric chat ids, e.g. 123456789,-1001234567890",
+    )
     if live["TELEGRAM_TOKEN"] and not allowed:
-        problems.append("TELEGRAM_ALLOWED_CHAT_IDS is missing: list the chat ids that may use "
-                        "the bot (message @userinfobot to learn yours), e.g. 123456789.")
+        problems.append(
+            "TELEGRAM_ALLOWED_CHAT_IDS is missing: list the chat ids that may use "
+            "the bot (message @userinfobot to learn yours), e.g. 123456789."
+        )
     database_url = get("DATABASE_URL", "sqlite:///vinyl_detective.db")
     if "://" not in database_url:
-        problems.append(f"DATABASE_URL={database_url!r} is malformed: expected a URL such as "
-                        "sqlite:///vinyl_detective.db or postgresql+psycopg://user@host/db.")
+        problems.append(
+            f"DATABASE_URL={database_url!r} is malformed: expected a URL such as "
+            "sqlite:///vinyl_detective.db or postgresql+psycopg://user@host/db."
+        )
 
     settings = Settings(
         discogs_token=live["DISCOGS_TOKEN"],
@@ -138,19 +163,30 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         telegram_token=live["TELEGRAM_TOKEN"],
         telegram_allowed_chat_ids=allowed,
         ebay_campaign_id=get("EBAY_CAMPAIGN_ID") or None,
-        ebay_marketplace=typed("EBAY_MARKETPLACE", marketplace, "EBAY_US",
-                               "an eBay marketplace id such as EBAY_US, EBAY_GB or EBAY_DE"),
+        ebay_marketplace=typed(
+            "EBAY_MARKETPLACE",
+            marketplace,
+            "EBAY_US",
+            "an eBay marketplace id such as EBAY_US, EBAY_GB or EBAY_DE",
+        ),
         database_url=database_url,
         poll_minutes=typed("POLL_MINUTES", positive_int, 30, "a whole number of minutes ≥ 1"),
-        discogs_refresh_days=typed("DISCOGS_REFRESH_DAYS", positive_int, 7,
-                                   "a whole number of days ≥ 1"),
-        ebay_daily_call_budget=typed("EBAY_DAILY_CALL_BUDGET", positive_int, 5000,
-                                     "a whole number of calls ≥ 1 (eBay's default is 5000)"),
+        discogs_refresh_days=typed(
+            "DISCOGS_REFRESH_DAYS", positive_int, 7, "a whole number of days ≥ 1"
+        ),
+        ebay_daily_call_budget=typed(
+            "EBAY_DAILY_CALL_BUDGET",
+            positive_int,
+            5000,
+            "a whole number of calls ≥ 1 (eBay's default is 5000)",
+        ),
         ebay_api_base_url=typed("EBAY_API_BASE_URL", url, EBAY_API_BASE_URL, "an http(s) URL"),
-        discogs_api_base_url=typed("DISCOGS_API_BASE_URL", url, DISCOGS_API_BASE_URL,
-                                   "an http(s) URL"),
-        telegram_api_base_url=typed("TELEGRAM_API_BASE_URL", url, TELEGRAM_API_BASE_URL,
-                                    "an http(s) URL"),
+        discogs_api_base_url=typed(
+            "DISCOGS_API_BASE_URL", url, DISCOGS_API_BASE_URL, "an http(s) URL"
+        ),
+        telegram_api_base_url=typed(
+            "TELEGRAM_API_BASE_URL", url, TELEGRAM_API_BASE_URL, "an http(s) URL"
+        ),
         user_agent=get("USER_AGENT") or Settings.user_agent,
         apprise_urls=tuple(u for u in get("APPRISE_URLS").split() if u),
         global_rule=get("GLOBAL_RULE") or None,

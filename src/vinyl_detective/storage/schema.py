@@ -38,9 +38,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 Money = sa.Numeric(12, 2, asdecimal=True)
@@ -75,8 +75,12 @@ releases = sa.Table(
 release_identifiers = sa.Table(
     "release_identifiers",
     metadata,
-    sa.Column("release_id", sa.BigInteger, sa.ForeignKey("releases.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "release_id",
+        sa.BigInteger,
+        sa.ForeignKey("releases.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("kind", sa.String(16), nullable=False),  # "catno" | "barcode"
     sa.Column("value", sa.Text, nullable=False),  # normalised: see domain/normalize.py
     sa.PrimaryKeyConstraint("kind", "value", "release_id"),
@@ -151,7 +155,8 @@ chats = sa.Table(
     metadata,
     sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),  # 403 from Telegram
+    # blocked: Telegram answered 403 (the user blocked the bot); nothing is sent any more.
+    sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 

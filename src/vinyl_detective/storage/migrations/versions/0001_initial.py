@@ -59,8 +59,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "release_identifiers",
-        sa.Column("release_id", sa.BigInteger,
-                  sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "release_id",
+            sa.BigInteger,
+            sa.ForeignKey("releases.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("kind", "value", "release_id"),

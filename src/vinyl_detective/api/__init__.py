@@ -1,0 +1,1 @@
+"""The admin HTTP API, the ingest webhook and the web dashboard."""

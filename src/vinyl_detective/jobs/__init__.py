@@ -1,0 +1,1 @@
+"""The daemon's jobs: poll, refresh prices, clean up, backfill, imports."""

@@ -1,0 +1,1 @@
+"""Delivering deal alerts: the Telegram bot, Apprise channels, and the cards they show."""

@@ -1,0 +1,1 @@
+"""Clients for the outside services: eBay (listings), Discogs (catalog and prices)."""
