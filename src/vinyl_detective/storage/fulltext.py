@@ -13,6 +13,27 @@ import sqlalchemy as sa
 
 from vinyl_detective.storage.schema import releases
 
+# The FTS5 table and the triggers that keep it in step with `releases`. Created by the
+# first migration; a bulk import may drop the triggers, load, rebuild, and recreate them.
+FTS5_TRIGGER_NAMES = ("releases_fts_insert", "releases_fts_delete", "releases_fts_update")
+FTS5_SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE releases_fts USING fts5("
+    "artist, title, catalog_no, content='releases', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER releases_fts_insert AFTER INSERT ON releases BEGIN "
+    "INSERT INTO releases_fts(rowid, artist, title, catalog_no) "
+    "VALUES (new.id, new.artist, new.title, new.catalog_no); END",
+    "CREATE TRIGGER releases_fts_delete AFTER DELETE ON releases BEGIN "
+    "INSERT INTO releases_fts(releases_fts, rowid, artist, title, catalog_no) "
+    "VALUES ('delete', old.id, old.artist, old.title, old.catalog_no); END",
+    "CREATE TRIGGER releases_fts_update AFTER UPDATE OF artist, title, catalog_no ON releases "
+    "BEGIN "
+    "INSERT INTO releases_fts(releases_fts, rowid, artist, title, catalog_no) "
+    "VALUES ('delete', old.id, old.artist, old.title, old.catalog_no); "
+    "INSERT INTO releases_fts(rowid, artist, title, catalog_no) "
+    "VALUES (new.id, new.artist, new.title, new.catalog_no); END",
+)
+
 
 def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'

@@ -7,30 +7,13 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from vinyl_detective.storage.fulltext import FTS5_SQLITE_DDL
 from vinyl_detective.storage.schema import UTCDateTime
 
 revision = "0001"
 down_revision = None
 
 Money = sa.Numeric(12, 2)
-
-FTS5_SQLITE = (
-    "CREATE VIRTUAL TABLE releases_fts USING fts5("
-    "artist, title, catalog_no, content='releases', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER releases_fts_insert AFTER INSERT ON releases BEGIN "
-    "INSERT INTO releases_fts(rowid, artist, title, catalog_no) "
-    "VALUES (new.id, new.artist, new.title, new.catalog_no); END",
-    "CREATE TRIGGER releases_fts_delete AFTER DELETE ON releases BEGIN "
-    "INSERT INTO releases_fts(releases_fts, rowid, artist, title, catalog_no) "
-    "VALUES ('delete', old.id, old.artist, old.title, old.catalog_no); END",
-    "CREATE TRIGGER releases_fts_update AFTER UPDATE OF artist, title, catalog_no ON releases "
-    "BEGIN "
-    "INSERT INTO releases_fts(releases_fts, rowid, artist, title, catalog_no) "
-    "VALUES ('delete', old.id, old.artist, old.title, old.catalog_no); "
-    "INSERT INTO releases_fts(rowid, artist, title, catalog_no) "
-    "VALUES (new.id, new.artist, new.title, new.catalog_no); END",
-)
 
 
 def upgrade() -> None:
@@ -176,5 +159,5 @@ def upgrade() -> None:
         sa.Column("value", sa.Text),
     )
     if op.get_bind().dialect.name == "sqlite":
-        for statement in FTS5_SQLITE:
+        for statement in FTS5_SQLITE_DDL:
             op.execute(statement)
