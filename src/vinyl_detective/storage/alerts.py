@@ -1,0 +1,121 @@
+"""The alert log: one row per (recipient, listing), the guarantee against repeated alerts.
+
+An alert is first *claimed* (a `pending` row; the unique key refuses a second claim,
+also from another worker or after a restart), then sent, then marked `sent`. Rows left
+`pending` by a crash are retried at the next start; rows that failed for good stay
+`failed` with their error, visible in `status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from vinyl_detective.storage.schema import alert_log
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    recipient: str
+    item_id: str
+    search_id: int | None
+    attempts: int
+
+
+def claim(
+    conn: sa.Connection,
+    recipient: str,
+    item_id: str,
+    *,
+    now: datetime,
+    search_id: int | None = None,
+    deal_score: float | None = None,
+) -> bool:
+    """Claim the right to alert `recipient` about `item_id`; False if it was ever claimed."""
+    exists = conn.execute(
+        sa.select(alert_log.c.id).where(
+            alert_log.c.recipient == recipient, alert_log.c.item_id == item_id
+        )
+    ).first()
+    if exists:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                alert_log.insert().values(
+                    recipient=recipient,
+                    item_id=item_id,
+                    search_id=search_id,
+                    status="pending",
+                    attempts=0,
+                    deal_score=deal_score,
+                    created_at=now,
+                )
+            )
+    except sa.exc.IntegrityError:  # another worker claimed it between the check and now
+        return False
+    return True
+
+
+def mark_sent(conn: sa.Connection, recipient: str, item_id: str, now: datetime) -> None:
+    conn.execute(
+        alert_log.update()
+        .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
+        .values(status="sent", sent_at=now, attempts=alert_log.c.attempts + 1, error=None)
+    )
+
+
+def mark_attempt_failed(
+    conn: sa.Connection, recipient: str, item_id: str, error: str, *, permanent: bool
+) -> None:
+    """Count a failed attempt; after MAX_ATTEMPTS, or a permanent error, it is `failed`."""
+    row = conn.execute(
+        sa.select(alert_log.c.attempts).where(
+            alert_log.c.recipient == recipient, alert_log.c.item_id == item_id
+        )
+    ).first()
+    attempts = (row.attempts if row else 0) + 1
+    status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
+    conn.execute(
+        alert_log.update()
+        .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
+        .values(status=status, attempts=attempts, error=error[:500])
+    )
+
+
+def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
+    """Alerts claimed but not yet delivered (a crash, or a retryable failure)."""
+    rows = conn.execute(
+        sa.select(alert_log)
+        .where(alert_log.c.status == "pending")
+        .order_by(alert_log.c.id)
+        .limit(limit)
+    )
+    return [PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts) for r in rows]
+
+
+def status_counts(conn: sa.Connection, since: datetime | None = None) -> dict[str, int]:
+    stmt = sa.select(alert_log.c.status, sa.func.count()).group_by(alert_log.c.status)
+    if since is not None:
+        stmt = stmt.where(alert_log.c.created_at >= since)
+    return {status: int(n) for status, n in conn.execute(stmt)}
+
+
+def recent_failures(conn: sa.Connection, limit: int = 10) -> list[tuple[str, str, str | None]]:
+    """(recipient, item_id, error) of alerts that failed for good, newest first."""
+    rows = conn.execute(
+        sa.select(alert_log.c.recipient, alert_log.c.item_id, alert_log.c.error)
+        .where(alert_log.c.status == "failed")
+        .order_by(alert_log.c.id.desc())
+        .limit(limit)
+    )
+    return [(r.recipient, r.item_id, r.error) for r in rows]
+
+
+def delete_created_before(conn: sa.Connection, cutoff: datetime) -> int:
+    """Forget alert log rows older than `cutoff` (the cleanup job: 90 days)."""
+    return conn.execute(alert_log.delete().where(alert_log.c.created_at < cutoff)).rowcount

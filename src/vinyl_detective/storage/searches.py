@@ -1,0 +1,163 @@
+"""Saved searches: the users' standing eBay queries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.storage.schema import saved_searches
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSchedule:
+    """When a search last ran and is next due, and why it is disabled (if it is)."""
+
+    search_id: int
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    disabled_reason: str | None
+
+
+def _to_search(row: sa.Row[tuple[object, ...]]) -> SavedSearch:
+    m = row._mapping
+    channels = tuple(json.loads(m["channels"])) if m["channels"] else ()
+    return SavedSearch(
+        id=m["id"],
+        query=m["query"],
+        chat_id=m["chat_id"],
+        name=m["name"],
+        min_deal_score=m["min_deal_score"],
+        poll_minutes=m["poll_minutes"],
+        active=bool(m["active"]) and not m["disabled_reason"],
+        rule=m["rule"],
+        category_id=m["category_id"],
+        marketplace=m["marketplace"],
+        channels=channels,
+    )
+
+
+def add_search(
+    conn: sa.Connection,
+    *,
+    query: str,
+    now: datetime,
+    chat_id: int | None = None,
+    name: str | None = None,
+    min_deal_score: float = 0.25,
+    poll_minutes: int = 30,
+    rule: str | None = None,
+    channels: tuple[str, ...] = (),
+    category_id: str | None = None,
+    marketplace: str = "EBAY_US",
+) -> SavedSearch:
+    """Store a new search, due at once."""
+    result = conn.execute(
+        saved_searches.insert().values(
+            query=query,
+            chat_id=chat_id,
+            name=name,
+            min_deal_score=min_deal_score,
+            poll_minutes=poll_minutes,
+            rule=rule,
+            channels=json.dumps(list(channels)) if channels else None,
+            category_id=category_id,
+            marketplace=marketplace,
+            active=True,
+            created_at=now,
+            next_run_at=now,
+        )
+    )
+    search = get_search(conn, int(result.inserted_primary_key[0]))  # type: ignore[index]
+    assert search is not None
+    return search
+
+
+def get_search(conn: sa.Connection, search_id: int) -> SavedSearch | None:
+    row = conn.execute(sa.select(saved_searches).where(saved_searches.c.id == search_id)).first()
+    return _to_search(row) if row else None
+
+
+def list_searches(
+    conn: sa.Connection, *, chat_id: int | None = None, active_only: bool = False
+) -> list[SavedSearch]:
+    stmt = sa.select(saved_searches).order_by(saved_searches.c.id)
+    if chat_id is not None:
+        stmt = stmt.where(saved_searches.c.chat_id == chat_id)
+    if active_only:
+        stmt = stmt.where(
+            saved_searches.c.active.is_(True), saved_searches.c.disabled_reason.is_(None)
+        )
+    return [_to_search(row) for row in conn.execute(stmt)]
+
+
+def _owned(search_id: int, chat_id: int | None) -> sa.ColumnElement[bool]:
+    clause = saved_searches.c.id == search_id
+    if chat_id is not None:
+        clause = sa.and_(clause, saved_searches.c.chat_id == chat_id)
+    return clause
+
+
+def remove_search(conn: sa.Connection, search_id: int, *, chat_id: int | None = None) -> bool:
+    """Delete a search; with `chat_id`, only if that chat owns it."""
+    return conn.execute(saved_searches.delete().where(_owned(search_id, chat_id))).rowcount > 0
+
+
+def update_search(
+    conn: sa.Connection, search_id: int, *, chat_id: int | None = None, **values: object
+) -> bool:
+    """Change columns of a search (active, min_deal_score, rule, poll_minutes, ...)."""
+    if "channels" in values and isinstance(values["channels"], tuple | list):
+        values["channels"] = json.dumps(list(values["channels"])) if values["channels"] else None
+    result = conn.execute(saved_searches.update().where(_owned(search_id, chat_id)).values(values))
+    return result.rowcount > 0
+
+
+def disable_search(conn: sa.Connection, search_id: int, reason: str) -> None:
+    """Take a search out of service with a reason shown in `status` (e.g. a broken rule)."""
+    conn.execute(
+        saved_searches.update()
+        .where(saved_searches.c.id == search_id)
+        .values(disabled_reason=reason)
+    )
+
+
+def mark_run(
+    conn: sa.Connection, search_id: int, *, ran_at: datetime, next_run_at: datetime
+) -> None:
+    conn.execute(
+        saved_searches.update()
+        .where(saved_searches.c.id == search_id)
+        .values(last_run_at=ran_at, next_run_at=next_run_at)
+    )
+
+
+def due_searches(conn: sa.Connection, now: datetime) -> list[SavedSearch]:
+    """Active searches whose next run is due (missed runs count once: they coalesce)."""
+    stmt = (
+        sa.select(saved_searches)
+        .where(
+            saved_searches.c.active.is_(True),
+            saved_searches.c.disabled_reason.is_(None),
+            sa.or_(saved_searches.c.next_run_at.is_(None), saved_searches.c.next_run_at <= now),
+        )
+        .order_by(saved_searches.c.next_run_at, saved_searches.c.id)
+    )
+    return [_to_search(row) for row in conn.execute(stmt)]
+
+
+def schedules(conn: sa.Connection) -> dict[int, SearchSchedule]:
+    rows = conn.execute(
+        sa.select(
+            saved_searches.c.id,
+            saved_searches.c.last_run_at,
+            saved_searches.c.next_run_at,
+            saved_searches.c.disabled_reason,
+        )
+    )
+    return {
+        r.id: SearchSchedule(r.id, r.last_run_at, r.next_run_at, r.disabled_reason) for r in rows
+    }
