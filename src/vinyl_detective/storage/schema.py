@@ -212,3 +212,73 @@ kv = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text),
 )
+
+# --- Deal lifecycle (migration 0002) -------------------------------------------------------
+
+# A tracked deal: a snapshot of the listing and its pricing, so cleaning up old listings
+# never loses a flip in progress. State changes go through storage/deals.py only.
+deals = sa.Table(
+    "deals",
+    metadata,
+    sa.Column("item_id", sa.String(64), primary_key=True),
+    sa.Column("release_id", sa.BigInteger),
+    sa.Column("title", sa.Text, nullable=False),  # the listing's title
+    sa.Column("artist", sa.Text),  # the matched release's artist and title
+    sa.Column("release_title", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("image_url", sa.Text),
+    sa.Column("currency", sa.String(3), nullable=False),  # every amount below is in it
+    sa.Column("found_price", Money, nullable=False),  # price + shipping when found
+    sa.Column("reference_price", Money),
+    sa.Column("deal_score", sa.Float),
+    sa.Column("priority", sa.String(8)),
+    sa.Column("state", sa.String(16), nullable=False),  # domain/lifecycle.py DealState
+    sa.Column("state_changed_at", UTCDateTime, nullable=False),
+    sa.Column("purchase_price", Money),
+    sa.Column("sale_price", Money),
+    sa.Column("fees", Money),
+    sa.Column("profit", Money),  # sale - purchase - fees, set on SOLD
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_deals_state_changed", deals.c.state, deals.c.state_changed_at)
+
+# Every step of every deal, including its creation (from_state NULL), in order.
+deal_transitions = sa.Table(
+    "deal_transitions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "item_id",
+        sa.String(64),
+        sa.ForeignKey("deals.item_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("from_state", sa.String(16)),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("actor", sa.String(16), nullable=False),  # bot | cli | api | timeout | pipeline
+    sa.Column("purchase_price", Money),
+    sa.Column("sale_price", Money),
+    sa.Column("fees", Money),
+)
+sa.Index("ix_deal_transitions_item", deal_transitions.c.item_id, deal_transitions.c.id)
+
+# Transactional outbox: events are written in the same transaction as the change they
+# describe, and the relay (events/relay.py) delivers them in id order, at least once.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False),  # UUID; consumers dedupe on it
+    sa.Column("event_type", sa.String(64), nullable=False),  # e.g. listing.state.sold
+    sa.Column("aggregate_id", sa.String(64), nullable=False),  # e.g. the item id
+    sa.Column("payload", sa.Text, nullable=False),  # JSON object
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime),  # NULL until delivered
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("event_id"),
+)
+sa.Index("ix_outbox_pending", outbox.c.published_at, outbox.c.id)
