@@ -1,0 +1,63 @@
+"""eBay's keyword syntax, evaluated locally against a listing title.
+
+Firehose polling reads whole record categories and matches every new listing against
+all saved searches here, so the number of searches costs no API calls. The syntax is
+eBay's: words are ANDed, `-word` excludes, `(a,b)` means either, "quoted phrase" is
+one phrase. Matching is case-insensitive on word boundaries, ignoring punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r'-?"[^"]*"|-?\([^)]*\)|\S+')
+_WORD = re.compile(r"[\w+]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents removed, apostrophes dropped, other punctuation as spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"['’`]", "", text.lower())
+    return " ".join(_WORD.findall(text))
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordQuery:
+    """A parsed query: every group must match (a group matches if any phrase does)."""
+
+    required: tuple[tuple[str, ...], ...]
+    excluded: tuple[str, ...]
+
+    def matches(self, title: str) -> bool:
+        haystack = f" {fold(title)} "
+        if any(f" {phrase} " in haystack for phrase in self.excluded):
+            return False
+        return all(any(f" {phrase} " in haystack for phrase in group) for group in self.required)
+
+
+def parse_query(query: str) -> KeywordQuery:
+    required: list[tuple[str, ...]] = []
+    excluded: list[str] = []
+    for token in _TOKEN.findall(query):
+        negative = token.startswith("-") and len(token) > 1
+        body = token[1:] if negative else token
+        if body.startswith("(") and body.endswith(")"):
+            options = tuple(p for p in (fold(o) for o in body[1:-1].split(",")) if p)
+        else:
+            folded = fold(body.strip('"'))
+            options = (folded,) if folded else ()
+        if not options:
+            continue
+        if negative:
+            excluded.extend(options)
+        else:
+            required.append(options)
+    return KeywordQuery(tuple(required), tuple(excluded))
+
+
+def query_matches(query: str, title: str) -> bool:
+    """True when `title` satisfies the eBay keyword `query`."""
+    return parse_query(query).matches(title)
