@@ -1,0 +1,735 @@
+"""The eBay Browse API client: application token, listing search, item detail.
+
+Everything eBay-specific stops here: the rest of the product sees `Listing` values and
+the error types of `vinyl_detective.errors`. The traps it handles (see REFERENCE.md):
+
+- search returns only FIXED_PRICE listings unless a `buyingOptions` filter is sent, so
+  this client always sends one (auctions included by default);
+- `total` is an estimate: page with `SearchPage.has_next`, not with `total`;
+- `offset` must be a multiple of `limit` and `offset + limit` can never pass 10,000;
+- only one `category_ids` value is honoured: poll each record category on its own;
+- money values are strings, shipping may be unknown ("CALCULATED" with no cost).
+
+Every Browse API attempt (retries and failures included) first goes through the
+injected `CallBudget`; the token call does not, eBay counts it separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from vinyl_detective.domain.models import BuyingOption, Listing
+from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
+from vinyl_detective.errors import (
+    AuthError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    RetryableError,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE = "ebay"
+API_SCOPE = "https://api.ebay.com/oauth/api_scope"
+TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 (a URL path, not a secret)
+SEARCH_PATH = "/buy/browse/v1/item_summary/search"
+ITEM_PATH = "/buy/browse/v1/item/"
+
+# Music leaf categories on eBay (EBAY_US; the same ids are seen on GB/DE).
+MUSIC = "11233"
+RECORDS = "176985"
+CDS = "176984"
+CASSETTES = "176983"
+RECORD_CATEGORIES: tuple[str, ...] = (RECORDS, CDS, CASSETTES)
+FORMAT_BY_CATEGORY: Mapping[str, str] = {RECORDS: "Vinyl", CDS: "CD", CASSETTES: "Cassette"}
+
+MAX_LIMIT = 200
+MAX_RESULT_WINDOW = 10_000
+# How long before a token's stated expiry we fetch a new one.
+TOKEN_REFRESH_MARGIN = 120.0
+
+# eBay Partner Network rotation ids (mkrid) by marketplace, from ePN's link docs.
+ROTATION_IDS: Mapping[str, str] = {
+    "EBAY_US": "711-53200-19255-0",
+    "EBAY_GB": "710-53481-19255-0",
+    "EBAY_DE": "707-53477-19255-0",
+    "EBAY_FR": "709-53476-19255-0",
+    "EBAY_IT": "724-53478-19255-0",
+    "EBAY_ES": "1185-53479-19255-0",
+    "EBAY_AT": "5221-53469-19255-0",
+    "EBAY_AU": "705-53470-19255-0",
+    "EBAY_BE": "1553-53471-19255-0",
+    "EBAY_CA": "706-53473-19255-0",
+    "EBAY_CH": "5222-53480-19255-0",
+    "EBAY_IE": "5282-53468-19255-0",
+    "EBAY_NL": "1346-53482-19255-0",
+    "EBAY_PL": "4908-226936-19255-0",
+}
+
+# The currency a marketplace prices in, used for the `priceCurrency` filter.
+MARKETPLACE_CURRENCIES: Mapping[str, str] = {
+    "EBAY_US": "USD",
+    "EBAY_GB": "GBP",
+    "EBAY_DE": "EUR",
+    "EBAY_FR": "EUR",
+    "EBAY_IT": "EUR",
+    "EBAY_ES": "EUR",
+    "EBAY_AT": "EUR",
+    "EBAY_BE": "EUR",
+    "EBAY_IE": "EUR",
+    "EBAY_NL": "EUR",
+    "EBAY_AU": "AUD",
+    "EBAY_CA": "CAD",
+    "EBAY_CH": "CHF",
+    "EBAY_PL": "PLN",
+}
+
+# Web hosts, for a listing URL when eBay did not send `itemWebUrl`.
+MARKETPLACE_HOSTS: Mapping[str, str] = {
+    "EBAY_US": "www.ebay.com",
+    "EBAY_GB": "www.ebay.co.uk",
+    "EBAY_DE": "www.ebay.de",
+    "EBAY_FR": "www.ebay.fr",
+    "EBAY_IT": "www.ebay.it",
+    "EBAY_ES": "www.ebay.es",
+    "EBAY_AT": "www.ebay.at",
+    "EBAY_AU": "www.ebay.com.au",
+    "EBAY_BE": "www.benl.ebay.be",
+    "EBAY_CA": "www.ebay.ca",
+    "EBAY_CH": "www.ebay.ch",
+    "EBAY_IE": "www.ebay.ie",
+    "EBAY_NL": "www.ebay.nl",
+    "EBAY_PL": "www.ebay.pl",
+}
+
+# Item-specific names, compared after dropping case and everything but letters/digits.
+_CATALOG_ASPECTS = frozenset(
+    {
+        "catalognumber",
+        "cataloguenumber",
+        "catalogno",
+        "catalogueno",
+        "catno",
+        "catalog",
+        "catalognr",
+        "katalognummer",
+        "numerodecatalogue",
+        "numerodicatalogo",
+    }
+)
+_BARCODE_ASPECTS = frozenset({"upc", "ean", "upcean", "eanupc", "barcode", "gtin", "ean13"})
+# Values sellers put in item specifics that mean "no value".
+_PLACEHOLDERS = frozenset(
+    {"doesnotapply", "na", "none", "unknown", "notapplicable", "nichtzutreffend", "sansobjet"}
+)
+
+
+class CallBudget(Protocol):
+    """A daily allowance of Browse API calls (storage.usage.DbCallBudget is the real one)."""
+
+    async def acquire(self) -> None:
+        """Spend one call, or raise errors.BudgetExhaustedError when none are left."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of search results.
+
+    `total` is eBay's estimate; use `has_next` to decide whether to read another page.
+    `skipped` counts malformed item summaries that were left out of `listings`.
+    """
+
+    listings: list[Listing]
+    total: int
+    offset: int
+    limit: int
+    has_next: bool
+    skipped: int = 0
+
+
+class MalformedItemError(ValueError):
+    """An item summary that cannot become a Listing (no id, no title, no usable price)."""
+
+
+def affiliate_link(
+    url: str, marketplace: str, campaign_id: str, custom_id: str | None = None
+) -> str:
+    """`url` with eBay Partner Network tracking parameters, for `campaign_id`.
+
+    Existing tracking parameters in `url` are replaced, other query parameters kept.
+    Raises ValueError for a marketplace ePN has no rotation id for.
+    """
+    try:
+        rotation = ROTATION_IDS[marketplace]
+    except KeyError:
+        raise ValueError(
+            f"no eBay Partner Network rotation id for marketplace {marketplace!r}; "
+            f"use one of {', '.join(ROTATION_IDS)}"
+        ) from None
+    tracking = {
+        "mkevt": "1",
+        "mkcid": "1",
+        "mkrid": rotation,
+        "campid": campaign_id,
+        "toolid": "10001",
+    }
+    if custom_id:
+        tracking["customid"] = custom_id
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in tracking]
+    if not custom_id:
+        kept = [(k, v) for k, v in kept if k != "customid"]
+    query = urlencode([*kept, *tracking.items()])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+# --- parsing eBay JSON into Listing -------------------------------------------------------
+
+
+def _str(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _money(value: object) -> tuple[Decimal, str] | None:
+    """eBay's `{"value": "12.50", "currency": "USD"}` as (Decimal, currency), else None."""
+    if not isinstance(value, Mapping):
+        return None
+    raw, currency = _str(value.get("value")), _str(value.get("currency"))
+    if raw is None or currency is None:
+        return None
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return amount, currency.upper()
+
+
+def _timestamp(value: object) -> datetime | None:
+    text = _str(value)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _shipping(options: object, currency: str) -> Decimal | None:
+    """The cheapest known shipping cost; None when no option states a cost in `currency`."""
+    if not isinstance(options, list):
+        return None
+    costs = []
+    for option in options:
+        if not isinstance(option, Mapping):
+            continue
+        cost = _money(option.get("shippingCost"))
+        if cost is not None and cost[1] == currency:
+            costs.append(cost[0])
+    return min(costs) if costs else None
+
+
+def _category(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(leaf category id, format hint) from leafCategoryIds / categoryId / categories."""
+    ids: list[str] = []
+    leaves = item.get("leafCategoryIds")
+    if isinstance(leaves, list):
+        ids.extend(s for s in map(_str, leaves) if s)
+    if (detail_id := _str(item.get("categoryId"))) is not None:
+        ids.append(detail_id)
+    categories = item.get("categories")
+    if isinstance(categories, list):
+        ids.extend(
+            s for c in categories if isinstance(c, Mapping) and (s := _str(c.get("categoryId")))
+        )
+    hint = next((FORMAT_BY_CATEGORY[i] for i in ids if i in FORMAT_BY_CATEGORY), None)
+    return (ids[0] if ids else None), hint
+
+
+def _aspect_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _identifiers(item: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(catalog number as written, 13-digit barcode) from `gtin` and `localizedAspects`."""
+    catalog_no: str | None = None
+    barcode = normalize_barcode(_str(item.get("gtin")) or "")
+    aspects = item.get("localizedAspects")
+    if not isinstance(aspects, list):
+        return catalog_no, barcode
+    for aspect in aspects:
+        if not isinstance(aspect, Mapping):
+            continue
+        name, value = _str(aspect.get("name")), _str(aspect.get("value"))
+        if name is None or value is None or _aspect_key(value) in _PLACEHOLDERS:
+            continue
+        key = _aspect_key(name)
+        if catalog_no is None and key in _CATALOG_ASPECTS and normalize_catalog_no(value):
+            catalog_no = value
+        elif barcode is None and (
+            key in _BARCODE_ASPECTS or "upc" in key or "ean" in key or "barcode" in key
+        ):
+            # A STRING_ARRAY aspect arrives comma-separated; the first valid code wins.
+            barcode = next((b for part in value.split(",") if (b := normalize_barcode(part))), None)
+    return catalog_no, barcode
+
+
+def listing_from_item(
+    item: Mapping[str, Any], *, marketplace: str = "EBAY_US", campaign_id: str | None = None
+) -> Listing:
+    """An eBay item summary or item detail as a Listing.
+
+    Auctions are priced at their current bid (`currentBidPrice`), unless the listing also
+    offers Buy It Now at a stated price. Raises MalformedItemError when the item has no
+    id, no title or no usable price.
+    """
+    item_id = _str(item.get("itemId"))
+    title = _str(item.get("title"))
+    if item_id is None or title is None:
+        raise MalformedItemError(f"item {item_id or '?'} has no itemId or no title")
+    options = item.get("buyingOptions")
+    options = [o for o in options if isinstance(o, str)] if isinstance(options, list) else []
+    fixed = _money(item.get("price"))
+    bid = _money(item.get("currentBidPrice"))
+    if "AUCTION" in options and not ("FIXED_PRICE" in options and fixed is not None):
+        buying_option = BuyingOption.AUCTION
+        money = bid or fixed
+    else:
+        buying_option = BuyingOption.FIXED_PRICE
+        money = fixed
+    if money is None:
+        raise MalformedItemError(f"item {item_id} has no usable price")
+    price, currency = money
+
+    seller = item.get("seller")
+    seller = seller if isinstance(seller, Mapping) else {}
+    feedback_pct: float | None
+    try:
+        feedback_pct = float(seller.get("feedbackPercentage"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        feedback_pct = None
+    score = seller.get("feedbackScore")
+    feedback_score = score if isinstance(score, int) and not isinstance(score, bool) else None
+
+    url = _str(item.get("itemWebUrl"))
+    if url is None:
+        legacy = _str(item.get("legacyItemId")) or item_id.split("|")[1 if "|" in item_id else 0]
+        url = f"https://{MARKETPLACE_HOSTS.get(marketplace, 'www.ebay.com')}/itm/{legacy}"
+    affiliate_url = _str(item.get("itemAffiliateWebUrl"))
+    if affiliate_url is None and campaign_id:
+        affiliate_url = affiliate_link(url, marketplace, campaign_id)
+
+    image = item.get("image")
+    image_url = _str(image.get("imageUrl")) if isinstance(image, Mapping) else None
+    if image_url is None and isinstance(thumbs := item.get("thumbnailImages"), list) and thumbs:
+        first = thumbs[0]
+        image_url = _str(first.get("imageUrl")) if isinstance(first, Mapping) else None
+    location = item.get("itemLocation")
+    country = _str(location.get("country")) if isinstance(location, Mapping) else None
+    category_id, format_hint = _category(item)
+    catalog_no, barcode = _identifiers(item)
+
+    return Listing(
+        item_id=item_id,
+        title=title,
+        price=price,
+        currency=currency,
+        shipping=_shipping(item.get("shippingOptions"), currency),
+        condition=_str(item.get("condition")),
+        condition_id=_str(item.get("conditionId")),
+        buying_option=buying_option,
+        seller_username=_str(seller.get("username")),
+        seller_feedback_pct=feedback_pct,
+        seller_feedback_score=feedback_score,
+        url=url,
+        affiliate_url=affiliate_url,
+        image_url=image_url,
+        country=country,
+        category_id=category_id,
+        listed_at=_timestamp(item.get("itemOriginDate"))
+        or _timestamp(item.get("itemCreationDate")),
+        ends_at=_timestamp(item.get("itemEndDate")),
+        catalog_no=catalog_no,
+        barcode=barcode,
+        format_hint=format_hint,
+        source="ebay",
+        marketplace=marketplace,
+    )
+
+
+def _filter_time(moment: datetime) -> str:
+    """eBay's filter timestamp: UTC with milliseconds and a Z. Naive times are taken as UTC."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# getItem's "item not found" / "item not available" arrive as 400s with these ids.
+_GONE_ERROR_IDS = frozenset({11001, 11004})
+
+
+def _error_id(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, Mapping) and isinstance(errors := body.get("errors"), list) and errors:
+        first = errors[0]
+        error_id = first.get("errorId") if isinstance(first, Mapping) else None
+        return error_id if isinstance(error_id, int) else None
+    return None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """eBay's own words for a failed call: errors[0].message, or the OAuth description."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+            first = errors[0]
+            message = _str(first.get("message")) or _str(first.get("longMessage"))
+            if message:
+                error_id = first.get("errorId")
+                return f"{message} (errorId {error_id})" if error_id is not None else message
+        description = _str(body.get("error_description")) or _str(body.get("error"))
+        if description:
+            return description
+    return f"HTTP {response.status_code}"
+
+
+class EbayClient:
+    """Async eBay Browse API client over an injected (or owned) httpx.AsyncClient.
+
+    `base_url` is the API host (`https://api.ebay.com`, the sandbox, or a fake).
+    `sleep` and `clock` are injectable so retries and token expiry are testable without
+    waiting. `max_retries` is how many times a 5xx/timeout/connection error is retried.
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        cert_id: str,
+        *,
+        base_url: str,
+        marketplace: str = "EBAY_US",
+        campaign_id: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        budget: CallBudget | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        max_retries: int = 3,
+        timeout: float = 20.0,
+    ) -> None:
+        self.marketplace = marketplace
+        self.campaign_id = campaign_id or None
+        self._app_id = app_id
+        self._cert_id = cert_id
+        self._base_url = base_url.rstrip("/")
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        self._budget = budget
+        self._sleep = sleep
+        self._clock = clock
+        self._max_retries = max(0, max_retries)
+        self._timeout = timeout
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- public API ------------------------------------------------------------------
+
+    async def search(
+        self,
+        *,
+        q: str | None = None,
+        category_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+        sort: str | None = "newlyListed",
+        buying_options: Sequence[str] = ("FIXED_PRICE", "AUCTION"),
+        price_max: Decimal | None = None,
+        listed_after: datetime | None = None,
+        price_currency: str | None = None,
+    ) -> SearchPage:
+        """One page of `item_summary/search`, newest first by default.
+
+        `q` and/or `category_id` (one category: eBay honours only the first). Auctions
+        are included unless `buying_options` says otherwise. `price_max` is in
+        `price_currency` (default: the marketplace's currency). `listed_after` becomes an
+        `itemStartDate:[..]` window. Raises ValueError for a request eBay would refuse.
+        """
+        if not (q and q.strip()) and not category_id:
+            raise ValueError("an eBay search needs keywords (q) or a category_id, or both")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+        if offset < 0 or offset % limit:
+            raise ValueError(f"offset must be a multiple of limit ({limit}), got {offset}")
+        if offset + limit > MAX_RESULT_WINDOW:
+            raise ValueError(
+                f"eBay never returns results past {MAX_RESULT_WINDOW:,}: offset {offset} + "
+                f"limit {limit} is too far; narrow the search (e.g. a listed_after window)"
+            )
+        options = [o.strip().upper() for o in buying_options if o.strip()]
+        if not options:
+            raise ValueError(
+                "buying_options cannot be empty: without it eBay returns fixed-price only"
+            )
+        filters = ["buyingOptions:{" + "|".join(options) + "}"]
+        if price_max is not None:
+            currency = price_currency or MARKETPLACE_CURRENCIES.get(self.marketplace, "USD")
+            filters += [f"price:[..{price_max}]", f"priceCurrency:{currency}"]
+        if listed_after is not None:
+            filters.append(f"itemStartDate:[{_filter_time(listed_after)}..]")
+        params: dict[str, str] = {}
+        if q and q.strip():
+            params["q"] = q.strip()
+        if category_id:
+            params["category_ids"] = category_id
+        params["filter"] = ",".join(filters)
+        if sort:
+            params["sort"] = sort
+        params["limit"] = str(limit)
+        params["offset"] = str(offset)
+
+        body = await self._browse_get(SEARCH_PATH, params)
+        raw_items = body.get("itemSummaries", [])
+        if not isinstance(raw_items, list):
+            raise PermanentError(SERVICE, "search response has an itemSummaries that is no list")
+        listings: list[Listing] = []
+        skipped = 0
+        for raw in raw_items:
+            try:
+                if not isinstance(raw, Mapping):
+                    raise MalformedItemError("item summary is not an object")
+                listings.append(self._listing(raw))
+            except MalformedItemError as exc:
+                skipped += 1
+                log.warning("ebay: skipped a malformed item summary: %s", exc)
+        total = body.get("total")
+        got_offset, got_limit = body.get("offset"), body.get("limit")
+        return SearchPage(
+            listings=listings,
+            total=total if isinstance(total, int) else len(listings) + skipped,
+            offset=got_offset if isinstance(got_offset, int) else offset,
+            limit=got_limit if isinstance(got_limit, int) else limit,
+            has_next=bool(body.get("next")),
+            skipped=skipped,
+        )
+
+    async def get_item(self, item_id: str) -> Listing:
+        """The item detail for `item_id` ("v1|<n>|0"), with catalog number and barcode.
+
+        Raises NotFoundError when the listing is gone, PermanentError when eBay's answer
+        is not a usable item.
+        """
+        body = await self._browse_get(ITEM_PATH + quote(item_id, safe=""), {})
+        try:
+            return self._listing(body)
+        except MalformedItemError as exc:
+            raise PermanentError(SERVICE, f"item {item_id} is malformed: {exc}") from exc
+
+    def _listing(self, item: Mapping[str, Any]) -> Listing:
+        return listing_from_item(item, marketplace=self.marketplace, campaign_id=self.campaign_id)
+
+    # --- transport -------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: about 1, 2, 4 … seconds, capped at 60."""
+        base: float = min(60.0, 2.0 ** (attempt - 1))
+        return base / 2 + random.uniform(0, base / 2)
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+        """One HTTP attempt. Returns None for a retryable transport failure."""
+        try:
+            return await self._http.request(method, url, timeout=self._timeout, **kwargs)
+        except httpx.UnsupportedProtocol as exc:
+            raise PermanentError(SERVICE, f"bad eBay API URL {url!r}: {exc}") from exc
+        except httpx.TransportError as exc:
+            log.warning("ebay: %s %s failed: %s", method, url, type(exc).__name__)
+            return None
+
+    async def _retry_or_raise(self, attempt: int, what: str) -> None:
+        if attempt > self._max_retries:
+            raise RetryableError(SERVICE, f"{what} after {attempt} attempts; eBay may be down")
+        await self._sleep(self._backoff(attempt))
+
+    async def _access_token(self, *, renew: bool = False) -> str:
+        async with self._token_lock:
+            if not renew and self._token is not None and self._clock() < self._token_renew_at:
+                return self._token
+            self._token = None
+            self._token = await self._fetch_token()
+            return self._token
+
+    async def _fetch_token(self) -> str:
+        credentials = base64.b64encode(f"{self._app_id}:{self._cert_id}".encode()).decode()
+        headers = {
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        form = {"grant_type": "client_credentials", "scope": API_SCOPE}
+        attempt = 0
+        while True:
+            attempt += 1
+            response = await self._send(
+                "POST", self._base_url + TOKEN_PATH, headers=headers, data=form
+            )
+            if response is None or response.status_code >= 500:
+                what = "the token request failed" if response is None else "token HTTP 5xx"
+                await self._retry_or_raise(attempt, what)
+                continue
+            if response.status_code == 429:
+                raise RateLimitedError(
+                    SERVICE,
+                    f"token request refused: {_error_message(response)}",
+                    retry_after=_retry_after(response),
+                )
+            if response.status_code in (400, 401, 403):
+                body = _error_message(response)
+                if response.status_code != 400 or "invalid_client" in response.text:
+                    raise AuthError(
+                        SERVICE,
+                        f"eBay refused the application credentials ({body}): check EBAY_APP_ID "
+                        "and EBAY_CERT_ID (the App ID and Cert ID of one production keyset, "
+                        "which must be enabled)",
+                        status=response.status_code,
+                    )
+                raise PermanentError(
+                    SERVICE, f"token request refused: {body}", status=response.status_code
+                )
+            if response.status_code != 200:
+                raise PermanentError(
+                    SERVICE,
+                    f"token request answered HTTP {response.status_code}: "
+                    f"{_error_message(response)}",
+                    status=response.status_code,
+                )
+            try:
+                body_json = response.json()
+            except ValueError:
+                body_json = None
+            token = body_json.get("access_token") if isinstance(body_json, Mapping) else None
+            expires_in = body_json.get("expires_in", 7200) if isinstance(body_json, Mapping) else 0
+            if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
+                raise PermanentError(SERVICE, "token response is not the expected JSON")
+            margin = min(TOKEN_REFRESH_MARGIN, float(expires_in) / 2)
+            self._token_renew_at = self._clock() + float(expires_in) - margin
+            return token
+
+    def _headers(self, token: str) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "X-EBAY-C-MARKETPLACE-ID": self.marketplace,
+            "Accept": "application/json",
+        }
+        if self.campaign_id:
+            headers["X-EBAY-C-ENDUSERCTX"] = f"affiliateCampaignId={self.campaign_id}"
+        return headers
+
+    async def _browse_get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """GET a Browse API resource with budget, token refresh and retries."""
+        url = self._base_url + path
+        attempt = 0
+        renewed = False
+        while True:
+            token = await self._access_token()
+            if self._budget is not None:
+                await self._budget.acquire()
+            attempt += 1
+            response = await self._send("GET", url, params=params, headers=self._headers(token))
+            if response is None:
+                await self._retry_or_raise(attempt, f"GET {path} failed")
+                continue
+            status = response.status_code
+            if status == 401 and not renewed:
+                renewed = True
+                await self._access_token(renew=True)
+                continue
+            if status >= 500:
+                log.warning("ebay: GET %s answered HTTP %d", path, status)
+                await self._retry_or_raise(attempt, f"GET {path} answered HTTP {status}")
+                continue
+            if status == 429:
+                raise RateLimitedError(
+                    SERVICE,
+                    f"eBay call limit reached: {_error_message(response)}",
+                    retry_after=_retry_after(response),
+                )
+            if status in (401, 403):
+                raise AuthError(
+                    SERVICE,
+                    f"eBay refused access ({_error_message(response)}): check EBAY_APP_ID and "
+                    "EBAY_CERT_ID and that the keyset is enabled for the Browse API",
+                    status=status,
+                )
+            if status == 404 or _error_id(response) in _GONE_ERROR_IDS:
+                raise NotFoundError(SERVICE, f"{path}: {_error_message(response)}", status=404)
+            if status >= 400:
+                raise PermanentError(
+                    SERVICE, f"{path} refused: {_error_message(response)}", status=status
+                )
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise PermanentError(
+                    SERVICE, f"{path} answered something that is not eBay's JSON", status=status
+                )
+            return body
