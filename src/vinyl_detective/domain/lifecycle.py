@@ -55,9 +55,7 @@ class Actor(StrEnum):
 
 
 TRANSITIONS: dict[DealState, frozenset[DealState]] = {
-    DealState.FOUND: frozenset(
-        {DealState.MESSAGING, DealState.PURCHASED, DealState.CANCELLED}
-    ),
+    DealState.FOUND: frozenset({DealState.MESSAGING, DealState.PURCHASED, DealState.CANCELLED}),
     DealState.MESSAGING: frozenset(
         {DealState.NEGOTIATING, DealState.PURCHASED, DealState.CANCELLED}
     ),
@@ -98,8 +96,7 @@ def check_transition(current: DealState, target: DealState) -> None:
         return
     if not allowed:
         raise InvalidTransitionError(
-            f"cannot go from {current} to {target}; {current} is final, "
-            "allowed next states: none"
+            f"cannot go from {current} to {target}; {current} is final, allowed next states: none"
         )
     raise InvalidTransitionError(
         f"cannot go from {current} to {target}; allowed next states: {_names(allowed)}"
@@ -164,7 +161,9 @@ def plan_transition(
             f"purchase_price is recorded when moving to PURCHASED, not {target}"
         )
     if (sale_price is not None or fees is not None) and target is not DealState.SOLD:
-        raise InvalidTransitionError(f"sale_price and fees are recorded when moving to SOLD, not {target}")
+        raise InvalidTransitionError(
+            f"sale_price and fees are recorded when moving to SOLD, not {target}"
+        )
     if target is DealState.PURCHASED:
         if purchase_price is None:
             raise InvalidTransitionError(
