@@ -63,6 +63,6 @@ def publisher_for(
     if scheme in ("amqp", "amqps"):
         return RabbitMQPublisher(url, exchange=exchange)
     raise ConfigError(
-        f"{setting}={redact(url)!r} is not understood: it must be empty or 'log' (log lines), http(s)://… (a webhook) or "
-        "amqp://user:password@host:5672/ (RabbitMQ)"
+        f"{setting}={redact(url)!r} is not understood: it must be empty or 'log' (log lines), "
+        "http(s)://… (a webhook) or amqp://user:password@host:5672/ (RabbitMQ)"
     )
