@@ -1,0 +1,698 @@
+"""The Discogs API client: releases, prices, database search and wantlists.
+
+Everything Discogs-specific stops here: the rest of the product sees `Release`,
+`PriceGuide` and `Money` values and the error types of `vinyl_detective.errors`.
+
+Decisions worth knowing (they match `sources/dump.py`, so a release reads the same
+whether it came from the API or from the monthly dump):
+
+* `artist` is the credit line as Discogs displays it: each `name` without its " (2)"
+  disambiguation or "*" name-variation marker, joined with its `join` word
+  ("Art Blakey & The Jazz Messengers", "A, B & C"); `anv` is ignored.
+* `catalog_nos` keep Discogs' spelling (trimmed, "none" dropped); `barcodes` are
+  normalised 13-digit EANs taken only from identifiers of type "Barcode".
+* `format` is the first format's name; `format_descriptions` gathers every format's
+  descriptions.
+* Search results are messier than releases: `title` is "Artist - Title" in one string,
+  `barcode[]` also holds matrix/runout and IFPI strings (only real UPC/EANs are kept)
+  and `label[]` also holds pressing plants and studios (only the first is kept).
+
+Every request waits for the shared `HeaderRateLimiter` (60/min, paced by Discogs'
+X-Discogs-Ratelimit headers). 429 waits and retries; 5xx, timeouts and connection errors
+retry with exponential back-off; what is left is raised as the product's error types.
+The token is only ever sent in the Authorization header, never logged or put in errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from vinyl_detective.domain.models import Money, PriceGuide, Release
+from vinyl_detective.domain.normalize import (
+    normalize_barcode,
+    normalize_catalog_no,
+    strip_disambiguation,
+)
+from vinyl_detective.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    RetryableError,
+)
+from vinyl_detective.sources.ratelimit import HeaderRateLimiter
+
+__all__ = [
+    "GRADE_CODES",
+    "DiscogsClient",
+    "ReleasePage",
+    "parse_release",
+    "parse_search_result",
+]
+
+log = logging.getLogger(__name__)
+
+SERVICE = "discogs"
+MAX_PER_PAGE = 100
+MAX_BACKOFF = 30.0
+# Currencies Discogs accepts in `curr_abbr`.
+CURRENCIES = frozenset(
+    {"USD", "GBP", "EUR", "CAD", "AUD", "JPY", "CHF", "MXN", "BRL", "NZD", "SEK", "ZAR"}
+)
+
+# Discogs' grade names (media and sleeve) → the codes PriceGuide.by_condition uses.
+GRADE_CODES: Mapping[str, str] = {
+    "Mint (M)": "M",
+    "Near Mint (NM or M-)": "NM",
+    "Very Good Plus (VG+)": "VG+",
+    "Very Good (VG)": "VG",
+    "Good Plus (G+)": "G+",
+    "Good (G)": "G",
+    "Fair (F)": "F",
+    "Poor (P)": "P",
+}
+
+_CENT = Decimal("0.01")
+# " (2)" or "*" after a name inside a multi-artist credit ("A (2) & B*").
+_INNER_SUFFIX = re.compile(r"(?:\s\(\d+\)|\*)(?=\s*(?:$|,|&|/|\+|\s))")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePage:
+    """One page of releases from a search or a wantlist.
+
+    `skipped` counts entries that were malformed and left out; `items` is Discogs' total
+    across all pages.
+    """
+
+    releases: list[Release]
+    page: int
+    pages: int
+    items: int
+    skipped: int = 0
+    per_page: int = field(default=0)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+class MalformedError(ValueError):
+    """One entry of a Discogs answer lacks what a Release needs."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _add_unique(values: list[str], value: str) -> None:
+    if value and value not in values:
+        values.append(value)
+
+
+def _positive_int(value: Any) -> int | None:
+    """`1959`, `"1959"` → 1959; `0`, `""`, None, garbage → None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+def _strings(value: Any) -> list[str]:
+    """A list of non-empty strings from a JSON list (a lone string counts as one)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    out: list[str] = []
+    for item in value:
+        _add_unique(out, _text(item))
+    return out
+
+
+def _required_id(data: Mapping[str, Any]) -> int:
+    release_id = _positive_int(data.get("id"))
+    if release_id is None:
+        raise MalformedError(f"no release id in {sorted(data)!r}")
+    return release_id
+
+
+def credit_line(artists: Any) -> str:
+    """The artist credit as Discogs displays it: names (suffixes stripped) with join words."""
+    if not isinstance(artists, list):
+        return ""
+    parts: list[str] = []
+    pending_join: str | None = None
+    for artist in artists:
+        if not isinstance(artist, Mapping):
+            continue
+        name = strip_disambiguation(_text(artist.get("name")))
+        if not name:
+            continue
+        if pending_join is not None:
+            parts.append(pending_join)
+        parts.append(name)
+        join = _text(artist.get("join"))
+        pending_join = ", " if join in ("", ",") else f" {join} "
+    return "".join(parts)
+
+
+def parse_release(data: Mapping[str, Any]) -> Release:
+    """A `GET /releases/{id}` body (or a wantlist's `basic_information`) as a Release.
+
+    Raises MalformedError when the id, the title or the artists are missing.
+    """
+    release_id = _required_id(data)
+    title = _text(data.get("title"))
+    artist = credit_line(data.get("artists"))
+    if not title or not artist:
+        raise MalformedError(f"release {release_id} has no title or no artists")
+
+    labels: list[str] = []
+    catalog_nos: list[str] = []
+    for label in data.get("labels") or []:
+        if not isinstance(label, Mapping):
+            continue
+        _add_unique(labels, strip_disambiguation(_text(label.get("name"))))
+        catno = _text(label.get("catno"))
+        if catno and normalize_catalog_no(catno) is not None:
+            _add_unique(catalog_nos, catno)
+
+    barcodes: list[str] = []
+    for identifier in data.get("identifiers") or []:
+        if isinstance(identifier, Mapping) and _text(identifier.get("type")) == "Barcode":
+            barcode = normalize_barcode(_text(identifier.get("value")))
+            if barcode is not None:
+                _add_unique(barcodes, barcode)
+
+    format_names: list[str] = []
+    descriptions: list[str] = []
+    for fmt in data.get("formats") or []:
+        if not isinstance(fmt, Mapping):
+            continue
+        _add_unique(format_names, _text(fmt.get("name")))
+        for description in _strings(fmt.get("descriptions")):
+            _add_unique(descriptions, description)
+
+    year = _positive_int(data.get("year"))
+    if year is None:
+        released = _text(data.get("released"))[:4]
+        year = _positive_int(released) if len(released) == 4 else None
+
+    return Release(
+        id=release_id,
+        artist=artist,
+        title=title,
+        labels=tuple(labels),
+        catalog_nos=tuple(catalog_nos),
+        barcodes=tuple(barcodes),
+        format=format_names[0] if format_names else None,
+        format_descriptions=tuple(descriptions),
+        country=_text(data.get("country")) or None,
+        year=year,
+        master_id=_positive_int(data.get("master_id")),
+        genres=tuple(_strings(data.get("genres"))),
+        styles=tuple(_strings(data.get("styles"))),
+        status=_text(data.get("status")) or None,
+    )
+
+
+def parse_search_result(data: Mapping[str, Any]) -> Release:
+    """One `GET /database/search` result of type release as a Release.
+
+    Raises MalformedError when the id is missing or the title is not "Artist - Title".
+    """
+    release_id = _required_id(data)
+    combined = _text(data.get("title"))
+    artist_part, sep, title = combined.partition(" - ")
+    if not sep or not artist_part.strip() or not title.strip():
+        raise MalformedError(f"search result {release_id} title is not 'Artist - Title'")
+    artist = strip_disambiguation(_INNER_SUFFIX.sub("", artist_part.strip()))
+
+    catno = _text(data.get("catno"))
+    catalog_nos = (catno,) if catno and normalize_catalog_no(catno) is not None else ()
+    barcodes: list[str] = []
+    for raw in _strings(data.get("barcode")):
+        barcode = normalize_barcode(raw)
+        if barcode is not None:
+            _add_unique(barcodes, barcode)
+    labels = _strings(data.get("label"))
+    formats = _strings(data.get("format"))
+
+    return Release(
+        id=release_id,
+        artist=artist,
+        title=title.strip(),
+        labels=(strip_disambiguation(labels[0]),) if labels else (),
+        catalog_nos=catalog_nos,
+        barcodes=tuple(barcodes),
+        format=formats[0] if formats else None,
+        format_descriptions=tuple(formats[1:]),
+        country=_text(data.get("country")) or None,
+        year=_positive_int(data.get("year")),
+        master_id=_positive_int(data.get("master_id")),
+        genres=tuple(_strings(data.get("genre"))),
+        styles=tuple(_strings(data.get("style"))),
+    )
+
+
+def _money_value(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def parse_price_suggestions(data: Any) -> PriceGuide | None:
+    """`{"Very Good Plus (VG+)": {"currency": "USD", "value": 21.3}, ...}` → PriceGuide.
+
+    None when there is no usable suggestion. Grades in another currency than the first
+    one seen are dropped rather than mixed.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    currency: str | None = None
+    by_condition: dict[str, Decimal] = {}
+    for name, code in GRADE_CODES.items():
+        entry = data.get(name)
+        if not isinstance(entry, Mapping):
+            continue
+        amount = _money_value(entry.get("value"))
+        entry_currency = _text(entry.get("currency")).upper()
+        if amount is None or not entry_currency:
+            continue
+        if currency is None:
+            currency = entry_currency
+        elif entry_currency != currency:
+            log.warning(
+                "discogs price suggestion %s in %s, not %s: dropped", code, entry_currency, currency
+            )
+            continue
+        by_condition[code] = amount
+    if currency is None:
+        return None
+    return PriceGuide(currency=currency, by_condition=by_condition)
+
+
+def parse_marketplace_stats(
+    data: Any, currency: str | None = None
+) -> tuple[Money | None, int | None]:
+    """`{"lowest_price": {"value": 35.0, "currency": "USD"}, "num_for_sale": 26}` → values."""
+    if not isinstance(data, Mapping):
+        raise MalformedError("marketplace stats is not a JSON object")
+    lowest: Money | None = None
+    price = data.get("lowest_price")
+    if isinstance(price, Mapping):
+        amount = _money_value(price.get("value"))
+        price_currency = _text(price.get("currency")).upper() or currency
+        if amount is not None and price_currency:
+            lowest = Money(amount, price_currency)
+    elif price is not None:  # a bare number, as /releases/{id} has it
+        amount = _money_value(price)
+        if amount is not None:
+            lowest = Money(amount, currency or "USD")
+    count = data.get("num_for_sale")
+    num_for_sale = count if isinstance(count, int) and not isinstance(count, bool) else None
+    return lowest, num_for_sale
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class DiscogsClient:
+    """Async Discogs API client over an injected (or owned) `httpx.AsyncClient`.
+
+        async with DiscogsClient(token, base_url=settings.discogs_api_base_url,
+                                 user_agent=settings.user_agent) as discogs:
+            release = await discogs.get_release(2825456)
+            prices = await discogs.price_guide(2825456)
+
+    `token` may be empty: public endpoints then work at Discogs' lower anonymous rate,
+    and search raises AuthError asking for DISCOGS_TOKEN.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str,
+        user_agent: str,
+        http: httpx.AsyncClient | None = None,
+        limiter: HeaderRateLimiter | None = None,
+        sleep: Sleep = asyncio.sleep,
+        max_retries: int = 3,
+        timeout: float = 20.0,
+    ) -> None:
+        if not user_agent.strip():
+            raise ConfigError(
+                "The Discogs client needs a User-Agent naming this application "
+                "(e.g. 'VinylDetective/0.1 +https://example.org'): Discogs blocks generic ones."
+            )
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Discogs token={token}"
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.AsyncClient()
+        self._limiter = limiter if limiter is not None else HeaderRateLimiter(sleep=sleep)
+        self._sleep = sleep
+        self._max_retries = max(0, max_retries)
+        self._timeout = timeout
+        self._seller_hint_logged = False
+
+    @property
+    def limiter(self) -> HeaderRateLimiter:
+        return self._limiter
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it (an injected one stays open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def get_release(self, release_id: int) -> Release:
+        """The release `release_id`; NotFoundError when Discogs does not know it."""
+        data = await self._get_json(f"/releases/{int(release_id)}")
+        try:
+            return parse_release(_as_object(data))
+        except MalformedError as exc:
+            raise PermanentError(
+                SERVICE, f"release {release_id} came back malformed: {exc}"
+            ) from exc
+
+    async def price_suggestions(self, release_id: int) -> PriceGuide | None:
+        """Suggested prices by grade code (M, NM, VG+, ...); None when Discogs gives none.
+
+        Discogs only suggests prices to users who filled in their seller settings; without
+        them it refuses (403/404) or answers `{}` and this returns None.
+        """
+        path = f"/marketplace/price_suggestions/{int(release_id)}"
+        try:
+            data = await self._get_json(path)
+        except PermanentError as exc:
+            if not isinstance(exc, AuthError) and exc.status in (403, 404):
+                self._log_seller_hint(str(exc))
+                return None
+            raise
+        guide = parse_price_suggestions(data)
+        if guide is None:
+            self._log_seller_hint("no suggestions")
+        return guide
+
+    async def marketplace_stats(
+        self, release_id: int, currency: str | None = None
+    ) -> tuple[Money | None, int | None]:
+        """(lowest price for sale, number for sale); (None, None) when nothing is for sale."""
+        params: dict[str, str] = {}
+        if currency:
+            params["curr_abbr"] = currency.upper()
+        data = await self._get_json(f"/marketplace/stats/{int(release_id)}", params)
+        try:
+            return parse_marketplace_stats(data, currency.upper() if currency else None)
+        except MalformedError as exc:
+            raise PermanentError(
+                SERVICE, f"marketplace stats for {release_id} came back malformed: {exc}"
+            ) from exc
+
+    async def price_guide(self, release_id: int) -> PriceGuide | None:
+        """Suggestions and marketplace stats together; None only when both are empty.
+
+        The stats are asked in the suggestions' currency so that `lowest` is comparable.
+        `updated_at` is left for the caller to stamp.
+        """
+        suggestions = await self.price_suggestions(release_id)
+        currency = suggestions.currency if suggestions is not None else None
+        lowest, num_for_sale = await self.marketplace_stats(
+            release_id, currency if currency in CURRENCIES else None
+        )
+        if suggestions is None:
+            if lowest is None:
+                return None
+            return PriceGuide(
+                currency=lowest.currency, lowest=lowest.amount, num_for_sale=num_for_sale
+            )
+        same_currency = lowest is not None and lowest.currency == suggestions.currency
+        if lowest is not None and not same_currency:
+            log.warning(
+                "discogs lowest price for %s is in %s, suggestions in %s: lowest dropped",
+                release_id,
+                lowest.currency,
+                suggestions.currency,
+            )
+        return PriceGuide(
+            currency=suggestions.currency,
+            by_condition=dict(suggestions.by_condition),
+            lowest=lowest.amount if lowest is not None and same_currency else None,
+            num_for_sale=num_for_sale,
+        )
+
+    async def search_releases(
+        self,
+        query: str | None = None,
+        *,
+        artist: str | None = None,
+        release_title: str | None = None,
+        catno: str | None = None,
+        barcode: str | None = None,
+        format: str | None = None,  # Discogs' own parameter name
+        year: int | str | None = None,
+        page: int = 1,
+        per_page: int = 100,
+    ) -> ReleasePage:
+        """One page of `GET /database/search?type=release` (needs a token)."""
+        params: dict[str, str] = {"type": "release"}
+        for name, value in (
+            ("q", query),
+            ("artist", artist),
+            ("release_title", release_title),
+            ("catno", catno),
+            ("barcode", barcode),
+            ("format", format),
+            ("year", year),
+        ):
+            if value is not None and str(value).strip():
+                params[name] = str(value).strip()
+        params["page"] = str(max(1, page))
+        params["per_page"] = str(min(MAX_PER_PAGE, max(1, per_page)))
+        data = _as_object(await self._get_json("/database/search", params))
+        results = data.get("results")
+        if not isinstance(results, list):
+            raise PermanentError(SERVICE, "search answer has no 'results' list")
+        releases: list[Release] = []
+        skipped = 0
+        for result in results:
+            if isinstance(result, Mapping) and result.get("type", "release") != "release":
+                continue  # artists, labels, masters: not asked for, not malformed
+            try:
+                releases.append(parse_search_result(_as_object(result)))
+            except (MalformedError, PermanentError) as exc:
+                skipped += 1
+                log.debug("discogs search result skipped: %s", exc)
+        return _page(data, releases, skipped, page)
+
+    async def wantlist_page(self, username: str, page: int = 1, per_page: int = 100) -> ReleasePage:
+        """One page of a user's wantlist (public, or the token owner's own)."""
+        name = username.strip()
+        if not name:
+            raise ConfigError("A Discogs username is needed to read a wantlist.")
+        params = {"page": str(max(1, page)), "per_page": str(min(MAX_PER_PAGE, max(1, per_page)))}
+        data = _as_object(await self._get_json(f"/users/{quote(name, safe='')}/wants", params))
+        wants = data.get("wants")
+        if not isinstance(wants, list):
+            raise PermanentError(SERVICE, "wantlist answer has no 'wants' list")
+        releases: list[Release] = []
+        skipped = 0
+        for want in wants:
+            info = want.get("basic_information") if isinstance(want, Mapping) else None
+            try:
+                releases.append(parse_release(_as_object(info)))
+            except (MalformedError, PermanentError) as exc:
+                skipped += 1
+                log.debug("discogs wantlist entry skipped: %s", exc)
+        return _page(data, releases, skipped, page)
+
+    # ------------------------------------------------------------------ transport
+
+    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """GET `path` with pacing and retries; the parsed JSON body or one of our errors."""
+        url = f"{self._base_url}{path}"
+        attempt = 0
+        while True:
+            await self._limiter.acquire()
+            try:
+                response = await self._http.get(
+                    url, params=params, headers=self._headers, timeout=self._timeout
+                )
+            except httpx.TransportError as exc:
+                problem = _describe_transport_error(exc)
+                if attempt >= self._max_retries:
+                    raise RetryableError(
+                        SERVICE, f"{problem} on GET {path} after {attempt + 1} attempts"
+                    ) from exc
+                await self._backoff(attempt, f"{problem} on GET {path}")
+                attempt += 1
+                continue
+
+            self._limiter.update(response.headers)
+            status = response.status_code
+            if status == 429:
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                self._limiter.rate_limited(retry_after)
+                if attempt >= self._max_retries:
+                    raise RateLimitedError(
+                        SERVICE,
+                        f"still rate limited on GET {path} after {attempt + 1} attempts: "
+                        f"{_message(response)}",
+                        retry_after=retry_after,
+                    )
+                log.info("discogs 429 on GET %s; waiting for the rate-limit window", path)
+                attempt += 1
+                continue
+            if status >= 500:
+                if attempt >= self._max_retries:
+                    raise RetryableError(
+                        SERVICE,
+                        f"HTTP {status} on GET {path} after {attempt + 1} attempts: "
+                        f"{_message(response)}",
+                        status=status,
+                    )
+                await self._backoff(attempt, f"HTTP {status} on GET {path}")
+                attempt += 1
+                continue
+            if status >= 400:
+                raise _client_error(status, path, _message(response))
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise PermanentError(
+                    SERVICE, f"GET {path} answered with malformed JSON", status=status
+                ) from exc
+
+    async def _backoff(self, attempt: int, problem: str) -> None:
+        delay = min(MAX_BACKOFF, 2.0**attempt)
+        log.info("discogs %s; retrying in %.0f s", problem, delay)
+        await self._sleep(delay)
+
+    def _log_seller_hint(self, reason: str) -> None:
+        if self._seller_hint_logged:
+            return
+        self._seller_hint_logged = True
+        log.warning(
+            "discogs gives no price suggestions (%s). Discogs only suggests prices to users "
+            "with seller settings: fill them in at https://www.discogs.com/settings/seller "
+            "for the DISCOGS_TOKEN account; until then deals use the lowest marketplace price.",
+            reason,
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_object(data: Any) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise PermanentError(SERVICE, "expected a JSON object in Discogs' answer")
+    return data
+
+
+def _page(
+    data: Mapping[str, Any], releases: list[Release], skipped: int, requested: int
+) -> ReleasePage:
+    pagination = data.get("pagination")
+    info: Mapping[str, Any] = pagination if isinstance(pagination, Mapping) else {}
+    page = _positive_int(info.get("page")) or max(1, requested)
+    pages = _positive_int(info.get("pages")) or page
+    items = info.get("items")
+    total = items if isinstance(items, int) and not isinstance(items, bool) else len(releases)
+    per_page = _positive_int(info.get("per_page")) or len(releases)
+    return ReleasePage(
+        releases=releases,
+        page=page,
+        pages=max(pages, 1),
+        items=max(total, 0),
+        skipped=skipped,
+        per_page=per_page,
+    )
+
+
+def _message(response: httpx.Response) -> str:
+    """Discogs' `{"message": ...}` text, or a short fallback."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _client_error(status: int, path: str, message: str) -> PermanentError:
+    if status == 401:
+        return AuthError(
+            SERVICE,
+            f"Discogs refused the request to {path} (401: {message}). Check DISCOGS_TOKEN: "
+            "create a personal access token at https://www.discogs.com/settings/developers.",
+            status=status,
+        )
+    if status == 404:
+        return NotFoundError(SERVICE, f"{message} (GET {path})", status=status)
+    if status == 403:
+        return PermanentError(
+            SERVICE,
+            f"Discogs refused GET {path} (403: {message}). Discogs blocks generic "
+            "User-Agents; resources of other users need their permission.",
+            status=status,
+        )
+    return PermanentError(SERVICE, f"GET {path} failed ({status}): {message}", status=status)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return f"network error ({type(exc).__name__})"
