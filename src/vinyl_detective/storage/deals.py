@@ -108,8 +108,13 @@ def _insert_if_absent(conn: sa.Connection, values: Mapping[str, Any]) -> bool:
     name = conn.dialect.name
     if name in ("sqlite", "postgresql"):
         insert = sqlite.insert if name == "sqlite" else postgresql.insert
-        stmt = insert(deals).values(**values).on_conflict_do_nothing(index_elements=["item_id"])
-        return conn.execute(stmt).rowcount == 1
+        stmt = (
+            insert(deals)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["item_id"])
+            .returning(deals.c.item_id)
+        )
+        return conn.execute(stmt).first() is not None
     exists = conn.execute(
         sa.select(deals.c.item_id).where(deals.c.item_id == values["item_id"])
     ).first()
@@ -363,7 +368,7 @@ def history(conn: sa.Connection, item_id: str) -> list[Transition]:
 def summary(conn: sa.Connection) -> DealSummary:
     """Deals by state, and the profit realised on sold ones, per currency."""
     rows = conn.execute(sa.select(deals.c.state, sa.func.count()).group_by(deals.c.state))
-    counts: dict[str, int] = {state: int(n) for state, n in rows.tuples()}
+    counts: dict[str, int] = {state: int(n) for state, n in rows}
     by_state = {state: int(counts.get(state.value, 0)) for state in DealState}
     profit: dict[str, Decimal] = {}
     sold = conn.execute(
@@ -371,7 +376,7 @@ def summary(conn: sa.Connection) -> DealSummary:
             deals.c.state == DealState.SOLD.value, deals.c.profit.is_not(None)
         )
     )
-    for currency, amount in sold.tuples():
+    for currency, amount in sold:
         profit[currency] = profit.get(currency, Decimal(0)) + amount
     return DealSummary(
         by_state=by_state,
