@@ -18,13 +18,16 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from vinyl_detective.domain.matching import CatalogEntry
 from vinyl_detective.domain.models import PriceGuide, Release
 from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
+from vinyl_detective.storage.fulltext import candidate_release_ids
 from vinyl_detective.storage.schema import listings, release_identifiers, releases
 
 __all__ = [
     "CATALOG_COLUMNS",
     "PRICE_COLUMNS",
+    "SqlCatalog",
     "count_releases",
     "get_release",
     "release_rows",
@@ -314,3 +317,96 @@ def _matched_ids(conn: sa.Connection, ids: Sequence[int]) -> set[int]:
 def count_releases(conn: sa.Connection) -> int:
     """How many releases the local catalog holds."""
     return int(conn.execute(sa.select(sa.func.count()).select_from(releases)).scalar_one())
+
+
+class SqlCatalog:
+    """The matcher's `CatalogLookup` over one database connection.
+
+    Each lookup is one query for the matching releases plus one for their identifiers;
+    `by_catalog_nos` answers many candidate numbers at once.
+    """
+
+    # Releases returned per lookup at most: an identifier shared by more is no identifier.
+    MAX_ROWS = 200
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def by_catalog_nos(self, normalised: Collection[str]) -> dict[str, list[CatalogEntry]]:
+        values = sorted({v for v in normalised if v})
+        if not values:
+            return {}
+        return self._by_identifier(CATNO, values)
+
+    def by_barcode(self, ean13: str) -> list[CatalogEntry]:
+        return self._by_identifier(BARCODE, [ean13]).get(ean13, [])
+
+    def fuzzy_candidates(self, words: Sequence[str], limit: int) -> list[CatalogEntry]:
+        ids = candidate_release_ids(self._conn, words, limit)
+        entries = self._entries(ids)
+        return [entries[i] for i in ids if i in entries]
+
+    def _by_identifier(self, kind: str, values: list[str]) -> dict[str, list[CatalogEntry]]:
+        pairs: list[tuple[str, int]] = []
+        for chunk in _chunks(values, _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(release_identifiers.c.value, release_identifiers.c.release_id)
+                .where(release_identifiers.c.kind == kind, release_identifiers.c.value.in_(chunk))
+                .limit(self.MAX_ROWS)
+            )
+            pairs += [(str(r[0]), int(r[1])) for r in rows]
+        entries = self._entries(list(dict.fromkeys(i for _, i in pairs)))
+        found: dict[str, list[CatalogEntry]] = {}
+        for value, release_id in pairs:
+            if release_id in entries:
+                found.setdefault(value, []).append(entries[release_id])
+        return found
+
+    def _entries(self, ids: Sequence[int]) -> dict[int, CatalogEntry]:
+        if not ids:
+            return {}
+        catnos: dict[int, list[str]] = {}
+        barcodes: dict[int, list[str]] = {}
+        rows: list[Any] = []
+        for chunk in _chunks(ids, _IN_CHUNK):
+            rows.extend(
+                self._conn.execute(
+                    sa.select(
+                        releases.c.id,
+                        releases.c.artist,
+                        releases.c.title,
+                        releases.c.format,
+                        releases.c.format_descriptions,
+                        releases.c.labels,
+                        releases.c.country,
+                        releases.c.year,
+                        releases.c.master_id,
+                    ).where(releases.c.id.in_(chunk))
+                )
+            )
+            idents = self._conn.execute(
+                sa.select(
+                    release_identifiers.c.release_id,
+                    release_identifiers.c.kind,
+                    release_identifiers.c.value,
+                ).where(release_identifiers.c.release_id.in_(chunk))
+            )
+            for release_id, kind, value in idents:
+                target = catnos if kind == CATNO else barcodes
+                target.setdefault(int(release_id), []).append(str(value))
+        return {
+            int(r.id): CatalogEntry(
+                release_id=int(r.id),
+                artist=r.artist,
+                title=r.title,
+                format=r.format,
+                catalog_nos=tuple(catnos.get(int(r.id), ())),
+                barcodes=tuple(barcodes.get(int(r.id), ())),
+                year=r.year,
+                master_id=r.master_id,
+                format_descriptions=_split(r.format_descriptions, DESCRIPTION_SEP),
+                labels=_split(r.labels, LIST_SEP),
+                country=r.country,
+            )
+            for r in rows
+        }

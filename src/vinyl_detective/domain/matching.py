@@ -1,0 +1,632 @@
+"""Identifying a listing as a Discogs release: catalog number ► barcode ► fuzzy artist+title.
+
+Pure: the catalog is reached through the `CatalogLookup` port (storage/catalog.py's
+`SqlCatalog` implements it over the database). A wrong match is worse than none, so every
+tier refuses rather than guesses:
+
+1. Catalog number — the listing's own (item specifics) first, then numbers found in the
+   title (runs of 1–4 tokens with a digit, looked up in one batch). A hit counts only when
+   the release's artist or title appears in the listing title and the formats agree.
+2. Barcode — the listing's own, then a 12/13-digit run in the title; UPC-A ⇔ EAN-13.
+3. Fuzzy — the cleaned title's words pick candidates from the full-text index; each one
+   must have its artist AND its title present in the listing, few unexplained words left,
+   the right format and no decoy words ("tribute to", "empty sleeve", "lot of").
+
+Scoring (tier 3), and why: sellers pad titles with words that are neither artist nor title,
+so a symmetric ratio (token_sort_ratio, WRatio) punishes honest listings and rewards short
+releases. Instead each side is checked for *presence* — rapidfuzz `partial_ratio` of the
+name against the listing text, padded with spaces so that it aligns on word boundaries and
+tolerates a typo — and the listing's left-over informative words (not noise, not genre or
+country words, not the release's label, catalog number or year) each cost points:
+`score = (artist_presence + title_presence) / 2 - 5 × unexplained_words`, cutoff 85.
+"Miles Davis Kind of Blue" therefore never becomes "Miles Davis – Sketches of Spain"
+(title absent) nor "Miles Davis – Blue" (one-word title with a word left over).
+
+Several releases that fit equally well (pressings of one album in different countries or
+years) give no match but `ambiguous=True`: item specifics (catalog number, UPC) can settle
+it, details in the title (year, country, mono/stereo) sometimes already do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rapidfuzz import fuzz
+
+from vinyl_detective.domain.models import Listing, Match, MatchMethod
+from vinyl_detective.domain.normalize import (
+    normalize_barcode,
+    normalize_catalog_no,
+    strip_disambiguation,
+)
+from vinyl_detective.domain.title_noise import (
+    NEUTRAL_WORDS,
+    STOPWORDS,
+    clean_title,
+    decoy_phrases_in,
+    normalize_text,
+)
+
+__all__ = [
+    "FUZZY_CANDIDATES",
+    "FUZZY_CUTOFF",
+    "CatalogEntry",
+    "CatalogLookup",
+    "Identification",
+    "barcode_candidates",
+    "catalog_no_candidates",
+    "clean_title",
+    "format_family",
+    "identify",
+    "match_listing",
+]
+
+FUZZY_CUTOFF = 85.0  # tier-3 score (0..100) needed for a match
+FUZZY_CANDIDATES = 50  # releases taken from the full-text prefilter
+PRESENCE_CUTOFF = 88.0  # how well an artist or title must appear in the listing
+UNEXPLAINED_PENALTY = 5.0  # points per informative listing word the release does not explain
+NEAR_TIE = 3.0  # scores closer than this between two releases: the title cannot tell them apart
+PLAUSIBLE_FLOOR = 70.0  # below the cutoff but above this, with artist and title present
+MAX_QUERY_WORDS = 10  # words sent to the full-text prefilter
+_MAX_CATNO_WINDOW = 4  # "CDP 7 46516 2"
+
+# eBay's music categories: Records, CDs, Cassettes.
+_CATEGORY_FORMATS = {"176985": "vinyl", "176984": "cd", "176983": "cassette"}
+_FORMAT_FAMILIES = {
+    "vinyl": "vinyl",
+    "lathe cut": "vinyl",
+    "flexi disc": "vinyl",
+    "flexi": "vinyl",
+    "shellac": "vinyl",
+    "acetate": "vinyl",
+    "lp": "vinyl",
+    "record": "vinyl",
+    "records": "vinyl",
+    "cd": "cd",
+    "cds": "cd",
+    "cdr": "cd",
+    "sacd": "cd",
+    "hdcd": "cd",
+    "cdv": "cd",
+    "minidisc": "minidisc",
+    "compact disc": "cd",
+    "cassette": "cassette",
+    "cassettes": "cassette",
+    "microcassette": "cassette",
+    "tape": "cassette",
+    "dvd": "video",
+    "dvdr": "video",
+    "blu ray": "video",
+    "vhs": "video",
+    "file": "file",
+    "8 track cartridge": "8-track",
+    "reel to reel": "reel",
+}
+_VINYL_TITLE_WORDS = frozenset({"lp", "lps", "2lp", "3lp", "vinyl", "45rpm", "33rpm", "wax"})
+_VINYL_TITLE_RE = re.compile(r"(?<!\w)(?:7|10|12)\s*(?:\"|''|”|″|inch\b)|\b(?:33|45)\s*rpm\b", re.I)
+_CD_TITLE_WORDS = frozenset({"cd", "cds", "2cd", "3cd"})
+_TAPE_TITLE_WORDS = frozenset({"cassette", "cassettes", "tape", "mc"})
+
+_COUNTRY_WORDS = {
+    "us": "us",
+    "usa": "us",
+    "uk": "uk",
+    "england": "uk",
+    "japan": "japan",
+    "japanese": "japan",
+    "jp": "japan",
+    "germany": "germany",
+    "german": "germany",
+    "canada": "canada",
+    "canadian": "canada",
+    "france": "france",
+    "french": "france",
+    "italy": "italy",
+    "italian": "italy",
+    "holland": "netherlands",
+    "dutch": "netherlands",
+    "netherlands": "netherlands",
+    "europe": "europe",
+    "eu": "europe",
+    "euro": "europe",
+    "australia": "australia",
+}
+_DESCRIPTION_WORDS = {
+    "mono": "mono",
+    "stereo": "stereo",
+    "reissue": "reissue",
+    "repress": "reissue",
+    "remastered": "remastered",
+    "remaster": "remastered",
+    "promo": "promo",
+    "limited": "limited edition",
+    "ltd": "limited edition",
+}
+_OPPOSITES = {"mono": "stereo", "stereo": "mono"}
+
+_ARTIST_SPLIT = re.compile(r"\s+(?:and|with|feat|featuring|ft|vs|versus|x|presents)\s+|\s*,\s*")
+_ARTIST_SUFFIX = re.compile(
+    r"\s+(?:and\s+(?:his|her|the)\s+\w+(?:\s+\w+)?|trio|quartet|quintet|sextet|septet|octet|"
+    r"orchestra|big band|band|group|ensemble|all stars|allstars|experience)$"
+)
+_BRACKETS = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_VARIOUS = frozenset({"various", "various artists", "va"})
+_VARIOUS_MARKERS = re.compile(r"\b(?:various|va|v a|compilation|sampler)\b")
+_CATNO_NOISE = re.compile(
+    r"^(?:\d{1,3}(?:LP|LPS|XLP|CD|CDS|XCD|X|G|GR|GRAM|GRAMS|RPM|ST|ND|RD|TH|S|INCH|IN|\"|'')?"
+    r"|(?:19|20)\d\d|(?:33|45|78)(?:RPM)?|\d{12,13})$"
+)
+_EDGE_PUNCTUATION = "()[]{}<>,;:!?#\"'*|~"
+_BARCODE_RUN = re.compile(r"(?<![\d])\d[\d \-]{10,20}\d(?![\d])")
+_YEAR = re.compile(r"^(?:19[0-9]\d|20[0-4]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """What the matcher needs to know about one release of the local catalog.
+
+    `catalog_nos` and `barcodes` are normalised (see domain/normalize.py).
+    """
+
+    release_id: int
+    artist: str
+    title: str
+    format: str | None = None
+    catalog_nos: tuple[str, ...] = ()
+    barcodes: tuple[str, ...] = ()
+    year: int | None = None
+    master_id: int | None = None
+    format_descriptions: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    country: str | None = None
+
+
+class CatalogLookup(Protocol):
+    """The catalog as the matcher sees it (implemented by storage.catalog.SqlCatalog)."""
+
+    def by_catalog_nos(self, normalised: Collection[str]) -> dict[str, list[CatalogEntry]]:
+        """Releases carrying each of these normalised catalog numbers (absent keys: none)."""
+        ...
+
+    def by_barcode(self, ean13: str) -> list[CatalogEntry]:
+        """Releases carrying this 13-digit EAN."""
+        ...
+
+    def fuzzy_candidates(self, words: Sequence[str], limit: int) -> list[CatalogEntry]:
+        """Up to `limit` releases sharing words with `words`, best first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """The matcher's answer.
+
+    `match` is None when no release is certain enough. `ambiguous` is True when plausible
+    releases exist but the title alone cannot settle which (typically pressings of the
+    same album): fetching the listing's item specifics (catalog number, UPC) and calling
+    `identify` again with them filled in can settle it — the one case where an extra
+    marketplace call is worth it. `candidates` are the release ids considered plausible.
+    """
+
+    match: Match | None
+    ambiguous: bool = False
+    candidates: tuple[int, ...] = ()
+
+
+_NO_MATCH = Identification(match=None)
+
+
+# ---------------------------------------------------------------- the listing, prepared once
+
+
+@dataclass(slots=True)
+class _ListingText:
+    raw: str  # normalised, noise kept: for presence of names containing noise words
+    clean: str  # normalised without noise
+    clean_tokens: tuple[str, ...]
+    raw_tokens: frozenset[str]
+    decoys: frozenset[str]
+    format: str | None
+    years: frozenset[int]
+    countries: frozenset[str]
+    descriptions: frozenset[str]
+    _cache: dict[int, _Fit] = field(default_factory=dict)
+
+
+def _prepare(listing: Listing) -> _ListingText:
+    raw = normalize_text(listing.title)
+    clean = clean_title(listing.title)
+    raw_tokens = frozenset(raw.split())
+    return _ListingText(
+        raw=raw,
+        clean=clean,
+        clean_tokens=tuple(clean.split()),
+        raw_tokens=raw_tokens,
+        decoys=frozenset(decoy_phrases_in(raw)),
+        format=_listing_format(listing),
+        years=frozenset(int(t) for t in raw_tokens if _YEAR.match(t)),
+        countries=frozenset(_COUNTRY_WORDS[t] for t in raw_tokens if t in _COUNTRY_WORDS),
+        descriptions=frozenset(
+            _DESCRIPTION_WORDS[t] for t in raw_tokens if t in _DESCRIPTION_WORDS
+        ),
+    )
+
+
+def format_family(name: str | None) -> str | None:
+    """ "Vinyl", "LP", "12\"" → "vinyl"; "CD", "CDr" → "cd"; "Cassette" → "cassette".
+
+    None for unknown or mixed formats ("Box Set", "All Media"), which are never refused.
+    """
+    if not name:
+        return None
+    key = normalize_text(name)
+    if key in _FORMAT_FAMILIES:
+        return _FORMAT_FAMILIES[key]
+    if key in _CATEGORY_FORMATS:
+        return _CATEGORY_FORMATS[key]
+    if _VINYL_TITLE_RE.search(name):
+        return "vinyl"
+    return None
+
+
+def _listing_format(listing: Listing) -> str | None:
+    """The listing's format: its hint, else its eBay category, else what its title says."""
+    if listing.format_hint:
+        family = format_family(listing.format_hint)
+        if family:
+            return family
+    if listing.category_id and listing.category_id in _CATEGORY_FORMATS:
+        return _CATEGORY_FORMATS[listing.category_id]
+    tokens = set(normalize_text(listing.title).split())
+    found = set()
+    if tokens & _VINYL_TITLE_WORDS or _VINYL_TITLE_RE.search(listing.title):
+        found.add("vinyl")
+    if tokens & _CD_TITLE_WORDS:
+        found.add("cd")
+    if tokens & _TAPE_TITLE_WORDS:
+        found.add("cassette")
+    return found.pop() if len(found) == 1 else None
+
+
+# ---------------------------------------------------------------- identifiers in the title
+
+
+def catalog_no_candidates(title: str) -> list[str]:
+    """Normalised catalog numbers a title may contain, in order of appearance.
+
+    Every run of 1–4 consecutive tokens with a digit in it: "BLP 4003", "ST-8406",
+    "CDP 7 46516 2". Sizes, weights, years and the like are left out.
+    """
+    # Seller noise ("LP", "VG+", '12"', "180g") ends a run; edge punctuation goes.
+    tokens = [t.strip(_EDGE_PUNCTUATION) if clean_title(t) else "" for t in title.split()]
+    found: dict[str, None] = {}
+    for start in range(len(tokens)):
+        for size in range(1, _MAX_CATNO_WINDOW + 1):
+            window = tokens[start : start + size]
+            if len(window) < size or not _catno_part(window[-1]):
+                break
+            if not any(ch.isdigit() for tok in window for ch in tok):
+                continue
+            if not any(ch.isdigit() for ch in window[0]) and not any(
+                ch.isdigit() for ch in window[-1]
+            ):
+                continue
+            value = normalize_catalog_no(" ".join(window))
+            if value is None or len(value) < 3 or _CATNO_NOISE.match(value):
+                continue
+            found.setdefault(value, None)
+    return list(found)
+
+
+def _catno_part(token: str) -> bool:
+    """A token that can be part of a catalog number: not noise (blanked), not a long word."""
+    return bool(token) and (any(ch.isdigit() for ch in token) or len(token) <= 5)
+
+
+def barcode_candidates(title: str) -> list[str]:
+    """13-digit EANs written in a title ("0 7777-46516-1 6", "602557123456")."""
+    found: dict[str, None] = {}
+    for run in _BARCODE_RUN.finditer(title):
+        value = normalize_barcode(run.group(0))
+        if value is not None:
+            found.setdefault(value, None)
+    return list(found)
+
+
+# ---------------------------------------------------------------- how well a release fits
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    entry: CatalogEntry
+    artist: float  # presence 0..100
+    title: float  # presence 0..100
+    unexplained: int
+    short_title: bool  # the title is one word: any unexplained word is fatal
+    refused: bool  # decoy or wrong format
+
+    @property
+    def plausible(self) -> bool:
+        """The release's artist or title appears in the listing."""
+        return not self.refused and max(self.artist, self.title) >= PRESENCE_CUTOFF
+
+    @property
+    def both_present(self) -> bool:
+        return min(self.artist, self.title) >= PRESENCE_CUTOFF
+
+    @property
+    def score(self) -> float:
+        return (self.artist + self.title) / 2 - UNEXPLAINED_PENALTY * self.unexplained
+
+    @property
+    def fuzzy_ok(self) -> bool:
+        if self.refused or not self.both_present:
+            return False
+        if self.short_title and self.unexplained:
+            return False
+        return self.score >= FUZZY_CUTOFF
+
+
+def _presence(phrase: str, text: str) -> float:
+    """How well `phrase` appears as whole words in `text` (100 = verbatim)."""
+    if not phrase:
+        return 0.0
+    padded_phrase = f" {phrase} "
+    padded_text = f" {text} "
+    if padded_phrase in padded_text:
+        return 100.0
+    if len(phrase) < 5:
+        return 0.0
+    return float(fuzz.partial_ratio(padded_phrase, padded_text))
+
+
+def _artist_variants(artist: str) -> list[str]:
+    full = normalize_text(strip_disambiguation(artist))
+    variants = [full]
+    without_the = full.removeprefix("the ")
+    variants.append(without_the)
+    primary = _ARTIST_SPLIT.split(without_the)[0].strip()
+    shortened = _ARTIST_SUFFIX.sub("", primary).strip()
+    for candidate in (primary, shortened):
+        # A lone first name of a duo ("simon") is too weak to stand for the artist.
+        if candidate and (len(candidate.split()) >= 2 or candidate == without_the):
+            variants.append(candidate)
+    return list(dict.fromkeys(v for v in variants if v))
+
+
+def _title_variants(title: str) -> list[str]:
+    variants = [normalize_text(title), normalize_text(_BRACKETS.sub("", title))]
+    return list(dict.fromkeys(v for v in variants if v))
+
+
+def _best_presence(variants: Iterable[str], listing: _ListingText) -> tuple[float, str]:
+    best, best_variant = 0.0, ""
+    for variant in variants:
+        value = max(_presence(variant, listing.clean), _presence(variant, listing.raw))
+        if value > best:
+            best, best_variant = value, variant
+    return best, best_variant
+
+
+def _explains(token: str, vocabulary: frozenset[str]) -> bool:
+    if token in vocabulary:
+        return True
+    if len(token) < 5:
+        return False
+    return any(len(word) >= 4 and fuzz.ratio(token, word) >= PRESENCE_CUTOFF for word in vocabulary)
+
+
+def _unexplained(entry: CatalogEntry, name_tokens: frozenset[str], listing: _ListingText) -> int:
+    context = set(name_tokens)
+    for extra in (*entry.labels, *entry.format_descriptions, entry.country or ""):
+        context.update(normalize_text(extra).split())
+    context.update(c.lower() for c in entry.catalog_nos)
+    count = 0
+    for token in listing.clean_tokens:
+        if (
+            token in STOPWORDS
+            or token in NEUTRAL_WORDS
+            or len(token) == 1
+            or any(ch.isdigit() for ch in token)
+            or token in context
+        ):
+            continue
+        if not _explains(token, frozenset(name_tokens)):
+            count += 1
+    return count
+
+
+def _decoy(entry_names: str, listing: _ListingText) -> bool:
+    """A decoy phrase in the listing that the release's own artist/title does not contain."""
+    if not listing.decoys:
+        return False
+    padded = f" {entry_names} "
+    return any(f" {phrase} " not in padded for phrase in listing.decoys)
+
+
+def _format_conflict(entry: CatalogEntry, listing: _ListingText) -> bool:
+    if listing.format is None:
+        return False
+    family = format_family(entry.format)
+    return family is not None and family != listing.format
+
+
+def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
+    cached = listing._cache.get(entry.release_id)
+    if cached is not None:
+        return cached
+    artist_norm = normalize_text(strip_disambiguation(entry.artist))
+    title_norm = normalize_text(entry.title)
+    names = f"{artist_norm} {title_norm}"
+    if artist_norm in _VARIOUS:
+        artist = 100.0 if _VARIOUS_MARKERS.search(listing.raw) else 0.0
+        name_tokens = frozenset(title_norm.split()) | {"various", "artists", "va"}
+    else:
+        artist, _ = _best_presence(_artist_variants(entry.artist), listing)
+        name_tokens = frozenset(names.split())
+    title, title_variant = _best_presence(_title_variants(entry.title), listing)
+    fit = _Fit(
+        entry=entry,
+        artist=artist,
+        title=title,
+        unexplained=_unexplained(entry, name_tokens, listing),
+        short_title=len((title_variant or title_norm).split()) <= 1,
+        refused=_decoy(names, listing) or _format_conflict(entry, listing),
+    )
+    listing._cache[entry.release_id] = fit
+    return fit
+
+
+def _detail_score(entry: CatalogEntry, listing: _ListingText) -> int:
+    """Agreement of the title's details (year, country, mono/stereo, reissue) with a pressing."""
+    score = 0
+    if entry.year is not None and entry.year in listing.years:
+        score += 1
+    if entry.country and normalize_text(entry.country) in listing.countries:
+        score += 1
+    descriptions = {normalize_text(d) for d in entry.format_descriptions}
+    for wanted in listing.descriptions:
+        if wanted in descriptions:
+            score += 1
+        elif _OPPOSITES.get(wanted) in descriptions:
+            score -= 1
+    return score
+
+
+# ---------------------------------------------------------------- choosing among candidates
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    fit: _Fit | None
+    ambiguous: tuple[int, ...] = ()
+    settled_by_details: bool = False
+
+
+def _choose(fits: Sequence[_Fit], listing: _ListingText) -> _Choice:
+    """The one best fit, or the ids of near-equal fits when the title cannot tell them apart."""
+    if not fits:
+        return _Choice(None)
+    ranked = sorted(fits, key=lambda f: (-f.score, f.entry.release_id))
+    best = ranked[0]
+    near = [f for f in ranked if f.score >= best.score - NEAR_TIE]
+    if len(near) == 1:
+        return _Choice(best)
+    details = sorted(((_detail_score(f.entry, listing), f) for f in near), key=lambda p: -p[0])
+    if details[0][0] > 0 and details[0][0] > details[1][0]:
+        return _Choice(details[0][1], settled_by_details=True)
+    return _Choice(None, ambiguous=tuple(f.entry.release_id for f in near))
+
+
+def _identifier_choice(
+    entries: Iterable[CatalogEntry], listing: _ListingText, *, need_names: bool
+) -> _Choice:
+    unique = {e.release_id: e for e in entries}
+    fits = [_fit(e, listing) for e in unique.values()]
+    usable = [f for f in fits if (f.plausible if need_names else not f.refused)]
+    return _choose(usable, listing)
+
+
+def _identifier_confidence(choice: _Choice, method: MatchMethod) -> float:
+    assert choice.fit is not None
+    exact = method is MatchMethod.BARCODE or choice.fit.both_present
+    confidence = 1.0 if exact else 0.95
+    if choice.settled_by_details:
+        confidence -= 0.05
+    return confidence
+
+
+# ---------------------------------------------------------------- the tiers
+
+
+def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
+    """Which release `listing` is, how it was found and how sure we are — or why not."""
+    text = _prepare(listing)
+    provided_catno = normalize_catalog_no(listing.catalog_no) if listing.catalog_no else None
+    provided_barcode = normalize_barcode(listing.barcode) if listing.barcode else None
+    title_catnos = [c for c in catalog_no_candidates(listing.title) if c != provided_catno]
+    title_barcodes = [b for b in barcode_candidates(listing.title) if b != provided_barcode]
+
+    catno_hits: dict[str, list[CatalogEntry]] = {}
+    wanted = ([provided_catno] if provided_catno else []) + title_catnos
+    if wanted:
+        catno_hits = catalog.by_catalog_nos(wanted)
+
+    ambiguous: dict[int, None] = {}
+
+    def settle(choice: _Choice, method: MatchMethod) -> Identification | None:
+        if choice.fit is not None:
+            release_id = choice.fit.entry.release_id
+            if ambiguous and release_id not in ambiguous:
+                return None  # identifiers disagree: no guess
+            return Identification(
+                Match(release_id, method, _identifier_confidence(choice, method)),
+                candidates=(release_id,),
+            )
+        ambiguous.update(dict.fromkeys(choice.ambiguous))
+        return None
+
+    steps: list[tuple[MatchMethod, list[CatalogEntry], bool]] = []
+    if provided_catno:
+        steps.append((MatchMethod.CATALOG_NO, catno_hits.get(provided_catno, []), True))
+    if provided_barcode:
+        steps.append((MatchMethod.BARCODE, catalog.by_barcode(provided_barcode), False))
+    if title_catnos:
+        hits = [e for c in title_catnos for e in catno_hits.get(c, [])]
+        steps.append((MatchMethod.CATALOG_NO, hits, True))
+    for ean in title_barcodes[:2]:
+        steps.append((MatchMethod.BARCODE, catalog.by_barcode(ean), False))
+
+    for method, entries, need_names in steps:
+        if not entries:
+            continue
+        found = settle(_identifier_choice(entries, text, need_names=need_names), method)
+        if found is not None:
+            return found
+    if ambiguous:
+        return Identification(None, ambiguous=True, candidates=tuple(ambiguous))
+    return _fuzzy(text, catalog)
+
+
+def _query_words(text: _ListingText) -> list[str]:
+    words: dict[str, None] = {}
+    for token in text.clean_tokens:
+        if token in STOPWORDS or len(token) < 2:
+            continue
+        words.setdefault(token, None)
+    return list(words)[:MAX_QUERY_WORDS]
+
+
+def _fuzzy(text: _ListingText, catalog: CatalogLookup) -> Identification:
+    words = _query_words(text)
+    if not words:
+        return _NO_MATCH
+    fits = [_fit(e, text) for e in catalog.fuzzy_candidates(words, FUZZY_CANDIDATES)]
+    accepted = [f for f in fits if f.fuzzy_ok]
+    if not accepted:
+        plausible = [
+            f.entry.release_id
+            for f in fits
+            if not f.refused and f.both_present and f.score >= PLAUSIBLE_FLOOR
+        ]
+        if plausible:
+            return Identification(None, ambiguous=True, candidates=tuple(plausible))
+        return _NO_MATCH
+    choice = _choose(accepted, text)
+    if choice.fit is None:
+        return Identification(None, ambiguous=True, candidates=choice.ambiguous)
+    confidence = min(choice.fit.score, 100.0) / 100 * 0.95
+    if choice.settled_by_details:
+        confidence -= 0.05
+    release_id = choice.fit.entry.release_id
+    return Identification(
+        Match(release_id, MatchMethod.FUZZY, round(confidence, 3)), candidates=(release_id,)
+    )
+
+
+def match_listing(listing: Listing, catalog: CatalogLookup) -> Match | None:
+    """The release `listing` is, or None when no release is certain enough."""
+    return identify(listing, catalog).match
