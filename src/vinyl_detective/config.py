@@ -204,7 +204,8 @@ _HOW_TO_GET = {
     "https://www.discogs.com/settings/developers and set DISCOGS_TOKEN=<token>.",
     "EBAY_APP_ID": "create a production keyset at https://developer.ebay.com/my/keys and set "
     "EBAY_APP_ID=<App ID (Client ID)>.",
-    "EBAY_CERT_ID": "from the same eBay keyset, set EBAY_CERT_ID=<Cert ID (Client Secret)>.",
+    "EBAY_CERT_ID": "from the same keyset at https://developer.ebay.com/my/keys, set "
+    "EBAY_CERT_ID=<Cert ID (Client Secret)>.",
     "TELEGRAM_TOKEN": "create a bot with @BotFather on Telegram and set "
     "TELEGRAM_TOKEN=<123456:ABC...>.",
 }

@@ -1,0 +1,54 @@
+"""The alert log refuses a second alert for the same recipient and listing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.storage import alerts
+from vinyl_detective.storage.db import open_database
+
+
+def test_second_claim_for_same_recipient_and_listing_is_refused(
+    engine: Engine, now: datetime
+) -> None:
+    with engine.begin() as conn:
+        assert alerts.claim(conn, "telegram:42", "v1|1|0", now=now)
+        assert not alerts.claim(conn, "telegram:42", "v1|1|0", now=now)
+        assert alerts.claim(conn, "telegram:43", "v1|1|0", now=now)
+
+
+def test_claims_survive_a_restart(db_url: str, now: datetime) -> None:
+    first = open_database(db_url)
+    with first.begin() as conn:
+        assert alerts.claim(conn, "telegram:42", "v1|1|0", now=now)
+        alerts.mark_sent(conn, "telegram:42", "v1|1|0", now)
+    first.dispose()
+    second = open_database(db_url)
+    with second.begin() as conn:
+        assert not alerts.claim(conn, "telegram:42", "v1|1|0", now=now)
+        assert alerts.status_counts(conn) == {"sent": 1}
+    second.dispose()
+
+
+def test_retryable_failures_stay_pending_until_the_attempts_run_out(
+    engine: Engine, now: datetime
+) -> None:
+    with engine.begin() as conn:
+        alerts.claim(conn, "apprise:mail", "v1|2|0", now=now)
+        for _ in range(alerts.MAX_ATTEMPTS - 1):
+            alerts.mark_attempt_failed(conn, "apprise:mail", "v1|2|0", "timeout", permanent=False)
+        assert [p.item_id for p in alerts.pending(conn)] == ["v1|2|0"]
+        alerts.mark_attempt_failed(conn, "apprise:mail", "v1|2|0", "timeout", permanent=False)
+        assert alerts.pending(conn) == []
+        assert alerts.recent_failures(conn) == [("apprise:mail", "v1|2|0", "timeout")]
+
+
+def test_old_rows_are_forgotten_after_the_retention(engine: Engine, now: datetime) -> None:
+    with engine.begin() as conn:
+        alerts.claim(conn, "telegram:1", "old", now=now - timedelta(days=100))
+        alerts.claim(conn, "telegram:1", "new", now=now - timedelta(days=10))
+        assert alerts.delete_created_before(conn, now - timedelta(days=90)) == 1
+        assert alerts.claim(conn, "telegram:1", "old", now=now)
+        assert not alerts.claim(conn, "telegram:1", "new", now=now)

@@ -1,0 +1,81 @@
+"""Settings: clear errors that name the variable, demo mode without keys, no secrets shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vinyl_detective.config import load_settings, parse_settings
+from vinyl_detective.errors import ConfigError
+
+LIVE = {
+    "DISCOGS_TOKEN": "discogs-secret-token",
+    "EBAY_APP_ID": "app-id",
+    "EBAY_CERT_ID": "cert-secret",
+    "TELEGRAM_TOKEN": "123:telegram-secret",
+    "TELEGRAM_ALLOWED_CHAT_IDS": "42, -100123",
+}
+
+
+def test_no_keys_at_all_means_demo_mode() -> None:
+    settings = parse_settings({})
+    assert settings.is_demo
+    assert settings.database_url == "sqlite:///vinyl_detective.db"
+    assert settings.ebay_daily_call_budget == 5000
+
+
+def test_complete_keys_mean_live_mode_with_parsed_values() -> None:
+    settings = parse_settings({**LIVE, "POLL_MINUTES": "15", "EBAY_MARKETPLACE": "ebay_gb"})
+    assert not settings.is_demo
+    assert settings.telegram_allowed_chat_ids == frozenset({42, -100123})
+    assert settings.poll_minutes == 15
+    assert settings.ebay_marketplace == "EBAY_GB"
+
+
+def test_a_missing_key_is_named_with_where_to_get_it() -> None:
+    values = {k: v for k, v in LIVE.items() if k != "EBAY_CERT_ID"}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(values)
+    message = str(caught.value)
+    assert "EBAY_CERT_ID is missing" in message
+    assert "developer.ebay.com" in message
+
+
+def test_every_malformed_value_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(
+            {
+                **LIVE,
+                "POLL_MINUTES": "often",
+                "EBAY_DAILY_CALL_BUDGET": "-5",
+                "TELEGRAM_ALLOWED_CHAT_IDS": "me",
+                "DISCOGS_API_BASE_URL": "ftp://x",
+            }
+        )
+    message = str(caught.value)
+    for name in (
+        "POLL_MINUTES",
+        "EBAY_DAILY_CALL_BUDGET",
+        "TELEGRAM_ALLOWED_CHAT_IDS",
+        "DISCOGS_API_BASE_URL",
+    ):
+        assert name in message
+
+
+def test_errors_and_repr_never_show_secrets() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({**LIVE, "TELEGRAM_ALLOWED_CHAT_IDS": ""})
+    assert "telegram-secret" not in str(caught.value)
+    settings = parse_settings({**LIVE, "DATABASE_URL": "postgresql://bob:pw@db/vd"})
+    shown = repr(settings)
+    for secret in ("discogs-secret-token", "cert-secret", "telegram-secret", "pw@"):
+        assert secret not in shown
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("POLL_MINUTES=12\nDISCOGS_REFRESH_DAYS=3\n")
+    settings = load_settings({"POLL_MINUTES": "20"}, env_file=env_file)
+    assert settings.poll_minutes == 20
+    assert settings.discogs_refresh_days == 3
