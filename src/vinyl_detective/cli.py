@@ -2,19 +2,375 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from vinyl_detective.config import Settings, load_settings
+from vinyl_detective.errors import ConfigError, VinylDetectiveError
+from vinyl_detective.logs import setup_logging
 
 app = typer.Typer(
     name="vinyl-detective",
     help="Finds underpriced records on eBay by pricing each listing against Discogs.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+search_app = typer.Typer(help="Manage saved searches.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+console = Console()
+err = Console(stderr=True)
 
 
-@app.callback()
-def _root() -> None:
-    """Vinyl Detective: eBay deal alerts priced against Discogs."""
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+    setup_logging(
+        settings.log_level,
+        secrets=(settings.discogs_token, settings.ebay_cert_id, settings.telegram_token),
+    )
+    return settings
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]{exc}[/red]", highlight=False)
+    return typer.Exit(1)
+
+
+def run_until_signalled(main: asyncio.Event | None, coro_factory) -> None:  # type: ignore[no-untyped-def]
+    """Run the daemon; the first Ctrl+C/SIGTERM stops it gracefully, a second forces."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_signal() -> None:
+            if stop.is_set():
+                err.print("Forced stop.")
+                if task is not None:
+                    task.cancel()
+            else:
+                err.print("Stopping: letting running work finish (Ctrl+C again to force)…")
+                stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        await coro_factory(stop)
+
+    try:
+        asyncio.run(runner())
+    except asyncio.CancelledError:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run every due search once, then exit.")
+    ] = False,
+) -> None:
+    """Run the daemon: poll eBay, price against Discogs, alert on Telegram.
+
+    With no keys in the environment or .env, it runs the demo marketplace instead.
+
+    Example: vinyl-detective run --once
+    """
+    settings = _settings()
+    if settings.is_demo:
+        console.print(
+            "[yellow]No keys configured (see .env.example): running the demo marketplace.[/yellow]"
+        )
+        demo(once=once)
+        return
+    from vinyl_detective.daemon import Daemon
+
+    daemon = Daemon(settings)
+    run_until_signalled(None, lambda stop: daemon.run(stop, once=once))
+
+
+@app.command()
+def demo(
+    once: Annotated[
+        bool, typer.Option("--once", help="One full cycle, print the alerts, exit.")
+    ] = False,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path(
+        ".demo"
+    ),
+) -> None:
+    """Run the real daemon against a local fake eBay, Discogs and Telegram, with sample data.
+
+    Example: vinyl-detective demo --once
+    """
+    from vinyl_detective.demo import run_demo
+
+    setup_logging("INFO")
+    run_until_signalled(
+        None, lambda stop: run_demo(stop, once=once, data_dir=data_dir, console=console)
+    )
+
+
+@app.command()
+def fakes(
+    port: Annotated[
+        int, typer.Option(help="First port; eBay, Discogs, Telegram use 3 in a row.")
+    ] = 8631,
+) -> None:
+    """Start only the fake eBay, Discogs and Telegram servers, and print how to point at them.
+
+    Example: vinyl-detective fakes --port 8631
+    """
+    from vinyl_detective.demo import serve_fakes_forever
+
+    setup_logging("INFO")
+    run_until_signalled(None, lambda stop: serve_fakes_forever(stop, port=port, console=console))
+
+
+@app.command()
+def status() -> None:
+    """Show each search's last and next run, today's eBay budget and alert delivery.
+
+    Example: vinyl-detective status
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.service import status_report
+    from vinyl_detective.storage.db import open_database
+    from vinyl_detective.storage.usage import DbCallBudget
+
+    settings = _settings()
+    engine = open_database(settings.database_url)
+    report = status_report(
+        engine, DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow)
+    )
+    table = Table(title="Saved searches")
+    for column in ("#", "keywords", "rule", "min", "state", "last run", "next run"):
+        table.add_column(column)
+    for search, plan, last in report.searches:
+        state = (
+            "active"
+            if search.active
+            else (plan.disabled_reason if plan and plan.disabled_reason else "paused")
+        )
+        table.add_row(
+            str(search.id),
+            search.query,
+            search.rule or "",
+            f"{search.min_deal_score:.0%}",
+            state,
+            f"{last.started_at:%Y-%m-%d %H:%M} {last.status}" if last else "never",
+            f"{plan.next_run_at:%Y-%m-%d %H:%M}" if plan and plan.next_run_at else "-",
+        )
+    console.print(table)
+    console.print(f"eBay calls today: {report.budget_used} / {report.budget_limit}")
+    sent = report.alert_counts
+    console.print(
+        f"Alerts: sent {sent.get('sent', 0)}, pending {sent.get('pending', 0)}, "
+        f"failed {sent.get('failed', 0)}"
+    )
+    for recipient, item_id, error in report.failures:
+        console.print(f"  [red]failed[/red] {recipient} {item_id}: {error}", highlight=False)
+    engine.dispose()
+
+
+def _service():  # type: ignore[no-untyped-def]
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.service import SearchService
+    from vinyl_detective.storage.db import open_database
+
+    settings = _settings()
+    return SearchService(
+        open_database(settings.database_url), utcnow, default_poll_minutes=settings.poll_minutes
+    )
+
+
+@search_app.command("add")
+def search_add(
+    keywords: Annotated[str, typer.Argument(help="eBay keywords: words, -exclude, (a,b).")],
+    rule: Annotated[
+        str | None, typer.Option(help="Filter, e.g. 'price < 30 AND condition >= \"VG+\"'.")
+    ] = None,
+    threshold: Annotated[str | None, typer.Option(help="Minimum saving, 0.3 or 30%.")] = None,
+    every: Annotated[int | None, typer.Option(help="Poll interval in minutes.")] = None,
+) -> None:
+    """Save a search.
+
+    Example: vinyl-detective search add "blue note -reissue" --rule 'price < 80' --threshold 30%
+    """
+    from vinyl_detective.service import parse_threshold
+
+    try:
+        search = _service().add(
+            keywords,
+            rule=rule,
+            poll_minutes=every,
+            min_deal_score=parse_threshold(threshold) if threshold else None,
+        )
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"Saved search #{search.id}: {search.query}")
+
+
+@search_app.command("list")
+def search_list() -> None:
+    """List saved searches.  Example: vinyl-detective search list"""
+    table = Table()
+    for column in ("#", "keywords", "rule", "min", "every", "active", "chat"):
+        table.add_column(column)
+    for s in _service().list():
+        table.add_row(
+            str(s.id),
+            s.query,
+            s.rule or "",
+            f"{s.min_deal_score:.0%}",
+            f"{s.poll_minutes} min",
+            "yes" if s.active else "no",
+            str(s.chat_id or ""),
+        )
+    console.print(table)
+
+
+@search_app.command("remove")
+def search_remove(search_id: int) -> None:
+    """Delete a saved search.  Example: vinyl-detective search remove 3"""
+    try:
+        _service().remove(search_id)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"Removed search #{search_id}.")
+
+
+@search_app.command("pause")
+def search_pause(search_id: int) -> None:
+    """Stop polling a search.  Example: vinyl-detective search pause 3"""
+    try:
+        _service().set_active(search_id, False)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"Paused search #{search_id}.")
+
+
+@search_app.command("resume")
+def search_resume(search_id: int) -> None:
+    """Poll a paused search again.  Example: vinyl-detective search resume 3"""
+    try:
+        _service().set_active(search_id, True)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"Resumed search #{search_id}.")
+
+
+@search_app.command("rule")
+def search_rule(
+    search_id: int,
+    rule: Annotated[str, typer.Argument(help='The filter; "" removes it.')],
+) -> None:
+    """Set a search's filter rule.  Example: vinyl-detective search rule 3 'shipping = 0'"""
+    try:
+        _service().set_rule(search_id, rule or None)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"Search #{search_id} rule: {rule or '(none)'}")
+
+
+@app.command()
+def deals(
+    state: Annotated[str | None, typer.Option(help="Only deals in this state.")] = None,
+) -> None:
+    """Summarise tracked deals and realised profit.  Example: vinyl-detective deals"""
+    from vinyl_detective.storage import deals as deal_store
+    from vinyl_detective.storage.db import open_database
+
+    settings = _settings()
+    engine = open_database(settings.database_url)
+    with engine.connect() as conn:
+        rows = deal_store.list_deals(conn, state=state.upper() if state else None, limit=100)
+        summary = deal_store.summary(conn)
+    table = Table(title="Deals")
+    for column in ("item", "title", "state", "found", "bought", "sold", "profit"):
+        table.add_column(column)
+    for d in rows:
+        table.add_row(
+            d.item_id,
+            d.title[:50],
+            d.state.value,
+            f"{d.found_price} {d.currency}",
+            str(d.purchase_price or ""),
+            str(d.sale_price or ""),
+            str(d.profit or ""),
+        )
+    console.print(table)
+    profit = ", ".join(f"{v} {k}" for k, v in summary.realised_profit.items()) or "0"
+    console.print(
+        f"Open deals: {summary.open_count}; sold: {summary.sold_count}; realised profit: {profit}"
+    )
+
+
+@app.command()
+def transition(
+    item_id: str,
+    state: str,
+    price: Annotated[
+        str | None, typer.Option(help="Purchase price (PURCHASED) or sale price (SOLD).")
+    ] = None,
+    fees: Annotated[str | None, typer.Option(help="Fees paid on a sale.")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Move a deal through its lifecycle.
+
+    Example: vinyl-detective transition 'v1|286012345678|0' SOLD --price 120 --fees 14.50
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.domain.lifecycle import Actor, DealState
+    from vinyl_detective.storage import deals as deal_store
+    from vinyl_detective.storage.db import open_database
+
+    def money(text: str | None, name: str) -> Decimal | None:
+        if text is None:
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise _fail(ValueError(f"--{name} {text!r} is not an amount, e.g. 45.50")) from None
+
+    try:
+        target = DealState(state.upper())
+    except ValueError:
+        raise _fail(
+            ValueError(
+                f"{state!r} is not a state; one of: " + ", ".join(s.value for s in DealState)
+            )
+        ) from None
+    amount = money(price, "price")
+    engine = open_database(_settings().database_url)
+    try:
+        with engine.begin() as conn:
+            record = deal_store.transition(
+                conn,
+                item_id,
+                target,
+                utcnow(),
+                Actor.CLI,
+                reason=reason,
+                purchase_price=amount if target is DealState.PURCHASED else None,
+                sale_price=amount if target is DealState.SOLD else None,
+                fees=money(fees, "fees"),
+            )
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"{record.item_id}: now {record.state.value}"
+        + (f", profit {record.profit} {record.currency}" if record.profit is not None else "")
+    )
 
 
 def main() -> None:

@@ -1,0 +1,130 @@
+"""The Telegram bot's commands, answered by the services. Replies are plain text:
+the bot escapes them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vinyl_detective.domain.lifecycle import Actor, DealState
+from vinyl_detective.errors import InvalidTransitionError, NotFoundError
+from vinyl_detective.service import UserInputError, parse_threshold, split_query_and_rule
+from vinyl_detective.storage import chats, deals
+
+if TYPE_CHECKING:
+    from vinyl_detective.daemon import Daemon
+
+ACTIONS = {
+    "track": (DealState.MESSAGING, "Tracking it: state MESSAGING. Contact the seller!"),
+    "bought": (DealState.PURCHASED, "Marked as bought (PURCHASED) at {price}."),
+    "dismiss": (DealState.CANCELLED, "Dismissed."),
+}
+
+
+def _search_id(arg: str) -> int:
+    text = arg.strip().lstrip("#")
+    if not text.isdigit():
+        raise UserInputError(f"{arg!r} is not a search number; see /my_searches.")
+    return int(text)
+
+
+class BotCommands:
+    """Implements notify.telegram.BotBackend over the daemon's services."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def add_search(self, chat_id: int, text: str) -> str:
+        query, rule = split_query_and_rule(text)
+        search = self.daemon.searches.add(query, chat_id=chat_id, rule=rule)
+        extra = f"\nRule: {search.rule}" if search.rule else ""
+        return (
+            f"Saved search #{search.id}: {search.query}{extra}\n"
+            f"Alerts for deals ≥ {search.min_deal_score:.0%} below the Discogs price, "
+            f"checked every {search.poll_minutes} min."
+        )
+
+    def list_searches(self, chat_id: int) -> str:
+        found = self.daemon.searches.list(chat_id)
+        if not found:
+            return "No saved searches yet. Add one: /add_search miles davis kind of blue"
+        lines = []
+        for s in found:
+            state = "active" if s.active else "paused"
+            rule = f" | {s.rule}" if s.rule else ""
+            lines.append(f"#{s.id} {s.query}{rule} (≥ {s.min_deal_score:.0%}, {state})")
+        return "\n".join(lines)
+
+    def remove_search(self, chat_id: int, arg: str) -> str:
+        search_id = _search_id(arg)
+        self.daemon.searches.remove(search_id, chat_id=chat_id)
+        return f"Removed search #{search_id}."
+
+    def set_threshold(self, chat_id: int, arg: str) -> str:
+        parts = arg.split()
+        if len(parts) == 1:
+            value = parse_threshold(parts[0])
+            changed = self.daemon.searches.set_threshold(value, chat_id=chat_id)
+            return f"Threshold {value:.0%} set on {changed} search(es)."
+        if len(parts) == 2:
+            search_id, value = _search_id(parts[0]), parse_threshold(parts[1])
+            self.daemon.searches.set_threshold(value, search_id=search_id, chat_id=chat_id)
+            return f"Search #{search_id} now alerts on deals ≥ {value:.0%}."
+        raise UserInputError(
+            "Usage: /set_threshold 0.3 (all your searches) or /set_threshold 3 0.3 (search #3)."
+        )
+
+    def pause(self, chat_id: int) -> str:
+        self.daemon.searches.pause_chat(chat_id, True)
+        return "Alerts paused. /resume to get them again."
+
+    def resume(self, chat_id: int) -> str:
+        self.daemon.searches.pause_chat(chat_id, False)
+        return "Alerts resumed."
+
+    def status(self, chat_id: int) -> str:
+        from vinyl_detective.service import status_report
+
+        report = status_report(self.daemon.engine, self.daemon.budget)
+        mine = [row for row in report.searches if row[0].chat_id in (chat_id, None)]
+        with self.daemon.engine.connect() as conn:
+            paused, _ = chats.chat_state(conn, chat_id)
+        lines = [
+            f"Alerts: {'paused' if paused else 'on'}",
+            f"eBay calls today: {report.budget_used}/{report.budget_limit}",
+            f"Alerts sent: {report.alert_counts.get('sent', 0)}, "
+            f"failed: {report.alert_counts.get('failed', 0)}",
+        ]
+        if self.daemon.paused_until:
+            lines.append(f"Polling paused until {self.daemon.paused_until:%H:%M} UTC (budget)")
+        for search, plan, run in mine:
+            last = run.status if run else "never run"
+            nxt = plan.next_run_at.strftime("%H:%M") if plan and plan.next_run_at else "-"
+            lines.append(f"#{search.id} {search.query}: last {last}, next {nxt}")
+        return "\n".join(lines)
+
+    def deal_action(self, chat_id: int, action: str, item_id: str) -> str:
+        if action not in ACTIONS:
+            raise UserInputError(f"Unknown action {action!r}.")
+        target, reply = ACTIONS[action]
+        now = self.daemon.clock()
+        with self.daemon.engine.begin() as conn:
+            deal = deals.get_deal(conn, item_id)
+            if deal is None:
+                try:
+                    deals.create_found_from_listing(conn, item_id, now, Actor.BOT)
+                except NotFoundError:
+                    return "That listing is no longer known."
+                deal = deals.require_deal(conn, item_id)
+            try:
+                moved = deals.transition(
+                    conn,
+                    item_id,
+                    target,
+                    now,
+                    Actor.BOT,
+                    reason=f"{action} button",
+                    purchase_price=deal.found_price if target is DealState.PURCHASED else None,
+                )
+            except InvalidTransitionError as exc:
+                return str(exc)
+        return reply.format(price=f"{moved.purchase_price} {moved.currency}")

@@ -1,0 +1,371 @@
+"""The daemon: the one place that wires everything together, and its loops.
+
+    Daemon(settings).run(stop)      runs until `stop` is set (SIGINT/SIGTERM)
+    Daemon(settings).run(once=True) one cycle: every due search once, then exit
+
+Loops: poll due searches, retry undelivered alerts, refresh stale prices (daily check),
+clean up (daily), the Telegram bot (long polling), and the event outbox relay. A failing
+search is logged and the others go on; when the eBay budget is spent, polling pauses
+until it resets. On stop, running work finishes, then clients and the database close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy.engine import Engine
+from telegram.ext import Application
+
+from vinyl_detective.config import Settings
+from vinyl_detective.domain.currency import DEFAULT_RATES
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.errors import BudgetExhaustedError, RuleSyntaxError, VinylDetectiveError
+from vinyl_detective.jobs.cleanup import cleanup
+from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
+from vinyl_detective.jobs.poll import poll_search
+from vinyl_detective.jobs.refresh import refresh_stale_prices
+from vinyl_detective.jobs.seed import seed_catalog
+from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
+from vinyl_detective.notify.telegram import (
+    TelegramNotifier,
+    build_bot_application,
+    start_bot,
+    stop_bot,
+)
+from vinyl_detective.service import SearchService
+from vinyl_detective.sources.discogs import DiscogsClient
+from vinyl_detective.sources.ebay import EbayClient
+from vinyl_detective.sources.ratelimit import HeaderRateLimiter
+from vinyl_detective.storage import alerts, catalog, chats, job_runs, kv, listings, searches
+from vinyl_detective.storage.db import open_database
+from vinyl_detective.storage.usage import DbCallBudget
+
+log = logging.getLogger("vinyl_detective")
+
+GLOBAL_RULE_KEY = "global_rule"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CycleSummary:
+    searches: int = 0
+    failed: int = 0
+    counts: PipelineCounts = field(default_factory=PipelineCounts)
+
+
+class Daemon:
+    """Owns the clients, the database and the loops for one run of the product."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        tick_seconds: float = 20.0,
+        concurrency: int = 3,
+        refresh_every: timedelta = timedelta(days=1),
+        cleanup_every: timedelta = timedelta(days=1),
+        on_cycle: Callable[[CycleSummary], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.concurrency = concurrency
+        self.refresh_every = refresh_every
+        self.cleanup_every = cleanup_every
+        self.on_cycle = on_cycle
+        self.paused_until: datetime | None = None
+        self._running: set[int] = set()
+        self.engine: Engine
+        self.budget: DbCallBudget
+        self.ebay: EbayClient
+        self.discogs: DiscogsClient
+        self.bot_app: Application | None = None  # type: ignore[type-arg]
+        self.notifier: TelegramNotifier | None = None
+        self.pipeline: DealPipeline
+        self.searches: SearchService
+
+    # -- wiring -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        s = self.settings
+        self.engine = open_database(s.database_url)
+        with self.engine.begin() as conn:
+            interrupted = job_runs.fail_interrupted_runs(conn, self.clock())
+        if interrupted:
+            log.warning(
+                "%d job run(s) were interrupted by the last stop; marked failed", interrupted
+            )
+        self.budget = DbCallBudget(self.engine, "ebay", s.ebay_daily_call_budget, self.clock)
+        self.ebay = EbayClient(
+            s.ebay_app_id,
+            s.ebay_cert_id,
+            base_url=s.ebay_api_base_url,
+            marketplace=s.ebay_marketplace,
+            campaign_id=s.ebay_campaign_id,
+            budget=self.budget,
+        )
+        self.discogs = DiscogsClient(
+            s.discogs_token,
+            base_url=s.discogs_api_base_url,
+            user_agent=s.user_agent,
+            limiter=HeaderRateLimiter(),
+        )
+        if s.telegram_token:
+            self.bot_app = build_bot_application(
+                s.telegram_token,
+                self._bot_backend(),
+                allowed_chat_ids=s.telegram_allowed_chat_ids,
+                base_url=s.telegram_api_base_url,
+            )
+            await self.bot_app.initialize()
+            self.notifier = TelegramNotifier(self.bot_app.bot)
+        self.searches = SearchService(self.engine, self.clock, default_poll_minutes=s.poll_minutes)
+        self.pipeline = DealPipeline(
+            engine=self.engine,
+            prices=self.discogs,
+            items=self.ebay,
+            dispatcher=AlertDispatcher(self.engine, self.clock),
+            channels_for=self.channels_for,
+            rates=DEFAULT_RATES,
+            clock=self.clock,
+            price_max_age=timedelta(days=s.discogs_refresh_days),
+        )
+
+    def _bot_backend(self):  # type: ignore[no-untyped-def]
+        from vinyl_detective.bot_backend import BotCommands
+
+        return BotCommands(self)
+
+    async def close(self) -> None:
+        if self.bot_app is not None:
+            with contextlib.suppress(Exception):
+                await self.bot_app.shutdown()
+        for client in (getattr(self, "ebay", None), getattr(self, "discogs", None)):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+        if hasattr(self, "engine"):
+            self.engine.dispose()
+
+    # -- routing ------------------------------------------------------------------------
+
+    def channels_for(self, search: SavedSearch | None) -> list[Channel]:
+        """Who hears about a deal of `search`: its owner's chat, else every allowed chat."""
+        result: list[Channel] = []
+        if self.notifier is not None:
+            chat_ids = (
+                [search.chat_id]
+                if search is not None and search.chat_id is not None
+                else sorted(self.settings.telegram_allowed_chat_ids)
+            )
+            with self.engine.connect() as conn:
+                for chat_id in chat_ids:
+                    if chats.is_reachable(conn, chat_id):
+                        result.append(TelegramChannel(self.notifier, chat_id))
+        return result
+
+    def global_rule(self) -> str | None:
+        with self.engine.connect() as conn:
+            return kv.get_value(conn, GLOBAL_RULE_KEY) or self.settings.global_rule
+
+    def routes(self, due: list[SavedSearch]) -> list[Route]:
+        """Compile the rules of `due`; a broken rule disables only its own search."""
+        try:
+            routes, broken = compile_routes(due, self.global_rule())
+        except RuleSyntaxError as exc:
+            log.error("the global rule is broken and ignored: %s", exc)
+            routes, broken = compile_routes(due, None)
+        for search_id, reason in broken.items():
+            log.error("search %s disabled: %s", search_id, reason)
+            with self.engine.begin() as conn:
+                searches.disable_search(conn, search_id, reason)
+        return routes
+
+    # -- one cycle ----------------------------------------------------------------------
+
+    async def cycle(self) -> CycleSummary:
+        """Retry undelivered alerts, then poll every due search once."""
+        summary = CycleSummary()
+        now = self.clock()
+        await self.retry_pending_alerts()
+        if self.paused_until is not None and now < self.paused_until:
+            return summary
+        self.paused_until = None
+        with self.engine.connect() as conn:
+            due = [s for s in searches.due_searches(conn, now) if s.id not in self._running]
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def run(route: Route) -> None:
+            search = route.search
+            assert search is not None
+            async with gate:
+                if self.paused_until is not None:
+                    return
+                self._running.add(search.id)
+                try:
+                    await seed_catalog(
+                        engine=self.engine,
+                        discogs=self.discogs,
+                        query=search.query,
+                        clock=self.clock,
+                    )
+                    counts = await poll_search(
+                        engine=self.engine,
+                        ebay=self.ebay,
+                        pipeline=self.pipeline,
+                        route=route,
+                        clock=self.clock,
+                    )
+                    summary.counts.add(counts)
+                except BudgetExhaustedError as exc:
+                    self.paused_until = exc.resets_at
+                    summary.failed += 1
+                    log.warning("eBay budget spent: polling paused until %s", exc.resets_at)
+                except Exception as exc:  # one failing search never stops the others
+                    summary.failed += 1
+                    log.error(
+                        "search %s failed: %s",
+                        search.id,
+                        exc,
+                        exc_info=not isinstance(exc, VinylDetectiveError),
+                    )
+                finally:
+                    self._running.discard(search.id)
+                    ran = self.clock()
+                    with self.engine.begin() as conn:
+                        searches.mark_run(
+                            conn,
+                            search.id,
+                            ran_at=ran,
+                            next_run_at=ran + timedelta(minutes=search.poll_minutes),
+                        )
+
+        routes = self.routes(due)
+        summary.searches = len(routes)
+        await asyncio.gather(*(run(route) for route in routes))
+        if self.on_cycle is not None:
+            await self.on_cycle(summary)
+        return summary
+
+    async def retry_pending_alerts(self) -> int:
+        """Deliver alerts that were claimed but not sent (crash, or a retryable failure)."""
+        from vinyl_detective.domain.scoring import score_deal
+        from vinyl_detective.domain.currency import DEFAULT_RATES as rates
+
+        sent = 0
+        with self.engine.connect() as conn:
+            pending = alerts.pending(conn)
+        for alert in pending:
+            with self.engine.connect() as conn:
+                stored = listings.get_listing(conn, alert.item_id)
+                release = (
+                    catalog.get_release(conn, stored.match.release_id)
+                    if stored and stored.match
+                    else None
+                )
+            channel = self._channel_for_recipient(alert.recipient)
+            deal = (
+                score_deal(stored.listing, release, stored.match, rates=rates, now=self.clock())
+                if stored and stored.match and release
+                else None
+            )
+            if deal is None or channel is None:
+                with self.engine.begin() as conn:
+                    alerts.mark_attempt_failed(
+                        conn,
+                        alert.recipient,
+                        alert.item_id,
+                        "listing or recipient no longer available",
+                        permanent=True,
+                    )
+                continue
+            sent += await self.pipeline.dispatcher.resend(deal, channel)
+        return sent
+
+    def _channel_for_recipient(self, recipient: str) -> Channel | None:
+        kind, _, key = recipient.partition(":")
+        if kind == "telegram" and self.notifier is not None:
+            return TelegramChannel(self.notifier, int(key))
+        return None
+
+    # -- the loops ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> None:
+        stop = stop or asyncio.Event()
+        await self.open()
+        try:
+            if once:
+                summary = await self.cycle()
+                log.info(
+                    "cycle done: searches=%d failed=%d %s",
+                    summary.searches,
+                    summary.failed,
+                    summary.counts.summary(),
+                )
+                return
+            if self.bot_app is not None:
+                await start_bot(self.bot_app)
+            tasks = [
+                asyncio.create_task(self._every(stop, self.tick_seconds, self.cycle), name="poll"),
+                asyncio.create_task(
+                    self._every(stop, self.refresh_every.total_seconds(), self.refresh),
+                    name="refresh",
+                ),
+                asyncio.create_task(
+                    self._every(stop, self.cleanup_every.total_seconds(), self.cleanup),
+                    name="cleanup",
+                ),
+            ]
+            log.info(
+                "Vinyl Detective running: %d active search(es), database %s",
+                len(self.searches.list()),
+                self.settings.database_url.split("///")[-1],
+            )
+            await stop.wait()
+            # Current work finishes: each loop checks `stop` between jobs.
+            done, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if self.bot_app is not None:
+                with contextlib.suppress(Exception):
+                    await stop_bot(self.bot_app)
+        finally:
+            await self.close()
+            log.info("Vinyl Detective stopped.")
+
+    async def refresh(self) -> object:
+        return await refresh_stale_prices(
+            engine=self.engine,
+            prices=self.discogs,
+            clock=self.clock,
+            max_age=timedelta(days=self.settings.discogs_refresh_days),
+        )
+
+    async def cleanup(self) -> object:
+        return cleanup(self.engine, self.clock())
+
+    async def _every(
+        self, stop: asyncio.Event, seconds: float, job: Callable[[], Awaitable[object]]
+    ) -> None:
+        while not stop.is_set():
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed; it runs again in %.0fs", job.__name__, seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def http_client(timeout: float = 20.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=timeout)

@@ -1,0 +1,185 @@
+"""The demo marketplace: the real daemon against local fake eBay, Discogs and Telegram.
+
+`vinyl-detective demo` needs no account: it serves the bundled sample market on
+loopback ports, saves a few searches, and runs the daemon exactly as it runs against
+the real services (only the base URLs and keys differ). Alerts are printed here and
+collected in the fake Telegram's inbox page. New listings keep arriving while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+from vinyl_detective.config import Settings
+from vinyl_detective.daemon import Daemon, utcnow
+from vinyl_detective.domain.normalize import strip_disambiguation
+from vinyl_detective.fakes.discogs import FakeDiscogs
+from vinyl_detective.fakes.ebay import FakeEbay
+from vinyl_detective.fakes.sample_data import SampleMarket, arrivals, build_sample_market
+from vinyl_detective.fakes.server import LoopbackServer
+from vinyl_detective.fakes.telegram import FakeTelegram
+from vinyl_detective.service import SearchService
+
+DEMO_CHAT_ID = 4242
+DEMO_APP_ID = "demo-app-id"
+DEMO_CERT_ID = "demo-cert-id"
+DEMO_DISCOGS_TOKEN = "demo-discogs-token"
+DEMO_TELEGRAM_TOKEN = "123456:DEMO-TOKEN"
+
+
+@dataclass
+class FakeServices:
+    """The three fakes, served on loopback, and their base URLs."""
+
+    market: SampleMarket
+    ebay: FakeEbay
+    discogs: FakeDiscogs
+    telegram: FakeTelegram
+    ebay_url: str
+    discogs_url: str
+    telegram_url: str
+
+
+@contextlib.contextmanager
+def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
+    """Start the fakes filled with the sample market; ports `port`, +1, +2 (0: any free)."""
+    market = build_sample_market(now=utcnow())
+    ebay = FakeEbay(market.items, app_id=DEMO_APP_ID, cert_id=DEMO_CERT_ID)
+    discogs = FakeDiscogs(
+        market.releases, price_suggestions=market.price_suggestions, token=DEMO_DISCOGS_TOKEN
+    )
+    telegram = FakeTelegram(DEMO_TELEGRAM_TOKEN)
+    servers = [
+        LoopbackServer(fake.app, port=port + i if port else 0)
+        for i, fake in enumerate((ebay, discogs, telegram))
+    ]
+    urls = [server.start() for server in servers]
+    try:
+        yield FakeServices(market, ebay, discogs, telegram, *urls)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def demo_settings(fakes: FakeServices, data_dir: Path) -> Settings:
+    return Settings(
+        discogs_token=DEMO_DISCOGS_TOKEN,
+        ebay_app_id=DEMO_APP_ID,
+        ebay_cert_id=DEMO_CERT_ID,
+        telegram_token=DEMO_TELEGRAM_TOKEN,
+        telegram_allowed_chat_ids=frozenset({DEMO_CHAT_ID}),
+        ebay_campaign_id="5338000000",
+        database_url=f"sqlite:///{data_dir / 'demo.db'}",
+        poll_minutes=1,
+        ebay_api_base_url=fakes.ebay_url,
+        discogs_api_base_url=fakes.discogs_url,
+        telegram_api_base_url=fakes.telegram_url,
+        user_agent="VinylDetectiveDemo/0.1",
+    )
+
+
+def demo_queries(market: SampleMarket, count: int = 6) -> list[str]:
+    """The artists with the most listings in the sample market: good demo searches."""
+    artists = {r["id"]: strip_disambiguation(r["artists"][0]["name"]) for r in market.releases}
+    tally = Counter(artists[rid] for rid in market.truth.values() if rid is not None)
+    return [artist.lower() for artist, _ in tally.most_common(count)]
+
+
+def plain_text(telegram_html: str) -> str:
+    """A Telegram HTML card as console text."""
+    text = re.sub(r"<a href=\"([^\"]*)\">([^<]*)</a>", r"\2 (\1)", telegram_html)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: Console) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in data_dir.glob("demo.db*"):
+        leftover.unlink()  # the demo always starts from a fresh market
+    with serve_fakes() as fakes:
+        settings = demo_settings(fakes, data_dir)
+        console.print(
+            Panel.fit(
+                f"Demo marketplace: {len(fakes.market.releases)} Discogs releases, "
+                f"{len(fakes.market.items)} eBay listings.\n"
+                f"fake eBay     {fakes.ebay_url}\nfake Discogs  {fakes.discogs_url}\n"
+                f"fake Telegram {fakes.telegram_url}  (open it in a browser: the bot's inbox)",
+                title="Vinyl Detective demo",
+            )
+        )
+        printed = 0
+
+        async def show_alerts() -> None:
+            nonlocal printed
+            for message in fakes.telegram.sent[printed:]:
+                if message.get("reply_markup"):  # deal cards carry the Track/Bought buttons
+                    console.print(Panel(plain_text(message["text"]), border_style="green"))
+            printed = len(fakes.telegram.sent)
+
+        async def after_cycle(summary: object) -> None:
+            await show_alerts()
+
+        daemon = Daemon(settings, tick_seconds=5, on_cycle=after_cycle)
+        service_engine_ready = asyncio.Event()
+
+        async def add_searches() -> None:
+            await asyncio.sleep(0)
+            from vinyl_detective.storage.db import open_database
+
+            engine = open_database(settings.database_url)
+            service = SearchService(engine, utcnow, default_poll_minutes=1)
+            for query in demo_queries(fakes.market):
+                service.add(query, chat_id=DEMO_CHAT_ID)
+                console.print(f"Saved search: [bold]{query}[/bold]")
+            engine.dispose()
+            service_engine_ready.set()
+
+        await add_searches()
+        if once:
+            await daemon.run(once=True)
+            await show_alerts()
+            cards = sum(1 for m in fakes.telegram.sent if m.get("reply_markup"))
+            console.print(f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat.")
+            return
+        fakes.telegram.push_message(DEMO_CHAT_ID, "/start")
+        fakes.telegram.push_message(DEMO_CHAT_ID, "/my_searches")
+        feeder = asyncio.create_task(_feed_new_listings(fakes, stop))
+        try:
+            await daemon.run(stop)
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
+
+
+async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
+    """New listings keep appearing on the fake eBay, a few every few seconds."""
+    stream = arrivals(fakes.market, seed=11, start=utcnow(), per_hour=1200)
+    while not stop.is_set():
+        fakes.ebay.add_items([next(stream) for _ in range(3)])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=8)
+
+
+async def serve_fakes_forever(stop: asyncio.Event, *, port: int, console: Console) -> None:
+    with serve_fakes(port) as fakes:
+        console.print(
+            Panel.fit(
+                "Fake services running. Point the daemon at them with:\n\n"
+                f"EBAY_API_BASE_URL={fakes.ebay_url}\nEBAY_APP_ID={DEMO_APP_ID}\n"
+                f"EBAY_CERT_ID={DEMO_CERT_ID}\nDISCOGS_API_BASE_URL={fakes.discogs_url}\n"
+                f"DISCOGS_TOKEN={DEMO_DISCOGS_TOKEN}\nTELEGRAM_API_BASE_URL={fakes.telegram_url}\n"
+                f"TELEGRAM_TOKEN={DEMO_TELEGRAM_TOKEN}\nTELEGRAM_ALLOWED_CHAT_IDS={DEMO_CHAT_ID}",
+                title="vinyl-detective fakes",
+            )
+        )
+        await stop.wait()

@@ -1,0 +1,32 @@
+"""Forgetting what is old: listings after 30 days, the alert log after 90."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.storage import alerts, job_runs, listings
+
+log = logging.getLogger(__name__)
+
+LISTING_RETENTION = timedelta(days=30)
+ALERT_LOG_RETENTION = timedelta(days=90)
+
+
+def cleanup(engine: Engine, now: datetime) -> tuple[int, int]:
+    """Delete old listings and alert-log rows; returns (listings, alerts) deleted.
+
+    The alert log outlives the listings on purpose: a listing that reappears after its
+    row was cleaned up is still never alerted twice.
+    """
+    with engine.begin() as conn:
+        run_id = job_runs.start_job(conn, "cleanup", None, now)
+        old_listings = listings.delete_seen_before(conn, now - LISTING_RETENTION)
+        old_alerts = alerts.delete_created_before(conn, now - ALERT_LOG_RETENTION)
+        job_runs.finish_job(
+            conn, run_id, now, fetched=old_listings + old_alerts, inserted=0, skipped=0
+        )
+    log.info("cleanup listings=%d alert_log=%d", old_listings, old_alerts)
+    return old_listings, old_alerts

@@ -1,0 +1,176 @@
+"""What users can do, in one place: the CLI, the Telegram bot and the admin API call this.
+
+No business rule lives in the interfaces: they parse their input and print what these
+functions return or raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.rules import validate_rule
+from vinyl_detective.errors import VinylDetectiveError
+from vinyl_detective.storage import alerts, chats, job_runs, searches
+from vinyl_detective.storage.usage import DbCallBudget
+
+MAX_QUERY_LENGTH = 100  # eBay's limit for `q`
+
+
+class UserInputError(VinylDetectiveError):
+    """Input a user typed that we cannot use; the message says how to fix it."""
+
+
+def parse_threshold(text: str) -> float:
+    """`0.3`, `.3` or `30%` → 0.3; anything outside 0..1 is refused."""
+    raw = text.strip().rstrip("%")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserInputError(
+            f"{text!r} is not a threshold: give a saving between 0 and 1 (0.3) or a percent (30%)."
+        ) from None
+    if text.strip().endswith("%") or value > 1:
+        value /= 100
+    if not 0 <= value <= 1:
+        raise UserInputError(f"{text!r} is out of range: a threshold lies between 0 and 1.")
+    return value
+
+
+def split_query_and_rule(text: str) -> tuple[str, str | None]:
+    """`blue note lp | price < 50` → ("blue note lp", "price < 50")."""
+    query, _, rule = text.partition("|")
+    return query.strip(), (rule.strip() or None)
+
+
+@dataclass
+class SearchService:
+    engine: Engine
+    clock: Callable[[], datetime]
+    default_poll_minutes: int = 30
+    default_min_score: float = 0.25
+
+    def add(
+        self,
+        query: str,
+        *,
+        chat_id: int | None = None,
+        rule: str | None = None,
+        min_deal_score: float | None = None,
+        poll_minutes: int | None = None,
+        name: str | None = None,
+        channels: tuple[str, ...] = (),
+        category_id: str | None = None,
+        marketplace: str = "EBAY_US",
+    ) -> SavedSearch:
+        """Validate and store a search; a bad rule is refused and nothing is stored."""
+        query = " ".join(query.split())
+        if not query:
+            raise UserInputError("The search needs keywords, e.g. `blue note 1500`.")
+        if len(query) > MAX_QUERY_LENGTH:
+            raise UserInputError(
+                f"The keywords are {len(query)} characters long; eBay takes at most "
+                f"{MAX_QUERY_LENGTH}. Shorten them or move conditions into the rule."
+            )
+        if rule:
+            validate_rule(rule)
+        with self.engine.begin() as conn:
+            return searches.add_search(
+                conn,
+                query=query,
+                now=self.clock(),
+                chat_id=chat_id,
+                name=name,
+                min_deal_score=(
+                    self.default_min_score if min_deal_score is None else min_deal_score
+                ),
+                poll_minutes=poll_minutes or self.default_poll_minutes,
+                rule=rule,
+                channels=channels,
+                category_id=category_id,
+                marketplace=marketplace,
+            )
+
+    def list(self, chat_id: int | None = None) -> list[SavedSearch]:
+        with self.engine.connect() as conn:
+            return searches.list_searches(conn, chat_id=chat_id)
+
+    def remove(self, search_id: int, *, chat_id: int | None = None) -> None:
+        with self.engine.begin() as conn:
+            if not searches.remove_search(conn, search_id, chat_id=chat_id):
+                raise UserInputError(_no_such_search(search_id))
+
+    def set_active(self, search_id: int, active: bool, *, chat_id: int | None = None) -> None:
+        with self.engine.begin() as conn:
+            values: dict[str, object] = {"active": active}
+            if active:
+                values["next_run_at"] = self.clock()
+            if not searches.update_search(conn, search_id, chat_id=chat_id, **values):
+                raise UserInputError(_no_such_search(search_id))
+
+    def set_threshold(
+        self, value: float, *, search_id: int | None = None, chat_id: int | None = None
+    ) -> int:
+        """Set the minimum deal score of one search, or of all a chat's searches."""
+        with self.engine.begin() as conn:
+            if search_id is not None:
+                if not searches.update_search(
+                    conn, search_id, chat_id=chat_id, min_deal_score=value
+                ):
+                    raise UserInputError(_no_such_search(search_id))
+                return 1
+            changed = 0
+            for search in searches.list_searches(conn, chat_id=chat_id):
+                changed += searches.update_search(conn, search.id, min_deal_score=value)
+            return changed
+
+    def set_rule(self, search_id: int, rule: str | None, *, chat_id: int | None = None) -> None:
+        if rule:
+            validate_rule(rule)
+        with self.engine.begin() as conn:
+            if not searches.update_search(
+                conn, search_id, chat_id=chat_id, rule=rule, disabled_reason=None
+            ):
+                raise UserInputError(_no_such_search(search_id))
+
+    def pause_chat(self, chat_id: int, paused: bool) -> None:
+        with self.engine.begin() as conn:
+            chats.set_paused(conn, chat_id, paused, self.clock())
+
+
+def _no_such_search(search_id: int) -> str:
+    return f"There is no search #{search_id} (see the list of your searches for the numbers)."
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    searches: list[tuple[SavedSearch, searches.SearchSchedule | None, job_runs.JobRun | None]]
+    budget_used: int
+    budget_limit: int
+    alert_counts: dict[str, int]
+    failures: list[tuple[str, str, str | None]]
+    recent_runs: list[job_runs.JobRun]
+
+
+def status_report(engine: Engine, budget: DbCallBudget) -> StatusReport:
+    with engine.connect() as conn:
+        all_searches = searches.list_searches(conn)
+        plan = searches.schedules(conn)
+        runs = job_runs.recent_runs(conn, limit=200)
+        last_poll: dict[str, job_runs.JobRun] = {}
+        for run in runs:
+            if run.job_type == "poll" and run.target and run.target not in last_poll:
+                last_poll[run.target] = run
+        rows = [(s, plan.get(s.id), last_poll.get(f"search:{s.id}")) for s in all_searches]
+        return StatusReport(
+            searches=rows,
+            budget_used=budget.used_today(),
+            budget_limit=budget.limit,
+            alert_counts=alerts.status_counts(conn),
+            failures=alerts.recent_failures(conn),
+            recent_runs=runs[:10],
+        )
