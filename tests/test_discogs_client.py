@@ -640,6 +640,8 @@ async def test_real_marketplace_stats_parse(make_client: MakeClient) -> None:
 
     lowest, count = await make_client(httpx.MockTransport(peer)).marketplace_stats(1)
 
-    assert lowest == Money(Decimal(str(stats["lowest_price"]["value"])).quantize(Decimal("0.01")),
-                           stats["lowest_price"]["currency"])  # fmt: skip
+    price = stats["lowest_price"]
+    assert lowest == Money(
+        Decimal(str(price["value"])).quantize(Decimal("0.01")), price["currency"]
+    )
     assert count == stats["num_for_sale"]
