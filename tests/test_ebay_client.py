@@ -213,6 +213,17 @@ async def test_a_rejected_token_is_replaced_once_and_the_call_retried(
     assert fake.token_requests == 2
 
 
+async def test_concurrent_calls_that_see_a_rejected_token_renew_it_once(
+    make_client: Callable[..., EbayClient], fake: FakeEbay
+) -> None:
+    async with make_client() as ebay:
+        await ebay.search(q="lp")
+        fake.expire_tokens()
+        pages = await asyncio.gather(*(ebay.search(q="lp") for _ in range(4)))
+    assert all(len(page.listings) == 4 for page in pages)
+    assert fake.token_requests == 2
+
+
 async def test_a_second_401_in_a_row_is_an_auth_error(
     make_client: Callable[..., EbayClient], fake: FakeEbay
 ) -> None:

@@ -609,9 +609,14 @@ class EbayClient:
             raise RetryableError(SERVICE, f"{what} after {attempt} attempts; eBay may be down")
         await self._sleep(self._backoff(attempt))
 
-    async def _access_token(self, *, renew: bool = False) -> str:
+    async def _access_token(self, *, rejected: str | None = None) -> str:
+        """The cached token, or a new one when it is due for renewal or was `rejected`.
+
+        Several calls that saw the same token rejected renew it only once.
+        """
         async with self._token_lock:
-            if not renew and self._token is not None and self._clock() < self._token_renew_at:
+            fresh = self._token is not None and self._clock() < self._token_renew_at
+            if self._token is not None and fresh and self._token != rejected:
                 return self._token
             self._token = None
             self._token = await self._fetch_token()
@@ -699,7 +704,7 @@ class EbayClient:
             status = response.status_code
             if status == 401 and not renewed:
                 renewed = True
-                await self._access_token(renew=True)
+                await self._access_token(rejected=token)
                 continue
             if status >= 500:
                 log.warning("ebay: GET %s answered HTTP %d", path, status)
