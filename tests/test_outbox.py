@@ -288,6 +288,23 @@ async def test_relay_loop_stops_when_asked(engine: Engine, now: datetime) -> Non
     await asyncio.wait_for(relay.run(stop), timeout=5)
 
 
+async def test_an_idle_relay_wakes_up_at_once_to_stop(engine: Engine, now: datetime) -> None:
+    emit_many(engine, now, 1)
+    stop = asyncio.Event()
+    arrived = asyncio.Event()
+
+    class Inbox(LogPublisher):
+        async def publish(self, event: OutboxEvent) -> None:
+            arrived.set()
+
+    relay = OutboxRelay(engine, Inbox(), clock=FakeClock(now), poll_interval=3600)
+    waiting = asyncio.create_task(relay.run(stop))
+    await asyncio.wait_for(arrived.wait(), timeout=5)
+    stop.set()  # the relay is now idle for an hour unless it listens
+    await asyncio.wait_for(waiting, timeout=5)
+    assert backlog_is_empty(engine)
+
+
 def test_delivered_events_can_be_purged(engine: Engine, now: datetime) -> None:
     emit_many(engine, now, 2)
     with engine.begin() as conn:
