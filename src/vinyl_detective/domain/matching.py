@@ -399,6 +399,8 @@ def _artist_variants(artist: str) -> list[str]:
 
 def _title_variants(title: str) -> list[str]:
     variants = [normalize_text(title), normalize_text(_BRACKETS.sub("", title))]
+    # Sellers drop a leading article: "Dark Side of the Moon".
+    variants += [v.removeprefix("the ").removeprefix("a ") for v in variants]
     return list(dict.fromkeys(v for v in variants if v))
 
 
