@@ -223,11 +223,10 @@ def test_exchange_rates_refuse_unknown_currencies() -> None:
 
 
 def test_default_rates_cover_the_common_currencies() -> None:
-    rates = ExchangeRates()
     for currency in ("USD", "EUR", "GBP", "CAD", "AUD", "JPY", "CHF", "SEK"):
-        assert currency in DEFAULT_RATES
-        assert rates.knows(currency)
-    assert rates.convert(Decimal(1000), "JPY", "USD") == Decimal("6.80")
+        assert DEFAULT_RATES.knows(currency)
+    assert DEFAULT_RATES.convert(Decimal(1000), "JPY", "USD") == Decimal("6.80")
+    assert ExchangeRates() == DEFAULT_RATES
 
 
 def test_rates_can_be_overridden_from_configuration() -> None:

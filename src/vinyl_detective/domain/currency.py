@@ -16,9 +16,9 @@ from vinyl_detective.domain.models import Money
 CENT = Decimal("0.01")
 
 DEFAULT_RATES_DATE = "2025-09-01"
-"""When `DEFAULT_RATES` were taken (approximate mid-market values, rounded)."""
+"""When the default rates were taken (approximate mid-market values, rounded)."""
 
-DEFAULT_RATES: Mapping[str, Decimal] = {
+APPROXIMATE_USD_RATES: Mapping[str, Decimal] = {
     # Value of one unit of each currency in US dollars, approximate as of DEFAULT_RATES_DATE.
     # Good enough to decide "is this a deal"; override them in configuration for accuracy.
     "USD": Decimal("1"),
@@ -51,7 +51,7 @@ class ExchangeRates:
     True
     """
 
-    rates: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    rates: Mapping[str, Decimal] = field(default_factory=lambda: dict(APPROXIMATE_USD_RATES))
     base: str = "USD"
 
     def __post_init__(self) -> None:
@@ -99,3 +99,8 @@ class ExchangeRates:
         """`money` in `to_cur`, or None when either rate is unknown."""
         amount = self.convert(money.amount, money.currency, to_cur)
         return None if amount is None else Money(amount, _code(to_cur))
+
+
+DEFAULT_RATES = ExchangeRates(APPROXIMATE_USD_RATES)
+"""The built-in rates (USD base, approximate as of DEFAULT_RATES_DATE); the daemon may
+replace them with `DEFAULT_RATES.with_rates(configured)`."""
