@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from rich.table import Table
 from vinyl_detective.config import Settings, load_settings
 from vinyl_detective.errors import ConfigError, VinylDetectiveError
 from vinyl_detective.logs import setup_logging
+from vinyl_detective.service import SearchService
 
 app = typer.Typer(
     name="vinyl-detective",
@@ -47,7 +49,7 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def run_until_signalled(main: asyncio.Event | None, coro_factory) -> None:  # type: ignore[no-untyped-def]
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run the daemon; the first Ctrl+C/SIGTERM stops it gracefully, a second forces."""
 
     async def runner() -> None:
@@ -66,7 +68,7 @@ def run_until_signalled(main: asyncio.Event | None, coro_factory) -> None:  # ty
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
-        await coro_factory(stop)
+        await main(stop)
 
     try:
         asyncio.run(runner())
@@ -96,7 +98,7 @@ def run(
     from vinyl_detective.daemon import Daemon
 
     daemon = Daemon(settings)
-    run_until_signalled(None, lambda stop: daemon.run(stop, once=once))
+    run_until_signalled(lambda stop: daemon.run(stop, once=once))
 
 
 @app.command()
@@ -115,9 +117,7 @@ def demo(
     from vinyl_detective.demo import run_demo
 
     setup_logging("INFO")
-    run_until_signalled(
-        None, lambda stop: run_demo(stop, once=once, data_dir=data_dir, console=console)
-    )
+    run_until_signalled(lambda stop: run_demo(stop, once=once, data_dir=data_dir, console=console))
 
 
 @app.command()
@@ -133,7 +133,7 @@ def fakes(
     from vinyl_detective.demo import serve_fakes_forever
 
     setup_logging("INFO")
-    run_until_signalled(None, lambda stop: serve_fakes_forever(stop, port=port, console=console))
+    run_until_signalled(lambda stop: serve_fakes_forever(stop, port=port, console=console))
 
 
 @app.command()
@@ -182,9 +182,8 @@ def status() -> None:
     engine.dispose()
 
 
-def _service():  # type: ignore[no-untyped-def]
+def _service() -> SearchService:
     from vinyl_detective.daemon import utcnow
-    from vinyl_detective.service import SearchService
     from vinyl_detective.storage.db import open_database
 
     settings = _settings()

@@ -62,6 +62,8 @@ class Settings:
     apprise_urls: tuple[str, ...] = ()
     global_rule: str | None = None
     admin_token: str | None = None
+    events_url: str = ""
+    events_secret: str | None = None
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -128,6 +130,11 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             raise ValueError(raw)
         return raw.rstrip("/")
 
+    def events_url(raw: str) -> str:
+        if raw != "log" and not raw.startswith(("http://", "https://", "amqp://", "amqps://")):
+            raise ValueError(raw)
+        return raw
+
     def marketplace(raw: str) -> str:
         if raw.upper() not in MARKETPLACES:
             raise ValueError(raw)
@@ -191,6 +198,14 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         apprise_urls=tuple(u for u in get("APPRISE_URLS").split() if u),
         global_rule=get("GLOBAL_RULE") or None,
         admin_token=get("ADMIN_TOKEN") or None,
+        events_url=typed(
+            "EVENTS_URL",
+            events_url,
+            "",
+            "log, an http(s) webhook URL, or an "
+            "amqp:// RabbitMQ URL such as amqp://guest:guest@127.0.0.1:5672/",
+        ),
+        events_secret=get("EVENTS_WEBHOOK_SECRET") or None,
         log_level=get("LOG_LEVEL", "INFO").upper(),
         extra=dict(values),
     )

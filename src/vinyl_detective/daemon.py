@@ -23,16 +23,20 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application
 
 from vinyl_detective.config import Settings
-from vinyl_detective.domain.currency import DEFAULT_RATES
+from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import BudgetExhaustedError, RuleSyntaxError, VinylDetectiveError
+from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
+from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.refresh import refresh_stale_prices
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import (
+    BotBackend,
     TelegramNotifier,
     build_bot_application,
     start_bot,
@@ -84,6 +88,7 @@ class Daemon:
         self.cleanup_every = cleanup_every
         self.on_cycle = on_cycle
         self.paused_until: datetime | None = None
+        self.rates = ExchangeRates()
         self._running: set[int] = set()
         self.engine: Engine
         self.budget: DbCallBudget
@@ -93,6 +98,8 @@ class Daemon:
         self.notifier: TelegramNotifier | None = None
         self.pipeline: DealPipeline
         self.searches: SearchService
+        self.relay: OutboxRelay
+        self._events_http: httpx.AsyncClient | None = None
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -118,7 +125,7 @@ class Daemon:
             s.discogs_token,
             base_url=s.discogs_api_base_url,
             user_agent=s.user_agent,
-            limiter=HeaderRateLimiter(),
+            limiter=HeaderRateLimiter(min_interval=0.25),
         )
         if s.telegram_token:
             self.bot_app = build_bot_application(
@@ -129,6 +136,11 @@ class Daemon:
             )
             await self.bot_app.initialize()
             self.notifier = TelegramNotifier(self.bot_app.bot)
+        self._events_http = httpx.AsyncClient(timeout=10.0)
+        self.relay = OutboxRelay(
+            self.engine,
+            publisher_for(s.events_url or None, http=self._events_http, secret=s.events_secret),
+        )
         self.searches = SearchService(self.engine, self.clock, default_poll_minutes=s.poll_minutes)
         self.pipeline = DealPipeline(
             engine=self.engine,
@@ -136,13 +148,13 @@ class Daemon:
             items=self.ebay,
             dispatcher=AlertDispatcher(self.engine, self.clock),
             channels_for=self.channels_for,
-            rates=DEFAULT_RATES,
+            rates=self.rates,
             clock=self.clock,
             price_max_age=timedelta(days=s.discogs_refresh_days),
         )
 
-    def _bot_backend(self):  # type: ignore[no-untyped-def]
-        from vinyl_detective.bot_backend import BotCommands
+    def _bot_backend(self) -> BotBackend:
+        from vinyl_detective.bot_backend import BotCommands  # it needs the Daemon type
 
         return BotCommands(self)
 
@@ -150,7 +162,11 @@ class Daemon:
         if self.bot_app is not None:
             with contextlib.suppress(Exception):
                 await self.bot_app.shutdown()
-        for client in (getattr(self, "ebay", None), getattr(self, "discogs", None)):
+        for client in (
+            getattr(self, "ebay", None),
+            getattr(self, "discogs", None),
+            self._events_http,
+        ):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
@@ -259,9 +275,6 @@ class Daemon:
 
     async def retry_pending_alerts(self) -> int:
         """Deliver alerts that were claimed but not sent (crash, or a retryable failure)."""
-        from vinyl_detective.domain.scoring import score_deal
-        from vinyl_detective.domain.currency import DEFAULT_RATES as rates
-
         sent = 0
         with self.engine.connect() as conn:
             pending = alerts.pending(conn)
@@ -275,7 +288,9 @@ class Daemon:
                 )
             channel = self._channel_for_recipient(alert.recipient)
             deal = (
-                score_deal(stored.listing, release, stored.match, rates=rates, now=self.clock())
+                score_deal(
+                    stored.listing, release, stored.match, rates=self.rates, now=self.clock()
+                )
                 if stored and stored.match and release
                 else None
             )
@@ -306,6 +321,7 @@ class Daemon:
         try:
             if once:
                 summary = await self.cycle()
+                await self.relay.run_once()
                 log.info(
                     "cycle done: searches=%d failed=%d %s",
                     summary.searches,
@@ -316,6 +332,7 @@ class Daemon:
             if self.bot_app is not None:
                 await start_bot(self.bot_app)
             tasks = [
+                asyncio.create_task(self.relay.run(stop), name="events"),
                 asyncio.create_task(self._every(stop, self.tick_seconds, self.cycle), name="poll"),
                 asyncio.create_task(
                     self._every(stop, self.refresh_every.total_seconds(), self.refresh),
@@ -353,6 +370,8 @@ class Daemon:
         )
 
     async def cleanup(self) -> object:
+        """Daily housekeeping: old listings and alerts, stale lifecycle states."""
+        expire_stale_deals(self.engine, self.clock())
         return cleanup(self.engine, self.clock())
 
     async def _every(
@@ -365,7 +384,3 @@ class Daemon:
                 log.exception("%s failed; it runs again in %.0fs", job.__name__, seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def http_client(timeout: float = 20.0) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=timeout)

@@ -148,6 +148,7 @@ class FakeDiscogs:
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()  # the demo serves from another thread
         self._request_count = 0
+        self.request_paths: list[str] = []  # every request's path, in order
         self.add_releases(releases)
         self._app = Starlette(
             routes=[
@@ -217,6 +218,7 @@ class FakeDiscogs:
         """Count the request; a refusal (429, injected failure, 403, 401) or None."""
         with self._lock:
             self._request_count += 1
+            self.request_paths.append(request.url.path)
             now = self._clock()
             while self._window and self._window[0] + WINDOW_SECONDS <= now:
                 self._window.popleft()

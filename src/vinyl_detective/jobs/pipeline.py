@@ -29,7 +29,7 @@ from vinyl_detective.errors import (
     RuleSyntaxError,
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
-from vinyl_detective.storage import catalog, listings
+from vinyl_detective.storage import catalog, deals, listings
 from vinyl_detective.storage.catalog import SqlCatalog
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,6 @@ class DealPipeline:
         rates: ExchangeRates,
         clock: Callable[[], datetime],
         price_max_age: timedelta = timedelta(days=7),
-        on_deal: Callable[[Deal, datetime], None] | None = None,
     ) -> None:
         self.engine = engine
         self.prices = prices
@@ -136,7 +135,6 @@ class DealPipeline:
         self.rates = rates
         self.clock = clock
         self.price_max_age = price_max_age
-        self.on_deal = on_deal
         self.enrichment_enabled = items is not None
 
     async def process(
@@ -201,11 +199,14 @@ class DealPipeline:
         if deal is None:
             return
         counts.deals += 1
+        tracked = False
         for route in targets:
             if not self._accepts(route, deal):
                 continue
-            if self.on_deal is not None:
-                self.on_deal(deal, now)
+            if not tracked:  # a deal someone will hear about starts its lifecycle: FOUND
+                with self.engine.begin() as conn:
+                    deals.create_found(conn, deal, now)
+                tracked = True
             channels = self.channels_for(route.search)
             counts.alerted += await self.dispatcher.deliver(
                 deal, channels, search_id=route.search.id if route.search else None
