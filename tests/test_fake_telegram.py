@@ -410,3 +410,10 @@ def test_loopback_server_gives_each_app_its_own_free_port() -> None:
     with LoopbackServer(FakeTelegram().app) as one, LoopbackServer(FakeTelegram().app) as two:
         assert one != two
         assert httpx.get(f"{one}/bot{TOKEN}/getMe").json()["ok"] is True
+
+
+def test_loopback_server_on_a_busy_port_says_so() -> None:
+    with LoopbackServer(FakeTelegram().app) as base:
+        busy_port = int(base.rsplit(":", 1)[1])
+        with pytest.raises(RuntimeError, match=f"cannot serve on 127.0.0.1:{busy_port}"):
+            LoopbackServer(FakeTelegram().app, port=busy_port).start()

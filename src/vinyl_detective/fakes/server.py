@@ -33,18 +33,23 @@ _HOST = "127.0.0.1"
 
 
 class LoopbackServer:
-    """One ASGI app served by uvicorn on 127.0.0.1:<free port> in a daemon thread."""
+    """One ASGI app served by uvicorn on 127.0.0.1 in a daemon thread.
+
+    `port=0` (the default) takes any free port; a fixed port suits a demo users bookmark.
+    """
 
     def __init__(
         self,
         app: Any,
         *,
+        port: int = 0,
         start_timeout: float = 10.0,
         graceful_shutdown: int = 1,
         log_level: str = "warning",
         on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._app = app
+        self._requested_port = port  # 0: any free port
         # Called first by stop(), so the app can end long-running requests (long polls).
         # An app may also offer one itself as `app.state.loopback_on_stop` (FakeTelegram does).
         state_hook = getattr(getattr(app, "state", None), "loopback_on_stop", None)
@@ -79,7 +84,14 @@ class LoopbackServer:
             self._on_start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((_HOST, 0))
+        try:
+            sock.bind((_HOST, self._requested_port))
+        except OSError as exc:
+            sock.close()
+            raise RuntimeError(
+                f"cannot serve on {_HOST}:{self._requested_port} ({exc.strerror}): "
+                "choose another port, or 0 for any free one"
+            ) from exc
         port = sock.getsockname()[1]
         config = uvicorn.Config(
             self._app,

@@ -24,6 +24,7 @@ import contextlib
 import html
 import inspect
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any, Protocol
@@ -57,6 +58,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from vinyl_detective.domain.models import Deal
 from vinyl_detective.errors import (
@@ -104,6 +106,13 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # PTB 22 warns that `retry_after` will become a timedelta; `_seconds` takes either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(exc.retry_after)
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -112,7 +121,7 @@ def translate_error(exc: TelegramError, chat_id: int | str | None = None) -> Exc
     """PTB's exception → the product's error tree (RetryAfter is handled by the caller)."""
     where = f" for chat {chat_id}" if chat_id is not None else ""
     if isinstance(exc, RetryAfter):
-        wait = _seconds(exc.retry_after)
+        wait = _retry_after_seconds(exc)
         return RateLimitedError(
             SERVICE, f"flood control{where}: Telegram asks to wait {wait:g}s", retry_after=wait
         )
@@ -188,7 +197,7 @@ class TelegramNotifier:
                     reply_markup=keyboard,
                 )
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                wait = _retry_after_seconds(exc)
                 if attempt > 1 or wait > self._max_retry_wait:
                     raise translate_error(exc, chat_id) from exc
                 log.info("telegram flood control: waiting %.1fs before chat %s", wait, chat_id)
@@ -337,6 +346,7 @@ def build_bot_application(
     base_url: str = TELEGRAM_API_BASE_URL,
 ) -> BotApplication:
     """The PTB application for the commands and buttons; run it with `start_bot`."""
+    _redact_token_in_logs(token)
     base = base_url.rstrip("/")
     application: BotApplication = (
         ApplicationBuilder()
@@ -345,7 +355,6 @@ def build_bot_application(
         .base_file_url(f"{base}/file/bot")
         .build()
     )
-    _redact_token_in_http_logs(token)
     refused: set[int] = set()
 
     async def gate(update: Update, context: Context) -> None:
@@ -503,7 +512,7 @@ def _log_polling_error(error: TelegramError) -> None:
 
 
 class _RedactToken(logging.Filter):
-    """httpx logs every request URL at INFO, and Telegram's URLs contain the bot token."""
+    """Telegram's request URLs contain the bot token: replace it before a record is emitted."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -517,8 +526,20 @@ class _RedactToken(logging.Filter):
         return True
 
 
-def _redact_token_in_http_logs(token: str) -> None:
-    for name in ("httpx", "telegram.request", "telegram.ext.Updater"):
+# Loggers that may print request URLs (httpx at INFO; PTB's bot at DEBUG). Logger filters
+# are not inherited, so each is named.
+_URL_LOGGERS = (
+    "httpx",
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.request",
+    "telegram.ext.Updater",
+    "telegram.ext.Application",
+)
+
+
+def _redact_token_in_logs(token: str) -> None:
+    for name in _URL_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
             logger.addFilter(_RedactToken(token))
