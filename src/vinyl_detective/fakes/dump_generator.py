@@ -202,10 +202,7 @@ def _printed_barcode(ean: str, rng: random.Random) -> str:
 
 
 def _artist_name(rng: random.Random) -> str:
-    if rng.random() < 0.4:
-        name = rng.choice(_BANDS)
-    else:
-        name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+    name = rng.choice(_BANDS) if rng.random() < 0.4 else f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
     roll = rng.random()
     if roll < 0.08:
         name += f" ({rng.randint(2, 9)})"
@@ -231,7 +228,7 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
     parts: list[str] = [f'<release id="{release_id}" status="Accepted">']
     parts.append(
         '<images><image type="primary" uri="" uri150="" width="600" height="600"/>'
-        + '<image type="secondary" uri="" uri150="" width="600" height="600"/>' * rng.randint(0, 2)
+        + '<image type="secondary" uri="" uri150="" width="600" height="600"/>' * rng.randint(0, 1)
         + "</images>"
     )
     n_artists = 1 if rng.random() < 0.8 else rng.randint(2, 3)
@@ -268,7 +265,7 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
     parts.append("<labels>" + "".join(labels) + "</labels>")
     extra = [
         _artist_xml(_artist_name(rng), rng.randint(1, 9_000_000), "", rng.choice(_ROLES))
-        for _ in range(rng.randint(0, 3))
+        for _ in range(rng.randint(0, 2))
     ]
     parts.append(
         "<extraartists>" + "".join(extra) + "</extraartists>" if extra else "<extraartists/>"
@@ -299,7 +296,7 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
     if rng.random() < 0.5:
         released = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     parts.append(f"<released>{released}</released>" if released else "<released/>")
-    if rng.random() < 0.4:
+    if rng.random() < 0.25:
         parts.append(f"<notes>{escape(_title(rng, rng.randint(5, 25)))}.</notes>")
     parts.append(
         "<data_quality>"
@@ -310,7 +307,7 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
         main = rng.choice(("true", "false"))
         parts.append(f'<master_id is_main_release="{main}">{rng.randint(1, 3_000_000)}</master_id>')
     tracks = []
-    for number in range(rng.randint(2, 12)):
+    for number in range(rng.randint(2, 8)):
         side = "ABCD"[number * 2 // 6 % 4]
         tracks.append(
             f"<track><position>{side}{number % 3 + 1}</position>"
@@ -338,14 +335,14 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
         if identifiers
         else "<identifiers/>"
     )
-    if rng.random() < 0.3:
+    if rng.random() < 0.15:
         parts.append(
             f'<videos><video src="https://www.youtube.com/watch?v=v{release_id}" '
             f'duration="{rng.randint(100, 600)}" embed="true"><title>A video</title>'
             "<description>Uploaded</description></video></videos>"
         )
     companies = []
-    for _ in range(rng.randint(0, 2)):
+    for _ in range(rng.randint(0, 1)):
         role, entity = rng.choice(_COMPANY_ROLES)
         company_id = rng.randint(1, 2_000_000)
         companies.append(

@@ -22,10 +22,13 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import queue
 import re
+import threading
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -132,6 +135,14 @@ def _year(released: str | None) -> int | None:
     return None
 
 
+def _clean_name(name: str) -> str:
+    """`strip_disambiguation`, skipped for the many names that carry no suffix (hot path)."""
+    name = name.strip()
+    if name.endswith((")", "*")):
+        return strip_disambiguation(name)
+    return name
+
+
 def _join_artists(artists: Any) -> str:
     """The credit line: names without disambiguation suffixes, joined as Discogs shows them."""
     parts: list[str] = []
@@ -145,35 +156,43 @@ def _join_artists(artists: Any) -> str:
                 name = field.text or ""
             elif tag == "join":
                 join = field.text or ""
+                break  # <join> comes after <name>; <role> and <tracks> are not needed
         if not name:
             continue
         if pending_join is not None:
             parts.append(pending_join)
-        parts.append(strip_disambiguation(name))
+        parts.append(_clean_name(name))
         join = join.strip()
         pending_join = ", " if join in ("", ",") else f" {join} "
     return "".join(parts)
 
 
-def _add_unique(values: list[str], value: str) -> None:
-    if value and value not in values:
-        values.append(value)
+def _texts(parent: Any) -> tuple[str, ...]:
+    """The stripped, non-empty, distinct texts of `parent`'s children, in order."""
+    return tuple(dict.fromkeys(t for t in ((c.text or "").strip() for c in parent) if t))
 
 
-def _release_from_element(elem: Any) -> Release:
-    """Reads one `<release>` element by walking its children (no XPath: this is the hot loop)."""
+def _is_catalog_no(catno: str) -> bool:
+    # Discogs' placeholders ("none", "N/A", "unknown"...) are short: only short values can be one.
+    return len(catno) > 8 or normalize_catalog_no(catno) is not None
+
+
+def _release_from_element(elem: Any, format_names: list[str]) -> Release:
+    """Reads one `<release>` element by walking its children (no XPath: this is the hot loop).
+
+    Appends every format name of the release to `format_names` (for the format filter).
+    """
     artist = ""
     title = ""
-    labels: list[str] = []
-    catalog_nos: list[str] = []
-    barcodes: list[str] = []
-    format_names: list[str] = []
-    descriptions: list[str] = []
+    labels: dict[str, None] = {}
+    catalog_nos: dict[str, None] = {}
+    barcodes: dict[str, None] = {}
+    descriptions: dict[str, None] = {}
     country: str | None = None
     year: int | None = None
     master_id: int | None = None
-    genres: list[str] = []
-    styles: list[str] = []
+    genres: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
     for child in elem:
         tag = child.tag
         if tag == "artists":
@@ -184,25 +203,27 @@ def _release_from_element(elem: Any) -> Release:
             for label in child:
                 name = label.get("name")
                 if name:
-                    _add_unique(labels, strip_disambiguation(name))
-                catno = (label.get("catno") or "").strip()
-                if catno and normalize_catalog_no(catno) is not None:
-                    _add_unique(catalog_nos, catno)
+                    labels[_clean_name(name)] = None
+                catno = label.get("catno")
+                if catno:
+                    catno = catno.strip()
+                    if catno and _is_catalog_no(catno):
+                        catalog_nos[catno] = None
         elif tag == "formats":
             for fmt in child:
                 name = fmt.get("name")
-                if name:
-                    _add_unique(format_names, name)
+                if name and name not in format_names:
+                    format_names.append(name)
                 for sub in fmt:
                     if sub.tag == "descriptions":
                         for description in sub:
-                            _add_unique(descriptions, (description.text or "").strip())
+                            text = description.text
+                            if text and (text := text.strip()):
+                                descriptions[text] = None
         elif tag == "genres":
-            for genre in child:
-                _add_unique(genres, (genre.text or "").strip())
+            genres = _texts(child)
         elif tag == "styles":
-            for style in child:
-                _add_unique(styles, (style.text or "").strip())
+            styles = _texts(child)
         elif tag == "country":
             country = (child.text or "").strip() or None
         elif tag == "released":
@@ -215,7 +236,7 @@ def _release_from_element(elem: Any) -> Release:
                 if identifier.get("type") == "Barcode":
                     barcode = normalize_barcode(identifier.get("value") or "")
                     if barcode is not None:
-                        _add_unique(barcodes, barcode)
+                        barcodes[barcode] = None
     return Release(
         id=int(elem.get("id")),
         artist=artist,
@@ -228,8 +249,8 @@ def _release_from_element(elem: Any) -> Release:
         country=country,
         year=year,
         master_id=master_id,
-        genres=tuple(genres),
-        styles=tuple(styles),
+        genres=genres,
+        styles=styles,
         status=elem.get("status") or None,
     )
 
@@ -263,13 +284,6 @@ class _Filter:
         return True
 
 
-def _format_names(elem: Any) -> list[str]:
-    for child in elem:
-        if child.tag == "formats":
-            return [fmt.get("name") or "" for fmt in child]
-    return []
-
-
 def _open(source: Path | BinaryIO, stats: DumpStats) -> tuple[Any, BinaryIO | None]:
     """A readable stream of XML bytes for `source`, and the file to close afterwards."""
     to_close: BinaryIO | None = None
@@ -287,7 +301,7 @@ def _open(source: Path | BinaryIO, stats: DumpStats) -> tuple[Any, BinaryIO | No
         raise DumpError(f"cannot read the dump: {exc}") from exc
     counted = _CountingReader(raw, stats)
     if head == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=counted, mode="rb"), to_close  # type: ignore[arg-type]
+        return gzip.GzipFile(fileobj=counted, mode="rb"), to_close  # type: ignore[call-overload]
     return counted, to_close
 
 
@@ -318,29 +332,15 @@ def iter_dump_releases(
     wanted = _Filter(formats, genres, years)
     name = _describe(source)
     stream, to_close = _open(source, stats)
+    reader = _ChunkReader(stream, stats, name)
     parser = etree.XMLPullParser(
         events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
     )
     try:
-        first = True
-        while True:
-            try:
-                chunk = stream.read(CHUNK_SIZE)
-            except (EOFError, OSError, zlib.error) as exc:
-                raise DumpError(
-                    f"the dump {name} is corrupt or truncated {stats.position()}: {exc}. "
-                    "Download it again (check it with the CHECKSUM file), then rerun the import: "
-                    "releases already imported are kept."
-                ) from exc
-            if first:
-                first = False
-                _check_root(chunk, name)
-            if not chunk:
-                break
+        for chunk in _trimmed(reader):
             try:
                 parser.feed(chunk)
-                events = parser.read_events()
-                yield from _releases(events, stats, wanted, skip_first)
+                yield from _releases(parser.read_events(), stats, wanted, skip_first)
             except etree.XMLSyntaxError as exc:
                 raise DumpError(
                     f"the dump {name} is not well-formed XML {stats.position()}: {exc}. "
@@ -355,10 +355,123 @@ def iter_dump_releases(
                 "The download was probably cut off: download it again, then rerun the import."
             ) from exc
     finally:
+        reader.stop()
         if isinstance(stream, gzip.GzipFile):
             stream.close()  # closes the decompressor only, never the caller's file
         if to_close is not None:
             to_close.close()
+
+
+class _ChunkReader:
+    """Reads (and decompresses) the source in a background thread, a few chunks ahead.
+
+    zlib releases the GIL while it inflates, so decompression overlaps with parsing.
+    Iterating yields the chunks in order and raises `DumpError` for a corrupt source.
+    """
+
+    _DONE = object()
+
+    def __init__(self, stream: Any, stats: DumpStats, name: str) -> None:
+        self._stream = stream
+        self._stats = stats
+        self._name = name
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=4)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dump-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            while True:
+                chunk = self._stream.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                if not self._put(chunk):
+                    return
+        except (EOFError, OSError, zlib.error) as exc:
+            self._put(exc)
+            return
+        self._put(self._DONE)
+
+    def __iter__(self) -> Iterator[bytes]:
+        first = True
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                if first:
+                    _check_root(b"", self._name)
+                return
+            if isinstance(item, BaseException):
+                raise DumpError(
+                    f"the dump {self._name} is corrupt or truncated {self._stats.position()}: "
+                    f"{item}. Download it again (check it with the CHECKSUM file), then rerun "
+                    "the import: releases already imported are kept."
+                ) from item
+            assert isinstance(item, bytes)
+            if first:
+                first = False
+                _check_root(item, self._name)
+            yield item
+
+    def stop(self) -> None:
+        self._stopping.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+
+# Sub-trees of a <release> that the catalog never reads. Cutting them out of the bytes before
+# lxml sees them halves the parse time. Safe because "<" never appears unescaped in XML text
+# or attribute values, so these byte strings can only be the tags themselves (the dumps use
+# neither comments nor CDATA). The tracklist goes first: it holds <extraartists> of its own.
+_UNUSED = tuple(
+    (f"<{tag}>".encode(), f"</{tag}>".encode())
+    for tag in ("tracklist", "videos", "extraartists", "companies", "notes", "images")
+)
+_RELEASE_END = b"</release>"
+
+
+def _strip_unused(data: bytes) -> bytes:
+    for start_tag, end_tag in _UNUSED:
+        pieces: list[bytes] = []
+        pos = 0
+        find = data.find
+        while (start := find(start_tag, pos)) >= 0:
+            end = find(end_tag, start)
+            if end < 0:
+                break
+            pieces.append(data[pos:start])
+            pos = end + len(end_tag)
+        if pieces:
+            pieces.append(data[pos:])
+            data = b"".join(pieces)
+    return data
+
+
+def _trimmed(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The XML with the unused sub-trees removed, cut at release boundaries."""
+    pending = b""
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(_RELEASE_END)
+        if cut < 0:
+            pending = data  # a release longer than a chunk: wait for its end
+            continue
+        cut += len(_RELEASE_END)
+        pending = data[cut:]
+        yield _strip_unused(data[:cut])
+    if pending:
+        yield pending
 
 
 def _check_root(chunk: bytes, name: str) -> None:
@@ -392,8 +505,9 @@ def _releases(events: Any, stats: DumpStats, wanted: _Filter, skip_first: int) -
         elif (elem.get("status") or "") not in KEPT_STATUSES:
             stats.filtered += 1
         else:
-            release = _release_from_element(elem)
-            if wanted.accepts(release, _format_names(elem) if wanted.formats else ()):
+            format_names: list[str] = []
+            release = _release_from_element(elem, format_names)
+            if wanted.accepts(release, format_names):
                 stats.kept += 1
                 _free(elem)
                 yield release
@@ -412,3 +526,130 @@ def _free(elem: Any) -> None:
 
 
 __all__ = ["DumpStats", "iter_dump_releases"]
+
+
+# --- Reading in a worker process -------------------------------------------------------------
+# Parsing XML holds the GIL, so on a machine with two or more cores the parse runs in a child
+# process while the caller writes to the database. Releases travel as plain tuples, in batches.
+
+_WORKER_BATCH = 2000
+
+
+def _release_tuple(release: Release) -> tuple[Any, ...]:
+    return (
+        release.id,
+        release.artist,
+        release.title,
+        release.labels,
+        release.catalog_nos,
+        release.barcodes,
+        release.format,
+        release.format_descriptions,
+        release.country,
+        release.year,
+        release.master_id,
+        release.genres,
+        release.styles,
+        release.status,
+    )
+
+
+def _stats_tuple(stats: DumpStats) -> tuple[Any, ...]:
+    return (stats.seen, stats.kept, stats.filtered, stats.skipped, stats.last_id, stats.bytes_read)
+
+
+def _worker(
+    path: str,
+    formats: Collection[str] | None,
+    genres: Collection[str] | None,
+    years: tuple[int | None, int | None] | None,
+    skip_first: int,
+    out: Any,
+) -> None:
+    stats = DumpStats()
+    batch: list[tuple[Any, ...]] = []
+    try:
+        for release in iter_dump_releases(
+            Path(path),
+            formats=formats,
+            genres=genres,
+            years=years,
+            stats=stats,
+            skip_first=skip_first,
+        ):
+            batch.append(_release_tuple(release))
+            if len(batch) >= _WORKER_BATCH:
+                out.put(("batch", batch, _stats_tuple(stats)))
+                batch = []
+        out.put(("batch", batch, _stats_tuple(stats)))
+        out.put(("done", None, _stats_tuple(stats)))
+    except DumpError as exc:
+        out.put(("batch", batch, _stats_tuple(stats)))
+        out.put(("error", str(exc), _stats_tuple(stats)))
+    except Exception as exc:
+        out.put(
+            ("error", f"the dump reader failed {stats.position()}: {exc!r}", _stats_tuple(stats))
+        )
+
+
+def iter_dump_releases_in_worker(
+    path: Path,
+    *,
+    formats: Collection[str] | None = None,
+    genres: Collection[str] | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    stats: DumpStats | None = None,
+    skip_first: int = 0,
+) -> Iterator[Release]:
+    """`iter_dump_releases` run in a child process: same releases, same errors, ~2x faster
+    end to end on a multi-core machine because the caller's work overlaps the parse.
+
+    `stats` is refreshed after each batch the worker sends. Closing the iterator early
+    stops the worker.
+    """
+    import multiprocessing
+
+    stats = stats if stats is not None else DumpStats()
+    # fork: the child starts at once and never re-imports the caller's __main__; it only
+    # reads the file and never touches the parent's database connections.
+    methods = multiprocessing.get_all_start_methods()
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    channel: Any = context.Queue(maxsize=8)
+    process = context.Process(
+        target=_worker,
+        args=(str(path), formats, genres, years, skip_first, channel),
+        name="dump-reader",
+        daemon=True,
+    )
+    process.start()
+    try:
+        while True:
+            try:
+                kind, payload, counts = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise DumpError(
+                        f"the dump reader process stopped unexpectedly {stats.position()} "
+                        f"(exit code {process.exitcode})"
+                    ) from None
+                continue
+            (
+                stats.seen,
+                stats.kept,
+                stats.filtered,
+                stats.skipped,
+                stats.last_id,
+                stats.bytes_read,
+            ) = counts
+            if kind == "batch":
+                for values in payload:
+                    yield Release(*values)
+            elif kind == "error":
+                raise DumpError(payload)
+            else:
+                return
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        channel.close()
