@@ -372,5 +372,58 @@ def transition(
     )
 
 
+@app.command("import-dump")
+def import_dump_command(
+    file: Annotated[Path, typer.Argument(help="discogs_YYYYMMDD_releases.xml.gz (or .xml)")],
+    format: Annotated[
+        list[str] | None,
+        typer.Option("--format", help="Keep only this format (repeatable): vinyl, cd, cassette."),
+    ] = None,
+    genre: Annotated[
+        list[str] | None, typer.Option("--genre", help="Keep only this genre (repeatable).")
+    ] = None,
+    year_from: Annotated[int | None, typer.Option(help="Oldest release year to keep.")] = None,
+    year_to: Annotated[int | None, typer.Option(help="Newest release year to keep.")] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the checkpoint of an interrupted run.")
+    ] = False,
+) -> None:
+    """Fill the catalog from the Discogs monthly releases dump (streamed; resumable).
+
+    Re-importing a newer dump updates changed releases and keeps cached prices.
+
+    Example: vinyl-detective import-dump discogs_20261101_releases.xml.gz --format vinyl
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.jobs.import_dump import import_dump, rich_progress
+    from vinyl_detective.storage.db import open_database
+
+    settings = _settings()
+    engine = open_database(settings.database_url)
+    years = (year_from, year_to) if year_from or year_to else None
+    try:
+        with rich_progress() as progress:
+            stats = import_dump(
+                engine,
+                file,
+                formats=format or None,
+                genres=genre or None,
+                years=years,
+                now=utcnow,
+                progress=progress,
+                resume=not restart,
+            )
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+    rate = stats.releases / stats.seconds if stats.seconds else 0.0
+    console.print(
+        f"Imported {stats.releases:,} releases ({stats.identifiers:,} catalog numbers and "
+        f"barcodes) in {stats.seconds:.0f}s, {rate:,.0f} releases/s; "
+        f"{stats.filtered:,} filtered out, {stats.resumed:,} already imported."
+    )
+
+
 def main() -> None:
     app()
