@@ -39,6 +39,11 @@ from vinyl_detective.notify.telegram import (
     stop_bot,
 )
 
+# PTB 22 itself warns, while building RetryAfter, that `retry_after` will become a timedelta.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
+
 TOKEN = "123456:DEMO-TOKEN"
 OWNER = 42
 STRANGER = 666
