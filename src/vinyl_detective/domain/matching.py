@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from rapidfuzz import fuzz
@@ -383,7 +384,8 @@ def _presence(phrase: str, text: str) -> float:
     return float(fuzz.partial_ratio(padded_phrase, padded_text))
 
 
-def _artist_variants(artist: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _artist_variants(artist: str) -> tuple[str, ...]:
     full = normalize_text(strip_disambiguation(artist))
     variants = [full]
     without_the = full.removeprefix("the ")
@@ -394,14 +396,15 @@ def _artist_variants(artist: str) -> list[str]:
         # A lone first name of a duo ("simon") is too weak to stand for the artist.
         if candidate and (len(candidate.split()) >= 2 or candidate == without_the):
             variants.append(candidate)
-    return list(dict.fromkeys(v for v in variants if v))
+    return tuple(dict.fromkeys(v for v in variants if v))
 
 
-def _title_variants(title: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _title_variants(title: str) -> tuple[str, ...]:
     variants = [normalize_text(title), normalize_text(_BRACKETS.sub("", title))]
     # Sellers drop a leading article: "Dark Side of the Moon".
     variants += [v.removeprefix("the ").removeprefix("a ") for v in variants]
-    return list(dict.fromkeys(v for v in variants if v))
+    return tuple(dict.fromkeys(v for v in variants if v))
 
 
 def _best_presence(variants: Iterable[str], listing: _ListingText) -> tuple[float, str]:
@@ -470,11 +473,12 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
         artist, _ = _best_presence(_artist_variants(entry.artist), listing)
         name_tokens = frozenset(names.split())
     title, title_variant = _best_presence(_title_variants(entry.title), listing)
+    relevant = max(artist, title) >= PRESENCE_CUTOFF  # else nothing more is worth computing
     fit = _Fit(
         entry=entry,
         artist=artist,
         title=title,
-        unexplained=_unexplained(entry, name_tokens, listing),
+        unexplained=_unexplained(entry, name_tokens, listing) if relevant else 99,
         short_title=len((title_variant or title_norm).split()) <= 1,
         refused=_decoy(names, listing) or _format_conflict(entry, listing),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "DECOY_PHRASES",
@@ -168,6 +169,8 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 def _fold(text: str) -> str:
     """Lower case without accents; "&" reads "and"; symbols and emoji become spaces."""
+    if text.isascii():
+        return text.casefold().replace("&", " and ")
     decomposed = unicodedata.normalize("NFKD", text)
     kept = []
     for ch in decomposed:
@@ -181,6 +184,7 @@ def _fold(text: str) -> str:
     return "".join(kept).casefold().replace("&", " and ")
 
 
+@lru_cache(maxsize=65536)
 def normalize_text(text: str) -> str:
     """`"Moanin' (Mono) & Más"` → `"moanin mono and mas"`: a comparable form of a name."""
     folded = _APOSTROPHES.sub("", _fold(text))

@@ -319,6 +319,23 @@ def count_releases(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(releases)).scalar_one())
 
 
+# A word in more releases than this is "common": counting stops there.
+COMMON_WORD = 2000
+# Releases the ranked full-text prefilter may have to score for one listing, at most.
+QUERY_BUDGET = 3000
+# (database url, word) -> capped count, for common words only (rare ones are cheap to count,
+# and a word unknown today may arrive with tomorrow's import).
+_COMMON_WORDS: dict[tuple[str, str], int] = {}
+_RANKED_MATCH = sa.text(
+    "SELECT rowid FROM releases_fts WHERE releases_fts MATCH :q "
+    "ORDER BY bm25(releases_fts) LIMIT :n"
+)
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
 class SqlCatalog:
     """The matcher's `CatalogLookup` over one database connection.
 
@@ -342,9 +359,60 @@ class SqlCatalog:
         return self._by_identifier(BARCODE, [ean13]).get(ean13, [])
 
     def fuzzy_candidates(self, words: Sequence[str], limit: int) -> list[CatalogEntry]:
-        ids = candidate_release_ids(self._conn, words, limit)
+        ids = self._candidate_ids([w for w in dict.fromkeys(words) if w], limit)
         entries = self._entries(ids)
         return [entries[i] for i in ids if i in entries]
+
+    def _candidate_ids(self, words: list[str], limit: int) -> list[int]:
+        """Full-text candidates, ranked, at a cost that does not grow with the catalog.
+
+        Ranking every release that shares a common word ("love", "live") with the listing
+        would score tens of thousands of rows. So the rarest words are used: as many as fit
+        a budget of releases to rank; when even the rarest word is common, releases must
+        carry the two rarest words together.
+        """
+        if self._conn.dialect.name != "sqlite" or not words:
+            return candidate_release_ids(self._conn, words, limit)
+        frequencies = self._frequencies(words)
+        present = sorted((df, w) for w, df in frequencies.items() if df > 0)
+        if not present:
+            return []
+        chosen: list[str] = []
+        total = 0
+        for df, word in present:
+            if chosen and total + df > QUERY_BUDGET:
+                break
+            chosen.append(word)
+            total += df
+        if total <= QUERY_BUDGET or len(present) == 1:
+            return candidate_release_ids(self._conn, chosen, limit)
+        both = " AND ".join(_fts_phrase(w) for _, w in present[:2])
+        rows = self._conn.execute(_RANKED_MATCH, {"q": both, "n": limit})
+        return [int(r[0]) for r in rows]
+
+    def _frequencies(self, words: list[str]) -> dict[str, int]:
+        """How many releases contain each word, counted up to COMMON_WORD (one query).
+
+        Common words stay common: their counts are remembered per database.
+        """
+        database = str(self._conn.engine.url)
+        known = {w: _COMMON_WORDS[(database, w)] for w in words if (database, w) in _COMMON_WORDS}
+        unknown = [w for w in words if w not in known]
+        if unknown:
+            parts = [
+                f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM releases_fts "
+                f"WHERE releases_fts MATCH :w{i} LIMIT {COMMON_WORD}))"
+                for i in range(len(unknown))
+            ]
+            params = {f"w{i}": _fts_phrase(w) for i, w in enumerate(unknown)}
+            for index, count in self._conn.execute(sa.text(" UNION ALL ".join(parts)), params):
+                word = unknown[int(index)]
+                known[word] = int(count)
+                if count >= COMMON_WORD:
+                    if len(_COMMON_WORDS) > 100_000:
+                        _COMMON_WORDS.clear()
+                    _COMMON_WORDS[(database, word)] = int(count)
+        return known
 
     def _by_identifier(self, kind: str, values: list[str]) -> dict[str, list[CatalogEntry]]:
         pairs: list[tuple[str, int]] = []
