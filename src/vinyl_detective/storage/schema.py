@@ -282,3 +282,71 @@ outbox = sa.Table(
     sa.UniqueConstraint("event_id"),
 )
 sa.Index("ix_outbox_pending", outbox.c.published_at, outbox.c.id)
+
+# --- Scheduling, firehose and backfill (migration 0003) ------------------------------------
+
+# A search's backfill: paging backwards through older listings, resumable after a crash.
+search_checkpoints = sa.Table(
+    "search_checkpoints",
+    metadata,
+    sa.Column(
+        "search_id",
+        sa.Integer,
+        sa.ForeignKey("saved_searches.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),  # idle | syncing | error | paused
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),  # set once the backfill is done for good
+    sa.Column("earliest_seen", UTCDateTime),  # listed_at of the oldest listing read
+    sa.Column("last_cursor", sa.Text),  # where to resume (JSON, see storage/checkpoints.py)
+    sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# How each search is scheduled: its mode and bounds, its yield, and a lease so the same
+# search never runs twice at once (also across worker processes).
+search_schedules = sa.Table(
+    "search_schedules",
+    metadata,
+    sa.Column(
+        "search_id",
+        sa.Integer,
+        sa.ForeignKey("saved_searches.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="firehose"),  # | query
+    sa.Column("min_minutes", sa.Float),  # NULL: the scheduler's default bounds
+    sa.Column("max_minutes", sa.Float),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # -2 .. +2
+    sa.Column("interval_minutes", sa.Float),  # the planner's current choice
+    sa.Column("runs", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deals_found", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("recent_runs", sa.Float, nullable=False, server_default="0"),  # decaying
+    sa.Column("recent_deals", sa.Float, nullable=False, server_default="0"),
+    sa.Column("runs_since_deal", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_deal_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+)
+
+# One firehose stream per (marketplace, record category): what was seen, how busy it is.
+firehose_streams = sa.Table(
+    "firehose_streams",
+    metadata,
+    sa.Column("stream", sa.String(64), primary_key=True),  # "EBAY_US:176985"
+    sa.Column("marketplace", sa.String(16), nullable=False),
+    sa.Column("category_id", sa.String(16), nullable=False),
+    sa.Column("newest_listed_at", UTCDateTime),
+    sa.Column("newest_item_id", sa.String(64)),
+    sa.Column("last_poll_at", UTCDateTime),
+    sa.Column("arrivals_per_min", sa.Float),
+    sa.Column("interval_minutes", sa.Float),
+    sa.Column("next_run_at", UTCDateTime),
+    sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+)
