@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
+
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.sources.discogs import parse_release
-from vinyl_detective.storage import catalog
+from vinyl_detective.storage import catalog, searches
 from vinyl_detective.storage import deals as deal_store
-from vinyl_detective.storage import searches
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, job_runs, listings
 
@@ -154,11 +153,12 @@ async def test_bot_commands_work_while_the_daemon_runs(tmp_path: Path) -> None:
 
 
 def test_cleanup_forgets_old_listings_and_alerts(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from vinyl_detective.domain.models import Listing
     from vinyl_detective.jobs.cleanup import cleanup
     from vinyl_detective.storage import alerts
     from vinyl_detective.storage import listings as listing_store
-    from vinyl_detective.domain.models import Listing
-    from decimal import Decimal
 
     engine = open_database(f"sqlite:///{tmp_path / 'c.db'}")
     now = _now()

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 search_app = typer.Typer(help="Manage saved searches.", no_args_is_help=True)
 app.add_typer(search_app, name="search")
+rules_app = typer.Typer(help="Watch rules: check them, and the global rule.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 console = Console()
 err = Console(stderr=True)
 
@@ -279,6 +281,45 @@ def search_rule(
     except VinylDetectiveError as exc:
         raise _fail(exc) from None
     console.print(f"Search #{search_id} rule: {rule or '(none)'}")
+
+
+@rules_app.command("check")
+def rules_check(rule: str) -> None:
+    """Check a rule and show how it reads.
+
+    Example: vinyl-detective rules check 'price < 30 AND condition >= "VG+"'
+    """
+    from vinyl_detective.domain.rules import format_rule, parse_rule
+
+    try:
+        parsed = parse_rule(rule)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    console.print(f"OK: {format_rule(parsed)}", highlight=False)
+
+
+@rules_app.command("global")
+def rules_global(
+    rule: Annotated[
+        str | None, typer.Argument(help='The rule; "" removes it; omit to show.')
+    ] = None,
+) -> None:
+    """Show or set the rule every search must also pass.
+
+    Example: vinyl-detective rules global 'seller_feedback >= 98 AND NOT title contains "lot"'
+    """
+    from vinyl_detective.service import GlobalRule
+
+    settings = _settings()
+    service = _service()
+    global_rule = GlobalRule(service.engine, settings.global_rule)
+    try:
+        if rule is not None:
+            global_rule.set(rule or None)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    current = global_rule.get()
+    console.print(f"Global rule: {current or '(none)'}", highlight=False)
 
 
 @app.command()

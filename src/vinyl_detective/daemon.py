@@ -29,11 +29,11 @@ from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import BudgetExhaustedError, RuleSyntaxError, VinylDetectiveError
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
-from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.refresh import refresh_stale_prices
 from vinyl_detective.jobs.seed import seed_catalog
+from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import (
     BotBackend,
@@ -42,17 +42,15 @@ from vinyl_detective.notify.telegram import (
     start_bot,
     stop_bot,
 )
-from vinyl_detective.service import SearchService
+from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
-from vinyl_detective.storage import alerts, catalog, chats, job_runs, kv, listings, searches
+from vinyl_detective.storage import alerts, catalog, chats, job_runs, listings, searches
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.usage import DbCallBudget
 
 log = logging.getLogger("vinyl_detective")
-
-GLOBAL_RULE_KEY = "global_rule"
 
 
 def utcnow() -> datetime:
@@ -191,8 +189,7 @@ class Daemon:
         return result
 
     def global_rule(self) -> str | None:
-        with self.engine.connect() as conn:
-            return kv.get_value(conn, GLOBAL_RULE_KEY) or self.settings.global_rule
+        return GlobalRule(self.engine, self.settings.global_rule).get()
 
     def routes(self, due: list[SavedSearch]) -> list[Route]:
         """Compile the rules of `due`; a broken rule disables only its own search."""
@@ -350,7 +347,7 @@ class Daemon:
             )
             await stop.wait()
             # Current work finishes: each loop checks `stop` between jobs.
-            done, pending = await asyncio.wait(tasks, timeout=10)
+            _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

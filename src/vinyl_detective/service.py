@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
 from vinyl_detective.errors import VinylDetectiveError
-from vinyl_detective.storage import alerts, chats, job_runs, searches
+from vinyl_detective.storage import alerts, chats, job_runs, kv, searches
 from vinyl_detective.storage.usage import DbCallBudget
 
 MAX_QUERY_LENGTH = 100  # eBay's limit for `q`
@@ -140,6 +140,31 @@ class SearchService:
     def pause_chat(self, chat_id: int, paused: bool) -> None:
         with self.engine.begin() as conn:
             chats.set_paused(conn, chat_id, paused, self.clock())
+
+
+GLOBAL_RULE_KEY = "global_rule"
+
+
+@dataclass
+class GlobalRule:
+    """The rule every search must also pass: set at run time (CLI, bot), else from config."""
+
+    engine: Engine
+    configured: str | None = None
+
+    def get(self) -> str | None:
+        with self.engine.connect() as conn:
+            stored = kv.get_value(conn, GLOBAL_RULE_KEY)
+        if stored is not None:
+            return stored or None  # "" stored = removed on purpose, overriding the config
+        return self.configured
+
+    def set(self, rule: str | None) -> None:
+        """Validate and store; None removes it (also the configured one)."""
+        if rule:
+            validate_rule(rule)
+        with self.engine.begin() as conn:
+            kv.set_value(conn, GLOBAL_RULE_KEY, rule or "")
 
 
 def _no_such_search(search_id: int) -> str:

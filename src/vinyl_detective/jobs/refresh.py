@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from vinyl_detective.domain.models import PriceGuide
 from vinyl_detective.errors import ExternalServiceError, NotFoundError
 from vinyl_detective.jobs.pipeline import PriceSource
-from vinyl_detective.domain.models import PriceGuide
 from vinyl_detective.storage import catalog, job_runs
 
 log = logging.getLogger(__name__)
