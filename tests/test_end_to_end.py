@@ -177,3 +177,35 @@ def test_cleanup_forgets_old_listings_and_alerts(tmp_path: Path) -> None:
         assert listing_store.get_listing(conn, "recent") is not None
         assert listing_store.get_listing(conn, "old") is None
     engine.dispose()
+
+
+async def test_deal_buttons_move_the_deal_through_its_lifecycle(tmp_path: Path) -> None:
+    with running_market(tmp_path, _now()) as market:
+        _add_search(market.settings.database_url)
+        daemon = Daemon(market.settings, tick_seconds=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(daemon.run(stop))
+        ok = await asyncio.to_thread(
+            market.telegram.wait_until, lambda: len(market.cards()) == 2, 10.0
+        )
+        card = market.cards()[0]
+        track = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        market.telegram.push_callback(CHAT_ID, card["message_id"], track)
+        answered = await asyncio.to_thread(
+            market.telegram.wait_until, lambda: bool(market.telegram.answered_callbacks), 5.0
+        )
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+        assert ok
+        assert answered
+        assert "MESSAGING" in market.telegram.answered_callbacks[0]["text"]
+        engine = open_database(market.settings.database_url)
+        with engine.connect() as conn:
+            states = {d.item_id: d.state.value for d in deal_store.list_deals(conn)}
+            history = deal_store.history(conn, track.split(":", 1)[1])
+        engine.dispose()
+        assert sorted(states.values()) == ["FOUND", "MESSAGING"]
+        assert [(h.to_state.value, h.actor) for h in history] == [
+            ("FOUND", "pipeline"),
+            ("MESSAGING", "bot"),
+        ]

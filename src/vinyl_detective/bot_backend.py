@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from vinyl_detective.domain.lifecycle import Actor, DealState
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
+from vinyl_detective.notify.cards import resolve_item_ref
 from vinyl_detective.service import UserInputError, parse_threshold, split_query_and_rule
-from vinyl_detective.storage import chats, deals
+from vinyl_detective.storage import chats, deals, listings
 
 if TYPE_CHECKING:
     from vinyl_detective.daemon import Daemon
@@ -108,6 +109,12 @@ class BotCommands:
         target, reply = ACTIONS[action]
         now = self.daemon.clock()
         with self.daemon.engine.begin() as conn:
+            if item_id.startswith("#"):  # a hashed ref for an id too long for button data
+                recent = [s.listing.item_id for s in listings.recent_deals(conn, limit=1000)]
+                resolved = resolve_item_ref(item_id, recent)
+                if resolved is None:
+                    return "That listing is no longer known."
+                item_id = resolved
             deal = deals.get_deal(conn, item_id)
             if deal is None:
                 try:

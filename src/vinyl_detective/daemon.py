@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import Engine
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from vinyl_detective.config import Settings
@@ -41,6 +42,7 @@ from vinyl_detective.notify.telegram import (
     build_bot_application,
     start_bot,
     stop_bot,
+    translate_error,
 )
 from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
@@ -132,7 +134,10 @@ class Daemon:
                 allowed_chat_ids=s.telegram_allowed_chat_ids,
                 base_url=s.telegram_api_base_url,
             )
-            await self.bot_app.initialize()
+            try:
+                await self.bot_app.initialize()  # getMe: checks the token at start
+            except TelegramError as exc:
+                raise translate_error(exc) from None
             self.notifier = TelegramNotifier(self.bot_app.bot)
         self._events_http = httpx.AsyncClient(timeout=10.0)
         self.relay = OutboxRelay(
