@@ -390,15 +390,28 @@ class _ChunkReader:
         return False
 
     def _run(self) -> None:
+        # read1 returns what one decompression step gives, so the data before a damaged
+        # spot still reaches the parser (read(n) would drop it along with the error).
+        read = getattr(self._stream, "read1", self._stream.read)
+        parts: list[bytes] = []
+        size = 0
         try:
             while True:
-                chunk = self._stream.read(CHUNK_SIZE)
-                if not chunk:
+                data = read(CHUNK_SIZE)
+                if not data:
                     break
-                if not self._put(chunk):
-                    return
+                parts.append(data)
+                size += len(data)
+                if size >= CHUNK_SIZE:
+                    chunk, parts, size = b"".join(parts), [], 0
+                    if not self._put(chunk):
+                        return
         except (EOFError, OSError, zlib.error) as exc:
+            if parts and not self._put(b"".join(parts)):
+                return
             self._put(exc)
+            return
+        if parts and not self._put(b"".join(parts)):
             return
         self._put(self._DONE)
 
@@ -577,7 +590,7 @@ def _worker(
             stats=stats,
             skip_first=skip_first,
         ):
-            batch.append(_release_tuple(release))
+            batch.append((stats.seen, *_release_tuple(release)))
             if len(batch) >= _WORKER_BATCH:
                 out.put(("batch", batch, _stats_tuple(stats)))
                 batch = []
@@ -642,7 +655,10 @@ def iter_dump_releases_in_worker(
                 stats.bytes_read,
             ) = counts
             if kind == "batch":
-                for values in payload:
+                for seen, *values in payload:
+                    # Exactly the position of this release, as the in-process reader keeps it:
+                    # a caller checkpointing between two releases must not get ahead.
+                    stats.seen = seen
                     yield Release(*values)
             elif kind == "error":
                 raise DumpError(payload)
