@@ -85,8 +85,8 @@ class SearchLoad:
     min_minutes: float
     max_minutes: float
     priority: int = 0
-    recent_runs: int = 0
-    recent_deals: int = 0
+    recent_runs: float = 0
+    recent_deals: float = 0
     runs_since_deal: int = 0
 
 
