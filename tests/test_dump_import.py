@@ -1,0 +1,329 @@
+"""Importing a Discogs dump into the catalog: the job, re-imports, damaged files, resuming."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.domain.models import PriceGuide
+from vinyl_detective.errors import DumpError
+from vinyl_detective.fakes.dump_generator import write_corrupt_variants, write_synthetic_dump
+from vinyl_detective.jobs.import_dump import LogProgress, RichProgress, import_dump, rich_progress
+from vinyl_detective.sources.dump import iter_dump_releases
+from vinyl_detective.storage.bulk_import import ImportStats, ensure_fulltext, import_releases
+from vinyl_detective.storage.catalog import get_release, set_prices
+from vinyl_detective.storage.fulltext import FTS5_TRIGGER_NAMES, candidate_release_ids
+from vinyl_detective.storage.job_runs import recent_runs
+
+COUNT = 700
+BATCH = 200
+
+
+@pytest.fixture(scope="module")
+def dump_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dumps") / "discogs_20260101_releases.xml.gz"
+    write_synthetic_dump(path, COUNT, seed=5)
+    return path
+
+
+@pytest.fixture
+def clock(now: datetime) -> Callable[[], datetime]:
+    ticks = iter(now + timedelta(seconds=i) for i in range(10_000))
+    return lambda: next(ticks)
+
+
+def _count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(sql).scalar_one())
+
+
+def _triggers(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        return {r[0] for r in rows}
+
+
+def _fulltext_is_consistent(engine: Engine) -> None:
+    with engine.connect() as conn:  # raises when the index disagrees with `releases`
+        conn.exec_driver_sql(
+            "INSERT INTO releases_fts(releases_fts, rank) VALUES ('integrity-check', 1)"
+        )
+
+
+def test_importing_a_dump_fills_the_catalog_and_records_the_run(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    stats = import_dump(engine, dump_file, now=clock, batch_size=BATCH)
+
+    assert stats.releases == stats.parsed == COUNT
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    first = next(iter_dump_releases(dump_file))
+    with engine.connect() as conn:
+        stored = get_release(conn, first.id)
+        assert stored is not None
+        assert (stored.artist, stored.title) == (first.artist, first.title)
+        # The full-text prefilter finds it by its words.
+        hits = candidate_release_ids(conn, first.title.split(), limit=COUNT)
+        assert first.id in hits
+        runs = recent_runs(conn, job_type="import_dump")
+    assert runs[0].status == "success"
+    assert runs[0].target == dump_file.name
+    assert (runs[0].fetched, runs[0].inserted) == (COUNT, COUNT)
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+
+
+def test_releases_are_found_by_barcode_and_catalog_number(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    import_dump(engine, dump_file, now=clock, batch_size=BATCH)
+    with_barcode = next(r for r in iter_dump_releases(dump_file) if r.barcodes)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT release_id FROM release_identifiers WHERE kind = 'barcode' AND value = ?",
+            (with_barcode.barcodes[0],),
+        ).scalar_one()
+    assert found == with_barcode.id
+
+
+def test_filters_import_only_matching_releases(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    stats = import_dump(engine, dump_file, formats=["vinyl"], years=(1970, 1989), now=clock)
+    assert 0 < stats.releases < COUNT
+    assert stats.filtered == COUNT - stats.releases
+    with engine.connect() as conn:
+        years = [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT year FROM releases")]
+        run = recent_runs(conn, job_type="import_dump")[0]
+    assert all(1970 <= y <= 1989 for y in years)
+    assert run.skipped == stats.filtered
+
+
+def test_reimporting_a_newer_dump_updates_releases_but_keeps_prices(
+    engine: Engine, dump_file: Path, tmp_path: Path, clock: Callable[[], datetime], now: datetime
+) -> None:
+    import_dump(engine, dump_file, now=clock, batch_size=BATCH)
+    first = next(iter_dump_releases(dump_file))
+    with engine.begin() as conn:
+        set_prices(conn, first.id, PriceGuide("USD", {"VG+": Decimal("21.50")}), now)
+
+    # Next month's dump: the first release got a corrected title and a new barcode.
+    xml = gzip.decompress(dump_file.read_bytes()).decode()
+    start = xml.index(f'<release id="{first.id}"')
+    end = xml.index("</release>", start)
+    record = xml[start:end]
+    title_start = record.index("<title>") + len("<title>")
+    title_end = record.index("</title>")
+    changed = record[:title_start] + "Corrected Title" + record[title_end:]
+    changed = changed.replace(
+        "<identifiers>", '<identifiers><identifier type="Barcode" value="4 006381 333931"/>', 1
+    ).replace(
+        "<identifiers/>",
+        '<identifiers><identifier type="Barcode" value="4006381333931"/></identifiers>',
+        1,
+    )
+    newer = tmp_path / "discogs_20260201_releases.xml.gz"
+    newer.write_bytes(gzip.compress((xml[:start] + changed + xml[end:]).encode()))
+
+    import_dump(engine, newer, now=clock, batch_size=BATCH)
+
+    with engine.connect() as conn:
+        stored = get_release(conn, first.id)
+        assert stored is not None
+        assert stored.title == "Corrected Title"
+        assert "4006381333931" in stored.barcodes
+        assert stored.prices is not None
+        assert stored.prices.by_condition == {"VG+": Decimal("21.50")}
+        assert candidate_release_ids(conn, ["Corrected"], limit=5) == [first.id]
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    _fulltext_is_consistent(engine)
+
+
+def test_a_truncated_dump_fails_the_run_and_keeps_complete_batches(
+    engine: Engine, dump_file: Path, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    broken = write_corrupt_variants(dump_file, tmp_path / "broken")["truncated_gzip"]
+
+    with pytest.raises(DumpError, match=r"after [\d,]+ releases \(last id \d+\)") as caught:
+        import_dump(engine, broken, now=clock, batch_size=BATCH)
+
+    stored = _count(engine, "SELECT count(*) FROM releases")
+    assert stored > 0
+    assert stored % BATCH == 0  # only whole batches were committed
+    # Every stored release is complete: its identifiers came with it.
+    assert (
+        _count(
+            engine,
+            "SELECT count(*) FROM releases r WHERE r.barcode IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM release_identifiers i "
+            "WHERE i.release_id = r.id AND i.kind = 'barcode')",
+        )
+        == 0
+    )
+    with engine.connect() as conn:
+        run = recent_runs(conn, job_type="import_dump")[0]
+    assert run.status == "error"
+    assert run.error == str(caught.value)
+    assert run.inserted == stored
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)  # restored despite the failure
+    _fulltext_is_consistent(engine)
+
+
+def test_a_file_that_is_not_a_dump_fails_the_run_with_a_clear_message(
+    engine: Engine, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    artists = tmp_path / "discogs_20260101_artists.xml.gz"
+    artists.write_bytes(gzip.compress(b"<artists><artist><id>1</id></artist></artists>"))
+    with pytest.raises(DumpError, match="not a Discogs releases dump"):
+        import_dump(engine, artists, now=clock)
+    with pytest.raises(DumpError, match="no dump file at"):
+        import_dump(engine, tmp_path / "missing.xml.gz", now=clock)
+    with engine.connect() as conn:
+        runs = recent_runs(conn, job_type="import_dump")
+    assert [r.status for r in runs] == ["error", "error"]
+    assert _count(engine, "SELECT count(*) FROM releases") == 0
+
+
+class StopAfter(LogProgress):
+    """A progress display whose user presses Ctrl-C after `batches` batches."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__(every=10**9)
+        self.batches = batches
+
+    def advance(self, releases: int, bytes_read: int) -> None:
+        super().advance(releases, bytes_read)
+        self.batches -= 1
+        if self.batches == 0:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_import_resumes_where_it_stopped(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        import_dump(engine, dump_file, now=clock, batch_size=BATCH, progress=StopAfter(2))
+    assert _count(engine, "SELECT count(*) FROM releases") == 2 * BATCH
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+
+    stats = import_dump(engine, dump_file, now=clock, batch_size=BATCH)
+
+    assert stats.resumed == 2 * BATCH
+    assert stats.releases == COUNT - 2 * BATCH
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    _fulltext_is_consistent(engine)
+    # Finished: the next run of the same file imports everything again.
+    assert import_dump(engine, dump_file, now=clock, batch_size=BATCH).resumed == 0
+
+
+def test_importing_in_a_worker_process_gives_the_same_catalog(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    stats = import_dump(engine, dump_file, now=clock, batch_size=BATCH, parallel=True)
+    assert stats.releases == COUNT
+    with engine.connect() as conn:
+        artists = dict(conn.exec_driver_sql("SELECT id, artist FROM releases").all())
+    assert artists == {r.id: r.artist for r in iter_dump_releases(dump_file)}
+
+
+def test_a_killed_import_leaves_an_index_that_is_repaired_on_the_next_start(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    import_releases(engine, iter_dump_releases(dump_file), now=now, batch_size=BATCH)
+    with engine.begin() as conn:  # what a kill -9 between two batches leaves behind
+        for name in FTS5_TRIGGER_NAMES:
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        conn.exec_driver_sql("UPDATE releases SET title = 'Changed Meanwhile' WHERE id = 1")
+
+    assert ensure_fulltext(engine) is True
+
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+    with engine.connect() as conn:
+        assert candidate_release_ids(conn, ["Meanwhile"], limit=5) == [1]
+    assert ensure_fulltext(engine) is False
+
+
+def test_a_small_import_keeps_the_index_up_to_date_through_the_triggers(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    releases = list(iter_dump_releases(dump_file))[:50]
+    stats = import_releases(engine, releases, now=now, batch_size=BATCH)
+    assert stats == ImportStats(releases=50, identifiers=stats.identifiers, batches=1)
+    _fulltext_is_consistent(engine)
+
+
+def test_progress_reports_releases_and_bytes(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    class Recorder(LogProgress):
+        def advance(self, releases: int, bytes_read: int) -> None:
+            seen.append((releases, bytes_read))
+
+    progress = Recorder()
+    import_dump(engine, dump_file, now=clock, batch_size=BATCH, progress=progress)
+    assert progress.total_bytes == dump_file.stat().st_size
+    assert sum(n for n, _ in seen) == COUNT
+    positions = [b for _, b in seen]
+    assert positions == sorted(positions)
+    assert positions[-1] == dump_file.stat().st_size
+
+
+def test_rich_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    with rich_progress(force_terminal=True) as progress:
+        assert isinstance(progress, RichProgress)
+        import_dump(engine, dump_file, now=clock, batch_size=BATCH, progress=progress)
+        assert progress.releases == COUNT
+    with rich_progress(force_terminal=False) as progress:
+        assert isinstance(progress, LogProgress)
+
+
+def test_a_database_error_midway_still_restores_the_index(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    def exploding() -> object:
+        yield from list(iter_dump_releases(dump_file))[: BATCH * 2]
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        import_releases(engine, exploding(), now=now, batch_size=BATCH)  # type: ignore[arg-type]
+    assert _count(engine, "SELECT count(*) FROM releases") == 2 * BATCH
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+
+
+def test_the_job_uses_the_worker_process_only_for_big_files(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    # Small files are parsed in-process (no process start-up cost); the result is the same.
+    assert os.path.getsize(dump_file) < 32 * 1024 * 1024
+    assert import_dump(engine, dump_file, now=clock).releases == COUNT
+
+
+def test_prices_json_column_is_untouched_by_an_import(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    releases = list(iter_dump_releases(dump_file))[:10]
+    import_releases(engine, releases, now=now)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE releases SET prices_json = '{\"NM\": \"30\"}', price_currency='EUR'")
+        )
+    import_releases(engine, releases, now=now + timedelta(days=30))
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT prices_json, price_currency FROM releases"
+        ).all()
+    assert rows == [('{"NM": "30"}', "EUR")]
