@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -224,11 +225,31 @@ def _split_digest(raw: str) -> tuple[str, DigestPeriod | None]:
     return base + ("?" + query if query else ""), period
 
 
+class _SameThreadMuffle(logging.Filter):
+    """Drops the apprise logger's records emitted by this thread while parsing a URL.
+
+    Apprise logs an unusable URL in full ("Could not load Discord URL: discord://id/token"):
+    our ConfigError says the same without the secret.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread
+
+
 def _instantiate(url: str) -> NotifyBase | None:
+    apprise_log = logging.getLogger("apprise")
+    muffle = _SameThreadMuffle()
+    apprise_log.addFilter(muffle)
     try:
         plugin = Apprise.instantiate(url)
     except Exception:  # any failure to build the plugin means "not usable"
         return None
+    finally:
+        apprise_log.removeFilter(muffle)
     return plugin if isinstance(plugin, NotifyBase) else None
 
 
