@@ -1,0 +1,200 @@
+"""A new search's backfill: paging backwards through the listings already on eBay.
+
+A saved search added today should not wait for new listings: its backfill reads the
+search's current listings newest first (`sort=newlyListed`, offset paging, 200 a page)
+with the five stop conditions of jobs/paging.py — empty page, no progress, reached
+`max_age`, reached `max_requests` (per run), too many 429s. After each page the checkpoint
+(storage/checkpoints.py) records the next offset, the oldest listing reached and the
+requests spent, so a crash or a stop resumes from the last completed page; a completed
+backfill is skipped. MAX_REQUESTS and RATE_LIMITED leave it unfinished (status idle) for
+the next run; an error leaves it in status error with its message, also resumable.
+
+Old listings and alerts: every listing goes through the pipeline (stored, identified,
+priced, scored: the deal history and the dashboard see them), but only those listed
+within `alert_within` (a day by default) can alert. A week-old bargain has almost always
+been bought already, and a new search must not flood its owner with stale cards.
+
+eBay never returns results past offset 10,000: the backfill stops there (END). Going
+deeper would need an upper bound on `itemStartDate`, which sources/ebay.py does not
+offer yet; 10,000 listings are far more than a saved search's useful history anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.domain.models import Listing
+from vinyl_detective.jobs.paging import (
+    Page,
+    PagingLimits,
+    PagingState,
+    StopReason,
+    page_backwards,
+)
+from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
+from vinyl_detective.sources.ebay import MAX_RESULT_WINDOW, SearchPage
+from vinyl_detective.storage import checkpoints, job_runs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMITS = PagingLimits(max_requests=5, max_age=timedelta(days=30), max_rate_limited=3)
+DEFAULT_ALERT_WITHIN = timedelta(days=1)
+
+
+class KeywordSearch(Protocol):
+    """The part of sources.ebay.EbayClient the backfill uses."""
+
+    async def search(
+        self,
+        *,
+        q: str | None = ...,
+        category_id: str | None = ...,
+        limit: int = ...,
+        offset: int = ...,
+        sort: str | None = ...,
+    ) -> SearchPage: ...
+
+
+@dataclass(slots=True)
+class BackfillResult:
+    """What one backfill run did; `skipped` when it was already complete (or paused)."""
+
+    search_id: int
+    skipped: bool = False
+    reason: StopReason | None = None
+    completed: bool = False
+    pages: int = 0
+    requests: int = 0
+    counts: PipelineCounts = field(default_factory=PipelineCounts)
+
+
+async def backfill_search(
+    *,
+    engine: Engine,
+    ebay: KeywordSearch,
+    pipeline: DealPipeline,
+    route: Route,
+    clock: Callable[[], datetime],
+    limits: PagingLimits = DEFAULT_LIMITS,
+    alert_within: timedelta = DEFAULT_ALERT_WITHIN,
+    page_size: int = 200,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> BackfillResult:
+    """Run (or resume) the backfill of `route.search`, up to `limits` for this run.
+
+    `limits.max_requests` is per run: a long backfill spreads over several runs, each
+    resuming from the checkpoint. Records a job run "backfill" with target "search:<id>".
+    Errors other than the stop conditions are recorded and re-raised.
+    """
+    search = route.search
+    assert search is not None, "a backfill needs a saved search"
+    result = BackfillResult(search.id)
+    now = clock()
+    with engine.begin() as conn:
+        existing = checkpoints.get_checkpoint(conn, search.id)
+        if existing is not None and (
+            existing.completed or existing.status is checkpoints.BackfillStatus.PAUSED
+        ):
+            result.skipped = True
+            result.completed = existing.completed
+            return result
+        checkpoint = checkpoints.start_backfill(conn, search.id, now)
+        run_id = job_runs.start_job(conn, "backfill", f"search:{search.id}", now)
+    started = time.perf_counter()
+    start_offset = int(checkpoint.cursor) if isinstance(checkpoint.cursor, int) else 0
+    requests_before = checkpoint.requests
+    fresh_after = now - alert_within
+
+    async def fetch(offset: int) -> Page[Listing, int]:
+        page = await ebay.search(
+            q=search.query,
+            category_id=search.category_id,
+            limit=page_size,
+            offset=offset,
+            sort="newlyListed",
+        )
+        following = offset + page_size
+        more = page.has_next and following + page_size <= MAX_RESULT_WINDOW
+        stamps = [lst.listed_at for lst in page.listings if lst.listed_at is not None]
+        return Page(page.listings, following if more else None, min(stamps, default=None))
+
+    async def on_page(page: Page[Listing, int], state: PagingState[int]) -> None:
+        fresh = [lst for lst in page.items if lst.listed_at is None or lst.listed_at >= fresh_after]
+        old = [lst for lst in page.items if lst not in fresh]
+        # Old listings are stored and scored for no one: no route, no alert.
+        for batch, routes in ((fresh, [route]), (old, [])):
+            if batch:
+                counts = await pipeline.process(
+                    batch, routes, check_keywords=False, source_search_id=search.id
+                )
+                result.counts.add(counts)
+        with engine.begin() as conn:
+            checkpoints.save_progress(
+                conn,
+                search.id,
+                cursor=state.cursor,
+                earliest_seen=state.earliest_seen,
+                requests=requests_before + state.requests,
+                now=clock(),
+            )
+
+    error: str | None = None
+    try:
+        paged = await page_backwards(
+            fetch,
+            start_offset,
+            now=now,
+            # The allowance is per run; earliest_seen carries over for NO_PROGRESS.
+            limits=limits,
+            on_page=on_page,
+            sleep=sleep,
+            earliest_seen=checkpoint.earliest_seen if start_offset else None,
+        )
+        result.reason = paged.reason
+        result.completed = paged.complete
+        result.pages = paged.state.pages
+        result.requests = paged.state.requests
+        with engine.begin() as conn:
+            checkpoints.save_progress(
+                conn,
+                search.id,
+                cursor=paged.state.cursor,
+                earliest_seen=paged.state.earliest_seen,
+                requests=requests_before + paged.state.requests,
+                now=clock(),
+            )
+            checkpoints.finish_backfill(conn, search.id, now=clock(), completed=paged.complete)
+    except Exception as exc:
+        error = str(exc) or type(exc).__name__
+        with engine.begin() as conn:
+            checkpoints.fail_backfill(conn, search.id, error, clock())
+        raise
+    finally:
+        with engine.begin() as conn:
+            job_runs.finish_job(
+                conn,
+                run_id,
+                clock(),
+                fetched=result.counts.fetched,
+                inserted=result.counts.new,
+                skipped=result.counts.skipped,
+                error=error,
+            )
+        log.info(
+            "backfill search=%s stop=%s pages=%d %s in %.1fs%s",
+            search.id,
+            result.reason or "-",
+            result.pages,
+            result.counts.summary(),
+            time.perf_counter() - started,
+            f" error={error}" if error else "",
+        )
+    return result
