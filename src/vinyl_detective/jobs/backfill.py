@@ -127,8 +127,11 @@ async def backfill_search(
         return Page(page.listings, following if more else None, min(stamps, default=None))
 
     async def on_page(page: Page[Listing, int], state: PagingState[int]) -> None:
-        fresh = [lst for lst in page.items if lst.listed_at is None or lst.listed_at >= fresh_after]
-        old = [lst for lst in page.items if lst not in fresh]
+        fresh: list[Listing] = []
+        old: list[Listing] = []
+        for lst in page.items:
+            recent = lst.listed_at is None or lst.listed_at >= fresh_after
+            (fresh if recent else old).append(lst)
         # Old listings are stored and scored for no one: no route, no alert.
         for batch, routes in ((fresh, [route]), (old, [])):
             if batch:
