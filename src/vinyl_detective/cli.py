@@ -83,6 +83,9 @@ def run(
     once: Annotated[
         bool, typer.Option("--once", help="Run every due search once, then exit.")
     ] = False,
+    api_port: Annotated[
+        int | None, typer.Option(help="Also serve the admin API and dashboard on this port.")
+    ] = None,
 ) -> None:
     """Run the daemon: poll eBay, price against Discogs, alert on Telegram.
 
@@ -100,7 +103,29 @@ def run(
     from vinyl_detective.daemon import Daemon
 
     daemon = Daemon(settings)
-    run_until_signalled(lambda stop: daemon.run(stop, once=once))
+    run_until_signalled(lambda stop: daemon.run(stop, once=once, api_port=api_port))
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8600,
+) -> None:
+    """Serve the admin API, the ingest webhook and the dashboard (no polling).
+
+    Set ADMIN_TOKEN first. Docs at http://127.0.0.1:8600/docs.
+
+    Example: ADMIN_TOKEN=s3cret vinyl-detective serve --port 8600
+    """
+    from vinyl_detective.daemon import Daemon
+
+    settings = _settings()
+    if not settings.admin_token:
+        err.print(
+            "[yellow]ADMIN_TOKEN is not set: the admin routes answer 503 until it is "
+            "(see .env.example).[/yellow]"
+        )
+    daemon = Daemon(settings)
+    run_until_signalled(lambda stop: daemon.run(stop, api_port=port, poll=False))
 
 
 @app.command()

@@ -15,19 +15,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from vinyl_detective.api.app import IngestResult, create_app
 from vinyl_detective.config import Settings
 from vinyl_detective.domain.currency import ExchangeRates
-from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
-from vinyl_detective.errors import BudgetExhaustedError, RuleSyntaxError, VinylDetectiveError
+from vinyl_detective.errors import (
+    BudgetExhaustedError,
+    NotFoundError,
+    RuleSyntaxError,
+    VinylDetectiveError,
+)
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
@@ -50,6 +58,7 @@ from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import alerts, catalog, chats, job_runs, listings, searches
 from vinyl_detective.storage.db import open_database
+from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.usage import DbCallBudget
 
 log = logging.getLogger("vinyl_detective")
@@ -315,11 +324,71 @@ class Daemon:
             return TelegramChannel(self.notifier, int(key))
         return None
 
+    # -- what the admin API calls -------------------------------------------------------
+
+    async def ingest(self, found: list[Listing]) -> IngestResult:
+        """Listings from an external scraper: the same path as eBay's, against every search."""
+        with self.engine.connect() as conn:
+            active = searches.list_searches(conn, active_only=True)
+        with self.engine.begin() as conn:
+            run_id = job_runs.start_job(conn, "ingest", "webhook", self.clock())
+        counts = await self.pipeline.process(found, self.routes(active), check_keywords=True)
+        with self.engine.begin() as conn:
+            job_runs.finish_job(
+                conn,
+                run_id,
+                self.clock(),
+                fetched=counts.fetched,
+                inserted=counts.new,
+                skipped=counts.skipped,
+            )
+        return IngestResult.from_counts(counts)
+
+    async def trigger_search(self, search_id: int) -> str:
+        """Make a search due now; the poll loop runs it within a tick."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            search = searches.get_search(conn, search_id)
+            if search is None:
+                raise NotFoundError("searches", f"no saved search #{search_id}", status=404)
+            searches.mark_run(conn, search_id, ran_at=now, next_run_at=now)
+            emit_event(
+                conn,
+                "scraper.job.created",
+                f"search:{search_id}",
+                {"search_id": search_id, "query": search.query, "trigger": "api"},
+                now,
+            )
+        return f"search:{search_id} queued"
+
+    def publisher_status(self) -> dict[str, object]:
+        return asdict(self.relay.publisher_status())
+
+    def api_app(self) -> FastAPI:
+        return create_app(
+            engine=self.engine,
+            admin_token=self.settings.admin_token,
+            ingest=self.ingest,
+            trigger_search=self.trigger_search,
+            publisher_status=self.publisher_status,
+            clock=self.clock,
+        )
+
     # -- the loops ----------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event | None = None,
+        *,
+        once: bool = False,
+        api_port: int | None = None,
+        poll: bool = True,
+    ) -> None:
+        """Run until `stop`; `api_port` also serves the admin API and dashboard there;
+        `poll=False` serves without polling (the `serve` command)."""
         stop = stop or asyncio.Event()
         await self.open()
+        api: uvicorn.Server | None = None
         try:
             if once:
                 summary = await self.cycle()
@@ -333,24 +402,42 @@ class Daemon:
                 return
             if self.bot_app is not None:
                 await start_bot(self.bot_app)
-            tasks = [
-                asyncio.create_task(self.relay.run(stop), name="events"),
-                asyncio.create_task(self._every(stop, self.tick_seconds, self.cycle), name="poll"),
-                asyncio.create_task(
-                    self._every(stop, self.refresh_every.total_seconds(), self.refresh),
-                    name="refresh",
-                ),
-                asyncio.create_task(
-                    self._every(stop, self.cleanup_every.total_seconds(), self.cleanup),
-                    name="cleanup",
-                ),
-            ]
+            tasks = [asyncio.create_task(self.relay.run(stop), name="events")]
+            if api_port is not None:
+                api = uvicorn.Server(
+                    uvicorn.Config(
+                        self.api_app(), host="127.0.0.1", port=api_port, log_level="warning"
+                    )
+                )
+                # Our own SIGINT/SIGTERM handling stops everything; uvicorn must not take it.
+                api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+                tasks.append(asyncio.create_task(api.serve(), name="api"))
+                log.info("admin API and dashboard on http://127.0.0.1:%d/", api_port)
+            tasks += (
+                []
+                if not poll
+                else [
+                    asyncio.create_task(
+                        self._every(stop, self.tick_seconds, self.cycle), name="poll"
+                    ),
+                    asyncio.create_task(
+                        self._every(stop, self.refresh_every.total_seconds(), self.refresh),
+                        name="refresh",
+                    ),
+                    asyncio.create_task(
+                        self._every(stop, self.cleanup_every.total_seconds(), self.cleanup),
+                        name="cleanup",
+                    ),
+                ]
+            )
             log.info(
                 "Vinyl Detective running: %d active search(es), database %s",
                 len(self.searches.list()),
                 self.settings.database_url.split("///")[-1],
             )
             await stop.wait()
+            if api is not None:
+                api.should_exit = True
             # Current work finishes: each loop checks `stop` between jobs.
             _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
