@@ -350,3 +350,23 @@ firehose_streams = sa.Table(
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", UTCDateTime),
 )
+
+# --- Notification digests (migration 0004) ------------------------------------------------
+
+# Lower-priority deals waiting for a digest channel's next summary (notify/digest.py).
+# The alert log's claim is taken when a deal is queued here; `sent_at` marks the summary
+# that carried it, so a deal is never listed in two digests of the same channel.
+digest_queue = sa.Table(
+    "digest_queue",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel_key", sa.Text, nullable=False),  # the channel's alert-log recipient
+    sa.Column("item_id", sa.String(64), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: what the digest shows of the deal
+    sa.Column("priority", sa.String(8), nullable=False),
+    sa.Column("deal_score", sa.Float),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),  # NULL until a digest carried it
+    sa.UniqueConstraint("channel_key", "item_id"),
+)
+sa.Index("ix_digest_queue_channel_sent", digest_queue.c.channel_key, digest_queue.c.sent_at)
