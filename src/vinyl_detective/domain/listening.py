@@ -46,6 +46,7 @@ __all__ = [
     "RankedAlbum",
     "RankingThresholds",
     "clean_album_title",
+    "main_artist",
     "rank_albums",
     "watch_keywords",
 ]
@@ -70,6 +71,11 @@ _DASHED_EDITION = re.compile(rf"\s+[-–—]\s+[^-–—]*\b(?:{_EDITION_WORDS})
 _APOSTROPHES = re.compile(r"['’`´]")
 _NOT_WORD = re.compile(r"[^\w]+")
 _NO_ARTIST = frozenset({"various", "various artists", "various artist"})
+_ARTICLES = frozenset({"the", "a", "an"})
+# Where a credit line moves on to a second artist: "A & B", "A, B", "A feat. B", "A / B".
+_CREDIT_SPLIT = re.compile(
+    r"\s*(?:&|,|/|\+|;)\s*|\s+(?:and|feat\.?|featuring|ft\.|with|vs\.?|x)\s+", re.IGNORECASE
+)
 
 
 class ExportFormat(StrEnum):
@@ -97,14 +103,37 @@ def _key(text: str) -> str:
     return " ".join(_APOSTROPHES.sub("'", folded).split())
 
 
+def main_artist(credit: str) -> str:
+    """The first artist of a credit line: `"Art Blakey & The Jazz Messengers"` → `"Art Blakey"`.
+
+    Listings rarely spell out a whole credit; the first name is what sellers write.
+    """
+    first = _CREDIT_SPLIT.split(" ".join(credit.split()), maxsplit=1)[0].strip()
+    return first or credit.strip()
+
+
 def watch_keywords(*parts: str, limit: int = MAX_KEYWORDS_LENGTH) -> str:
     """eBay keywords for watching `parts` (artist, title): plain words, safe in eBay syntax.
 
-    Apostrophes are dropped inside words ("Moanin'" → "Moanin"), every other punctuation
-    mark becomes a space (so no `-`, `(`, `,`, `"` or `*` reaches eBay with its special
-    meaning), a part that is only "Various" (Discogs' compilations) goes, repeated words
-    are kept once, and the result is cut at a word boundary to at most `limit` characters.
+    eBay ANDs every word, so fewer words find more listings (the watch's rule, not its
+    keywords, says which release is wanted). Apostrophes are dropped inside words
+    ("Moanin'" → "Moanin"), every other punctuation mark becomes a space (so no `-`, `(`,
+    `,`, `"` or `*` reaches eBay with its special meaning), the articles "the", "a" and
+    "an" go (sellers drop them: "Beatles Abbey Road"), a part that is only "Various"
+    (Discogs' compilations) goes, repeated words are kept once, and the result is cut at
+    a word boundary to at most `limit` characters. Articles stay when nothing else would.
     """
+    kept = _keyword_list(parts, drop_articles=True) or _keyword_list(parts, drop_articles=False)
+    out = ""
+    for word in kept:
+        candidate = f"{out} {word}" if out else word
+        if len(candidate) > limit:
+            break
+        out = candidate
+    return out
+
+
+def _keyword_list(parts: tuple[str, ...], *, drop_articles: bool) -> list[str]:
     words: list[str] = []
     seen: set[str] = set()
     for part in parts:
@@ -114,17 +143,11 @@ def watch_keywords(*parts: str, limit: int = MAX_KEYWORDS_LENGTH) -> str:
         for word in _NOT_WORD.sub(" ", text).split():
             word = word.strip("_")
             folded = word.casefold()
-            if not word or folded in seen:
+            if not word or folded in seen or (drop_articles and folded in _ARTICLES):
                 continue
             seen.add(folded)
             words.append(word)
-    out = ""
-    for word in words:
-        candidate = f"{out} {word}" if out else word
-        if len(candidate) > limit:
-            break
-        out = candidate
-    return out
+    return words
 
 
 @dataclass(slots=True)
