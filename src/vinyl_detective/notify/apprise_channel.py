@@ -53,6 +53,7 @@ __all__ = [
     "describe",
     "email_html_card",
     "render_deal",
+    "saving_percent",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def deal_title(deal: Deal) -> str:
     release = " ".join(deal.release.display_name.split())
     if len(release) > _TITLE_RELEASE_LIMIT:
         release = release[: _TITLE_RELEASE_LIMIT - 1].rstrip() + "…"
-    return f"{marker} {_saving_percent(deal)}% under Discogs: {release} for {deal.total}"
+    return f"{marker} {saving_percent(deal)}% under Discogs: {release} for {deal.total}"
 
 
 def email_html_card(deal: Deal) -> str:
@@ -106,7 +107,8 @@ def render_deal(deal: Deal, style: ChannelStyle) -> tuple[str, str, NotifyFormat
     return deal_title(deal), plain_text_card(deal), NotifyFormat.TEXT
 
 
-def _saving_percent(deal: Deal) -> int:
+def saving_percent(deal: Deal) -> int:
+    """The saving as a whole percentage of the reference, as the cards show it."""
     if deal.reference.amount <= 0:
         return 0
     ratio = deal.saving.amount / deal.reference.amount * 100
