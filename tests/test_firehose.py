@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,9 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
-@pytest.fixture
-async def world(engine: Engine) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def open_world(engine: Engine) -> AsyncIterator[World]:
+    """A priced catalog, the fake eBay and Discogs in-process, a pipeline with inboxes."""
     clock = Clock()
     with engine.begin() as conn:
         catalog.upsert_releases(
@@ -124,9 +126,17 @@ async def world(engine: Engine) -> AsyncIterator[World]:
         rates=DEFAULT_RATES,
         clock=clock,
     )
-    yield World(engine, fake, ebay, pipeline, clock, inboxes)
-    await http.aclose()
-    await discogs_http.aclose()
+    try:
+        yield World(engine, fake, ebay, pipeline, clock, inboxes)
+    finally:
+        await http.aclose()
+        await discogs_http.aclose()
+
+
+@pytest.fixture
+async def world(engine: Engine) -> AsyncIterator[World]:
+    async with open_world(engine) as opened:
+        yield opened
 
 
 def item(n: int, title: str, price: str, minutes_ago: float, **kw: Any) -> dict[str, Any]:

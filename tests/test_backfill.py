@@ -1,0 +1,205 @@
+"""A new search's backfill against the fake eBay: stop conditions, checkpoints, resumption."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from test_firehose import NOW, World, item, open_world
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.jobs.backfill import BackfillResult, backfill_search
+from vinyl_detective.jobs.paging import PagingLimits, StopReason
+from vinyl_detective.jobs.pipeline import Route
+from vinyl_detective.storage import checkpoints, job_runs, listings
+
+
+@pytest.fixture
+async def world(engine: Engine) -> AsyncIterator[World]:
+    async with open_world(engine) as opened:
+        yield opened
+
+
+BLAKEY = "Art Blakey Moanin' LP Blue Note BLP 4003"
+
+
+def blakeys(start: int, count: int, newest_hours_ago: float, *, step_hours: float = 1) -> list[Any]:
+    """`count` overpriced Blakey listings, one every `step_hours`, newest first."""
+    return [
+        item(start + i, f"{BLAKEY} copy {i}", "150.00", (newest_hours_ago + i * step_hours) * 60)
+        for i in range(count)
+    ]
+
+
+async def backfill(world: World, search: SavedSearch, **kw: Any) -> BackfillResult:
+    kw.setdefault("limits", PagingLimits(max_requests=10, max_age=timedelta(days=60)))
+    return await backfill_search(
+        engine=world.engine,
+        ebay=world.ebay,
+        pipeline=world.pipeline,
+        route=Route(search, None),
+        clock=world.clock,
+        sleep=_no_sleep,
+        **kw,
+    )
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def offsets(world: World) -> list[int]:
+    return [int(r.params["offset"]) for r in world.fake.requests]
+
+
+async def test_backfill_reads_older_listings_until_the_end_and_completes(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 450, newest_hours_ago=1, step_hours=0.5))
+
+    result = await backfill(world, search)
+
+    assert result.reason is StopReason.END
+    assert result.completed
+    assert offsets(world) == [0, 200, 400]
+    assert result.counts.new == 450
+    with world.engine.connect() as conn:
+        checkpoint = checkpoints.get_checkpoint(conn, search.id)
+        runs = job_runs.recent_runs(conn, job_type="backfill")
+    assert checkpoint is not None
+    assert checkpoint.completed_at == NOW
+    assert checkpoint.status is checkpoints.BackfillStatus.IDLE
+    assert checkpoint.earliest_seen == NOW - timedelta(hours=1 + 449 * 0.5)
+    assert checkpoint.requests == 3
+    assert [(r.status, r.target, r.inserted) for r in runs] == [
+        ("success", f"search:{search.id}", 450)
+    ]
+
+
+async def test_a_completed_backfill_is_skipped(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 3, newest_hours_ago=1))
+    await backfill(world, search)
+    calls = world.fake.calls
+
+    again = await backfill(world, search)
+
+    assert again.skipped
+    assert world.fake.calls == calls
+
+
+async def test_only_listings_from_the_last_day_alert_the_rest_are_only_stored(
+    world: World, engine: Engine
+) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(
+        [
+            item(1, BLAKEY, "20.00", 60 * 3),  # three hours old: still worth an alert
+            item(2, f"{BLAKEY} mono", "20.00", 60 * 24 * 5),  # five days old: history only
+        ]
+    )
+    result = await backfill(world, search)
+    assert result.counts.deals == 2
+    assert [d.listing.item_id for d in world.inboxes[search.id].deals] == ["v1|286000000001|0"]
+    with engine.connect() as conn:
+        old = listings.get_listing(conn, "v1|286000000002|0")
+    assert old is not None
+    assert old.match is not None
+    assert old.deal_score is not None
+
+
+async def test_an_empty_result_completes_the_backfill_at_once(world: World) -> None:
+    search = world.add_search("nothing matches this")
+    result = await backfill(world, search)
+    assert result.reason is StopReason.EMPTY_PAGE
+    assert result.completed
+    assert world.fake.calls == 1
+
+
+async def test_the_backfill_stops_at_the_maximum_age(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 600, newest_hours_ago=1, step_hours=6))  # 150 days
+    result = await backfill(
+        world, search, limits=PagingLimits(max_requests=10, max_age=timedelta(days=30))
+    )
+    assert result.reason is StopReason.MAX_AGE
+    assert result.completed
+    assert offsets(world) == [0]  # the first page already reaches 50 days back
+
+
+async def test_a_long_backfill_spreads_over_runs_and_resumes_where_it_stopped(
+    world: World,
+) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 700, newest_hours_ago=1, step_hours=0.5))
+    limits = PagingLimits(max_requests=2, max_age=timedelta(days=60))
+
+    first = await backfill(world, search, limits=limits)
+    assert first.reason is StopReason.MAX_REQUESTS
+    assert not first.completed
+    second = await backfill(world, search, limits=limits)
+
+    assert second.reason is StopReason.END
+    assert second.completed
+    assert offsets(world) == [0, 200, 400, 600]
+    with world.engine.connect() as conn:
+        checkpoint = checkpoints.get_checkpoint(conn, search.id)
+    assert checkpoint is not None
+    assert checkpoint.requests == 4
+
+
+async def test_after_a_failure_the_backfill_resumes_from_its_checkpoint(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 500, newest_hours_ago=1, step_hours=0.5))
+    await backfill(world, search, limits=PagingLimits(max_requests=1))
+    world.fake.fail_next(400)
+
+    with pytest.raises(Exception, match="ebay"):  # the scheduler logs it and goes on
+        await backfill(world, search)
+    with world.engine.connect() as conn:
+        failed = checkpoints.get_checkpoint(conn, search.id)
+        runs = job_runs.recent_runs(conn, job_type="backfill")
+    assert failed is not None
+    assert failed.status is checkpoints.BackfillStatus.ERROR
+    assert failed.error is not None
+    assert failed.cursor == 200
+    assert runs[0].status == "error"
+
+    resumed = await backfill(world, search)
+    assert resumed.completed
+    assert offsets(world) == [0, 200, 200, 400]
+    with world.engine.connect() as conn:
+        done = checkpoints.get_checkpoint(conn, search.id)
+    assert done is not None
+    assert done.status is checkpoints.BackfillStatus.IDLE
+    assert done.error is None
+
+
+async def test_too_many_rate_limits_pause_the_backfill_until_a_later_run(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 10, newest_hours_ago=1))
+    world.fake.fail_next(429, times=4, retry_after=30)
+
+    result = await backfill(world, search)
+
+    assert result.reason is StopReason.RATE_LIMITED
+    assert not result.completed
+    with world.engine.connect() as conn:
+        checkpoint = checkpoints.get_checkpoint(conn, search.id)
+    assert checkpoint is not None
+    assert checkpoint.completed_at is None
+    later = await backfill(world, search)
+    assert later.completed
+
+
+async def test_a_paused_backfill_is_skipped(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 3, newest_hours_ago=1))
+    with world.engine.begin() as conn:
+        checkpoints.set_backfill_paused(conn, search.id, True, NOW)
+        assert checkpoints.pending_backfills(conn) == []
+    result = await backfill(world, search)
+    assert result.skipped
+    assert world.fake.calls == 0
