@@ -28,7 +28,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -332,28 +332,10 @@ def iter_dump_releases(
     wanted = _Filter(formats, genres, years)
     name = _describe(source)
     stream, to_close = _open(source, stats)
-    reader = _ChunkReader(stream, stats, name)
-    parser = etree.XMLPullParser(
-        events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
-    )
+    reader = _ChunkReader(stream, stats)
     try:
-        for chunk in _trimmed(reader):
-            try:
-                parser.feed(chunk)
-                yield from _releases(parser.read_events(), stats, wanted, skip_first)
-            except etree.XMLSyntaxError as exc:
-                raise DumpError(
-                    f"the dump {name} is not well-formed XML {stats.position()}: {exc}. "
-                    "Download it again, then rerun the import."
-                ) from exc
-        try:
-            parser.close()
-            yield from _releases(parser.read_events(), stats, wanted, skip_first)
-        except etree.XMLSyntaxError as exc:
-            raise DumpError(
-                f"the dump {name} ends early {stats.position()}: {exc}. "
-                "The download was probably cut off: download it again, then rerun the import."
-            ) from exc
+        chunks = _chunks_from(reader.get, stats, name)
+        yield from _parse(chunks, stats, wanted, skip_first, name)
     finally:
         reader.stop()
         if isinstance(stream, gzip.GzipFile):
@@ -362,23 +344,73 @@ def iter_dump_releases(
             to_close.close()
 
 
+def _parse(
+    chunks: Iterable[bytes], stats: DumpStats, wanted: _Filter, skip_first: int, name: str
+) -> Iterator[Release]:
+    """XML chunks in, releases out: the pull parser fed one trimmed chunk at a time."""
+    parser = etree.XMLPullParser(
+        events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
+    )
+    for chunk in _trimmed(chunks):
+        try:
+            parser.feed(chunk)
+            yield from _releases(parser.read_events(), stats, wanted, skip_first)
+        except etree.XMLSyntaxError as exc:
+            raise DumpError(
+                f"the dump {name} is not well-formed XML {stats.position()}: {exc}. "
+                "Download it again, then rerun the import."
+            ) from exc
+    try:
+        parser.close()
+        yield from _releases(parser.read_events(), stats, wanted, skip_first)
+    except etree.XMLSyntaxError as exc:
+        raise DumpError(
+            f"the dump {name} ends early {stats.position()}: {exc}. "
+            "The download was probably cut off: download it again, then rerun the import."
+        ) from exc
+
+
+def _chunks_from(get: Callable[[], object], stats: DumpStats, name: str) -> Iterator[bytes]:
+    """The chunks a `_ChunkReader` sends: bytes, then None at the end, or an error text."""
+    first = True
+    while True:
+        item = get()
+        if item is None:
+            if first:
+                _check_root(b"", name)
+            return
+        if isinstance(item, str):
+            raise DumpError(
+                f"the dump {name} is corrupt or truncated {stats.position()}: {item}. "
+                "Download it again (check it with the CHECKSUM file), then rerun the import: "
+                "releases already imported are kept."
+            )
+        assert isinstance(item, bytes)
+        if first:
+            first = False
+            _check_root(item, name)
+        yield item
+
+
 class _ChunkReader:
     """Reads (and decompresses) the source in a background thread, a few chunks ahead.
 
-    zlib releases the GIL while it inflates, so decompression overlaps with parsing.
-    Iterating yields the chunks in order and raises `DumpError` for a corrupt source.
+    zlib releases the GIL while it inflates, so decompression overlaps with parsing. The
+    thread puts XML chunks (bytes), then None at the end, or the text of a read error,
+    into `out` (a local queue by default; the worker-process reader passes its own).
     """
 
-    _DONE = object()
-
-    def __init__(self, stream: Any, stats: DumpStats, name: str) -> None:
+    def __init__(self, stream: Any, stats: DumpStats, out: Any = None) -> None:
         self._stream = stream
         self._stats = stats
-        self._name = name
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=4)
+        self._local = out is None
+        self._queue: Any = queue.Queue(maxsize=4) if out is None else out
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dump-reader", daemon=True)
         self._thread.start()
+
+    def get(self) -> object:
+        return self._queue.get()
 
     def _put(self, item: object) -> bool:
         while not self._stopping.is_set():
@@ -409,37 +441,20 @@ class _ChunkReader:
         except (EOFError, OSError, zlib.error) as exc:
             if parts and not self._put(b"".join(parts)):
                 return
-            self._put(exc)
+            self._put(str(exc) or type(exc).__name__)
             return
         if parts and not self._put(b"".join(parts)):
             return
-        self._put(self._DONE)
-
-    def __iter__(self) -> Iterator[bytes]:
-        first = True
-        while True:
-            item = self._queue.get()
-            if item is self._DONE:
-                if first:
-                    _check_root(b"", self._name)
-                return
-            if isinstance(item, BaseException):
-                raise DumpError(
-                    f"the dump {self._name} is corrupt or truncated {self._stats.position()}: "
-                    f"{item}. Download it again (check it with the CHECKSUM file), then rerun "
-                    "the import: releases already imported are kept."
-                ) from item
-            assert isinstance(item, bytes)
-            if first:
-                first = False
-                _check_root(item, self._name)
-            yield item
+        self._put(None)
 
     def stop(self) -> None:
         self._stopping.set()
         while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
+            if self._local:
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get(timeout=0.05)
+            else:
+                self._thread.join(timeout=0.05)
         self._thread.join()
 
 
@@ -572,37 +587,31 @@ def _stats_tuple(stats: DumpStats) -> tuple[Any, ...]:
 
 
 def _worker(
-    path: str,
+    name: str,
     formats: Collection[str] | None,
     genres: Collection[str] | None,
     years: tuple[int | None, int | None] | None,
     skip_first: int,
-    out: Any,
+    inbox: Any,
+    outbox: Any,
 ) -> None:
     stats = DumpStats()
     batch: list[tuple[Any, ...]] = []
     try:
-        for release in iter_dump_releases(
-            Path(path),
-            formats=formats,
-            genres=genres,
-            years=years,
-            stats=stats,
-            skip_first=skip_first,
-        ):
+        chunks = _chunks_from(inbox.get, stats, name)
+        for release in _parse(chunks, stats, _Filter(formats, genres, years), skip_first, name):
             batch.append((stats.seen, *_release_tuple(release)))
             if len(batch) >= _WORKER_BATCH:
-                out.put(("batch", batch, _stats_tuple(stats)))
+                outbox.put(("batch", batch, _stats_tuple(stats)))
                 batch = []
-        out.put(("batch", batch, _stats_tuple(stats)))
-        out.put(("done", None, _stats_tuple(stats)))
+        outbox.put(("batch", batch, _stats_tuple(stats)))
+        outbox.put(("done", None, _stats_tuple(stats)))
     except DumpError as exc:
-        out.put(("batch", batch, _stats_tuple(stats)))
-        out.put(("error", str(exc), _stats_tuple(stats)))
-    except Exception as exc:
-        out.put(
-            ("error", f"the dump reader failed {stats.position()}: {exc!r}", _stats_tuple(stats))
-        )
+        outbox.put(("batch", batch, _stats_tuple(stats)))
+        outbox.put(("error", str(exc), _stats_tuple(stats)))
+    except Exception as exc:  # reported to the parent, which raises it
+        message = f"the dump reader failed {stats.position()}: {exc!r}"
+        outbox.put(("error", message, _stats_tuple(stats)))
 
 
 def iter_dump_releases_in_worker(
@@ -614,46 +623,46 @@ def iter_dump_releases_in_worker(
     stats: DumpStats | None = None,
     skip_first: int = 0,
 ) -> Iterator[Release]:
-    """`iter_dump_releases` run in a child process: same releases, same errors, ~2x faster
-    end to end on a multi-core machine because the caller's work overlaps the parse.
+    """`iter_dump_releases` with the XML parsing in a child process: same releases, same
+    errors, faster end to end on a multi-core machine because the caller's work (writing
+    to the database) overlaps the parse.
 
-    `stats` is refreshed after each batch the worker sends. Closing the iterator early
-    stops the worker.
+    This process reads and inflates the file (in a thread) and streams the XML to the
+    worker; the worker sends releases back in batches. `stats` follows along. Closing the
+    iterator early stops the worker.
     """
     import multiprocessing
 
     stats = stats if stats is not None else DumpStats()
+    name = _describe(path)
+    stream, to_close = _open(path, stats)
     # fork: the child starts at once and never re-imports the caller's __main__; it only
-    # reads the file and never touches the parent's database connections.
+    # parses what it is sent and never touches the parent's database connections.
     methods = multiprocessing.get_all_start_methods()
     context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    channel: Any = context.Queue(maxsize=8)
+    inbox: Any = context.Queue(maxsize=8)
+    outbox: Any = context.Queue(maxsize=8)
     process = context.Process(
         target=_worker,
-        args=(str(path), formats, genres, years, skip_first, channel),
-        name="dump-reader",
+        args=(name, formats, genres, years, skip_first, inbox, outbox),
+        name="dump-parser",
         daemon=True,
     )
     process.start()
+    reader = _ChunkReader(stream, stats, out=inbox)
     try:
         while True:
             try:
-                kind, payload, counts = channel.get(timeout=1.0)
+                kind, payload, counts = outbox.get(timeout=1.0)
             except queue.Empty:
                 if not process.is_alive():
                     raise DumpError(
-                        f"the dump reader process stopped unexpectedly {stats.position()} "
+                        f"the dump parser process stopped unexpectedly {stats.position()} "
                         f"(exit code {process.exitcode})"
                     ) from None
                 continue
-            (
-                stats.seen,
-                stats.kept,
-                stats.filtered,
-                stats.skipped,
-                stats.last_id,
-                stats.bytes_read,
-            ) = counts
+            # bytes_read is counted here, where the file is read.
+            stats.seen, stats.kept, stats.filtered, stats.skipped, stats.last_id = counts[:5]
             if kind == "batch":
                 for seen, *values in payload:
                     # Exactly the position of this release, as the in-process reader keeps it:
@@ -665,7 +674,14 @@ def iter_dump_releases_in_worker(
             else:
                 return
     finally:
+        reader.stop()
         if process.is_alive():
             process.terminate()
         process.join()
-        channel.close()
+        for channel in (inbox, outbox):
+            channel.cancel_join_thread()
+            channel.close()
+        if isinstance(stream, gzip.GzipFile):
+            stream.close()
+        if to_close is not None:
+            to_close.close()
