@@ -1,0 +1,611 @@
+"""The scheduler: what runs when, within the daily eBay budget, never twice at once.
+
+Every cycle (`run_due(now)`) it
+
+1. asks the planner (domain/schedule.py) for intervals that fit the calls left until the
+   07:00 UTC reset, from what it knows now: the searches with their bounds, priority and
+   yield, the firehose streams and their observed arrival rates, the calls used today;
+2. runs what is due, at most `concurrency` jobs at a time, freshest work first:
+   - the firehose streams (one per record category), when the plan uses the firehose
+     and a stream is due, or a search riding it was made due (a new search, a manual
+     trigger from the API): each poll serves every search that rides it;
+   - the own-query polls of searches that cannot ride the firehose (another marketplace,
+     a category outside the record streams, or mode "query"), or of every search when
+     the firehose does not fit the budget;
+   - pending backfills of new searches (a few per cycle, a few pages each, only while
+     the budget's reserve is untouched);
+3. persists each next run as *ran at + interval*: a run that was due long ago runs once
+   and the next is an interval after it (missed runs coalesce, never a burst), and a
+   restart resumes the stored plan.
+
+The same search (or stream) never runs twice at once: in-process by a set of running
+keys, across processes by a lease row with an expiry (storage/checkpoints.py) that a
+crashed holder cannot keep. A failing job is logged and the others go on; when the eBay
+budget is spent (our own BudgetExhaustedError, or eBay's 429) API work pauses until the
+reset. With `skip_initial`, whatever is due at start is moved one interval out instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.schedule import (
+    DEFAULT_RESERVE,
+    Budget,
+    SchedulePlan,
+    SearchLoad,
+    SearchMode,
+    StreamLoad,
+    initial_run_at,
+    is_due,
+    next_run_after,
+    plan_schedule,
+)
+from vinyl_detective.errors import BudgetExhaustedError, RateLimitedError, VinylDetectiveError
+from vinyl_detective.jobs.backfill import DEFAULT_ALERT_WITHIN, DEFAULT_LIMITS, backfill_search
+from vinyl_detective.jobs.firehose import poll_stream, routes_for_category
+from vinyl_detective.jobs.paging import PagingLimits
+from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
+from vinyl_detective.jobs.poll import poll_search
+from vinyl_detective.sources.ebay import RECORD_CATEGORIES, SearchPage
+from vinyl_detective.storage import checkpoints, searches
+from vinyl_detective.storage.checkpoints import SearchScheduleState, StreamState
+from vinyl_detective.storage.usage import next_reset
+
+log = logging.getLogger(__name__)
+
+
+class ListingSource(Protocol):
+    """The part of sources.ebay.EbayClient the scheduled jobs use."""
+
+    async def search(
+        self,
+        *,
+        q: str | None = ...,
+        category_id: str | None = ...,
+        limit: int = ...,
+        offset: int = ...,
+        sort: str | None = ...,
+    ) -> SearchPage: ...
+
+
+class BudgetView(Protocol):
+    """The daily call budget as the planner needs it (storage.usage.DbCallBudget)."""
+
+    @property
+    def limit(self) -> int: ...
+
+    def used_today(self) -> int: ...
+
+
+RouteCompiler = Callable[[list[SavedSearch]], list[Route]]
+Prepare = Callable[[SavedSearch], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one `run_due` did, for the operator's log line and the tests."""
+
+    firehose_polls: int = 0
+    query_polls: int = 0
+    backfills: int = 0
+    failed: int = 0
+    busy: int = 0  # due, but already running (here or in another process)
+    paused_until: datetime | None = None
+    plan: SchedulePlan | None = None
+    counts: PipelineCounts = field(default_factory=PipelineCounts)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"firehose={self.firehose_polls} polls={self.query_polls} "
+            f"backfills={self.backfills} failed={self.failed} busy={self.busy} "
+            f"{self.counts.summary()}"
+        )
+
+
+def default_owner() -> str:
+    """This process's name on leases: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    """Plans and runs the firehose, own-query polls and backfills; see the module doc."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        ebay: ListingSource,
+        pipeline: DealPipeline,
+        compile_routes: RouteCompiler,
+        clock: Callable[[], datetime],
+        budget: BudgetView,
+        marketplace: str = "EBAY_US",
+        categories: Sequence[str] = RECORD_CATEGORIES,
+        concurrency: int = 3,
+        skip_initial: bool = False,
+        owner: str | None = None,
+        lease_ttl: timedelta = timedelta(minutes=20),
+        min_minutes: float = 5.0,
+        max_minutes: float = 240.0,
+        reserve: float = DEFAULT_RESERVE,
+        firehose_min_minutes: float = 1.0,
+        firehose_max_minutes: float = 30.0,
+        backfill_limits: PagingLimits = DEFAULT_LIMITS,
+        backfill_alert_within: timedelta = DEFAULT_ALERT_WITHIN,
+        backfills_per_cycle: int = 2,
+        backfill_every: timedelta = timedelta(minutes=1),
+        query_page_size: int = 100,
+        prepare: Prepare | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.ebay = ebay
+        self.pipeline = pipeline
+        self.compile_routes = compile_routes
+        self.clock = clock
+        self.budget = budget
+        self.marketplace = marketplace
+        self.categories = tuple(categories)
+        self.concurrency = max(1, concurrency)
+        self.skip_initial = skip_initial
+        self.owner = owner or default_owner()
+        self.lease_ttl = lease_ttl
+        self.min_minutes = min_minutes
+        self.max_minutes = max_minutes
+        self.reserve = reserve
+        self.firehose_min_minutes = firehose_min_minutes
+        self.firehose_max_minutes = firehose_max_minutes
+        self.backfill_limits = backfill_limits
+        self.backfill_alert_within = backfill_alert_within
+        self.backfills_per_cycle = backfills_per_cycle
+        self.backfill_every = backfill_every
+        self.query_page_size = query_page_size
+        self.prepare = prepare
+        self.sleep = sleep
+        self.paused_until: datetime | None = None
+        self.last_plan: SchedulePlan | None = None
+        self._started = False
+        self._running: set[str] = set()
+
+    # -- what is what ---------------------------------------------------------------------
+
+    def rides_firehose(self, search: SavedSearch, schedule: SearchScheduleState | None) -> bool:
+        """A search rides the firehose unless it asked not to or the streams cannot see it."""
+        if schedule is not None and schedule.mode == SearchMode.QUERY:
+            return False
+        if search.marketplace != self.marketplace:
+            return False
+        return search.category_id in (None, "") or search.category_id in self.categories
+
+    def _load(self, search: SavedSearch, schedule: SearchScheduleState | None) -> SearchLoad:
+        low = schedule.min_minutes if schedule and schedule.min_minutes else self.min_minutes
+        high = schedule.max_minutes if schedule and schedule.max_minutes else self.max_minutes
+        high = max(high, low)
+        return SearchLoad(
+            search_id=search.id,
+            base_minutes=min(max(float(search.poll_minutes), low), high),
+            min_minutes=low,
+            max_minutes=high,
+            priority=schedule.priority if schedule else 0,
+            recent_runs=schedule.recent_runs if schedule else 0,
+            recent_deals=schedule.recent_deals if schedule else 0,
+            runs_since_deal=schedule.runs_since_deal if schedule else 0,
+        )
+
+    def _stream_keys(self) -> dict[str, str]:
+        return {checkpoints.stream_key(self.marketplace, c): c for c in self.categories}
+
+    def plan(self, now: datetime) -> SchedulePlan:
+        """The plan for `now`, from the database (searches, streams, today's calls)."""
+        with self.engine.begin() as conn:
+            active = searches.list_searches(conn, active_only=True)
+            schedules = checkpoints.all_schedules(conn)
+            for category in self.categories:
+                checkpoints.ensure_stream(conn, self.marketplace, category)
+            streams = checkpoints.all_streams(conn)
+        return self._plan(now, active, schedules, streams)
+
+    def _plan(
+        self,
+        now: datetime,
+        active: list[SavedSearch],
+        schedules: dict[int, SearchScheduleState],
+        streams: dict[str, StreamState],
+    ) -> SchedulePlan:
+        riders = [s for s in active if self.rides_firehose(s, schedules.get(s.id))]
+        own = [s for s in active if not self.rides_firehose(s, schedules.get(s.id))]
+        budget = Budget(
+            limit=self.budget.limit,
+            used=self.budget.used_today(),
+            now=now,
+            resets_at=next_reset(now),
+            reserve=self.reserve,
+        )
+        stream_loads = [
+            StreamLoad(key, streams[key].arrivals_per_min if key in streams else None)
+            for key in self._stream_keys()
+        ]
+        return plan_schedule(
+            [self._load(s, schedules.get(s.id)) for s in own],
+            budget,
+            streams=stream_loads,
+            firehose_searches=[self._load(s, schedules.get(s.id)) for s in riders],
+            firehose_min_minutes=self.firehose_min_minutes,
+            firehose_max_minutes=self.firehose_max_minutes,
+        )
+
+    # -- startup --------------------------------------------------------------------------
+
+    def _startup(self, now: datetime) -> None:
+        """With `skip_initial`, move everything due at start one interval out."""
+        self._started = True
+        if not self.skip_initial:
+            return
+        with self.engine.begin() as conn:
+            for search in searches.list_searches(conn, active_only=True):
+                stored = searches.schedules(conn).get(search.id)
+                moved = initial_run_at(
+                    stored.next_run_at if stored else None,
+                    now,
+                    search.poll_minutes,
+                    skip_initial=True,
+                )
+                searches.mark_run(
+                    conn,
+                    search.id,
+                    ran_at=stored.last_run_at if stored and stored.last_run_at else now,
+                    next_run_at=moved,
+                )
+            for category in self.categories:
+                key = checkpoints.ensure_stream(conn, self.marketplace, category)
+                state = checkpoints.get_stream(conn, key)
+                interval = (state.interval_minutes if state else None) or (
+                    self.firehose_max_minutes
+                )
+                checkpoints.plan_stream(
+                    conn,
+                    key,
+                    interval_minutes=interval,
+                    next_run_at=initial_run_at(
+                        state.next_run_at if state else None, now, interval, skip_initial=True
+                    ),
+                )
+
+    # -- one cycle ------------------------------------------------------------------------
+
+    async def run_due(self, now: datetime) -> CycleReport:
+        """Run everything due at `now` once; see the module docstring."""
+        report = CycleReport()
+        if self.paused_until is not None and now < self.paused_until:
+            report.paused_until = self.paused_until
+            return report
+        self.paused_until = None
+        if not self._started:
+            self._startup(now)
+
+        with self.engine.begin() as conn:
+            active = searches.list_searches(conn, active_only=True)
+            schedules = checkpoints.all_schedules(conn)
+            for category in self.categories:
+                checkpoints.ensure_stream(conn, self.marketplace, category)
+            streams = checkpoints.all_streams(conn)
+            runs = searches.schedules(conn)
+            pending = set(checkpoints.pending_backfills(conn))
+        plan = self._plan(now, active, schedules, streams)
+        report.plan = self.last_plan = plan
+
+        by_id = {s.id: s for s in active}
+        riders = [s for s in active if self.rides_firehose(s, schedules.get(s.id))]
+        if not plan.use_firehose:
+            riders = []
+        rider_ids = {s.id for s in riders}
+        querying = [s for s in active if s.id not in rider_ids]
+        self._persist_plan(plan, streams, now)
+
+        # What is due.
+        streams_due: list[str] = []
+        if riders:
+            # A rider that never ran (a new search) or was made due again by hand (its
+            # next run set to its last run or earlier) asks for a look now.
+            rider_due = any(
+                s.id not in runs
+                or runs[s.id].last_run_at is None
+                or (
+                    runs[s.id].next_run_at is not None
+                    and runs[s.id].next_run_at <= runs[s.id].last_run_at  # type: ignore[operator]
+                    and is_due(runs[s.id].next_run_at, now)
+                )
+                for s in riders
+            )
+            with self.engine.connect() as conn:
+                streams = checkpoints.all_streams(conn)
+            streams_due = [
+                key
+                for key in self._stream_keys()
+                if rider_due or is_due(streams[key].next_run_at, now)
+            ]
+        polls_due = {
+            s.id for s in querying if is_due(runs[s.id].next_run_at if s.id in runs else None, now)
+        }
+        backfills_due = [sid for sid in sorted(pending) if sid in by_id]
+        if plan.spendable <= 0:
+            backfills_due = []
+        backfills_due = backfills_due[: self.backfills_per_cycle]
+
+        routes = self.compile_routes(riders) if riders else []
+        gate = asyncio.Semaphore(self.concurrency)
+        jobs: list[Awaitable[None]] = []
+        for key in streams_due:
+            category = self._stream_keys()[key]
+            jobs.append(
+                self._guarded(
+                    gate,
+                    f"stream:{key}",
+                    report,
+                    functools.partial(
+                        self._run_stream,
+                        key,
+                        category,
+                        routes_for_category(routes, category),
+                        plan,
+                        report,
+                    ),
+                    lease=("stream", key),
+                )
+            )
+        search_jobs = sorted(polls_due | set(backfills_due))
+        own_routes = {
+            r.search.id: r
+            for r in self.compile_routes([by_id[i] for i in search_jobs])
+            if r.search is not None
+        }
+        for search_id in search_jobs:
+            route = own_routes.get(search_id)
+            if route is None:  # its rule is broken: compile_routes disabled it
+                continue
+            interval = plan.searches.get(search_id, float(by_id[search_id].poll_minutes))
+            jobs.append(
+                self._guarded(
+                    gate,
+                    f"search:{search_id}",
+                    report,
+                    functools.partial(
+                        self._run_search,
+                        route,
+                        backfill=search_id in backfills_due,
+                        poll=search_id in polls_due,
+                        interval=interval,
+                        report=report,
+                    ),
+                    lease=("search", search_id),
+                )
+            )
+        await asyncio.gather(*jobs)
+        if self.paused_until is not None:
+            report.paused_until = self.paused_until
+        log.info("scheduler cycle %s", report.summary())
+        return report
+
+    def _persist_plan(
+        self, plan: SchedulePlan, streams: dict[str, StreamState], now: datetime
+    ) -> None:
+        """Store the planned intervals; a shorter interval pulls the next run in."""
+        with self.engine.begin() as conn:
+            for key, stream_plan in plan.streams.items():
+                state = streams.get(key)
+                interval = stream_plan.interval_min
+                planned = state.next_run_at if state else None
+                if state is not None and state.last_poll_at is not None:
+                    sooner = next_run_after(state.last_poll_at, interval)
+                    planned = min(planned, sooner) if planned else sooner
+                checkpoints.plan_stream(
+                    conn, key, interval_minutes=interval, next_run_at=planned or now
+                )
+            runs = searches.schedules(conn)
+            for search_id, interval in plan.searches.items():
+                checkpoints.ensure_schedule(conn, search_id)
+                checkpoints.set_search_interval(conn, search_id, interval)
+                stored = runs.get(search_id)
+                if stored and stored.last_run_at and stored.next_run_at:
+                    sooner = next_run_after(stored.last_run_at, interval)
+                    if sooner < stored.next_run_at:
+                        searches.mark_run(
+                            conn, search_id, ran_at=stored.last_run_at, next_run_at=sooner
+                        )
+
+    async def _guarded(
+        self,
+        gate: asyncio.Semaphore,
+        key: str,
+        report: CycleReport,
+        job: Callable[[], Awaitable[None]],
+        *,
+        lease: tuple[str, str | int],
+    ) -> None:
+        """Run `job` under the concurrency gate and the lease; log its failure, go on."""
+        async with gate:
+            if self.paused_until is not None:
+                return
+            if key in self._running or not self._take_lease(lease):
+                report.busy += 1
+                return
+            self._running.add(key)
+            try:
+                await job()
+            except BudgetExhaustedError as exc:
+                self.paused_until = exc.resets_at
+                report.failed += 1
+                report.errors.append(f"{key}: {exc}")
+                log.warning("eBay budget spent: API work paused until %s", exc.resets_at)
+            except RateLimitedError as exc:
+                now = self.clock()
+                self.paused_until = (
+                    now + timedelta(seconds=exc.retry_after) if exc.retry_after else next_reset(now)
+                )
+                report.failed += 1
+                report.errors.append(f"{key}: {exc}")
+                log.warning("eBay says slow down: API work paused until %s", self.paused_until)
+            except Exception as exc:  # one failing job never stops the others
+                report.failed += 1
+                report.errors.append(f"{key}: {exc}")
+                log.error(
+                    "%s failed: %s", key, exc, exc_info=not isinstance(exc, VinylDetectiveError)
+                )
+            finally:
+                self._running.discard(key)
+                self._drop_lease(lease)
+
+    def _take_lease(self, lease: tuple[str, str | int]) -> bool:
+        kind, target = lease
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if kind == "stream":
+                return checkpoints.acquire_stream_lease(
+                    conn, str(target), self.owner, now, self.lease_ttl
+                )
+            return checkpoints.acquire_search_lease(
+                conn, int(target), self.owner, now, self.lease_ttl
+            )
+
+    def _drop_lease(self, lease: tuple[str, str | int]) -> None:
+        kind, target = lease
+        with self.engine.begin() as conn:
+            if kind == "stream":
+                checkpoints.release_stream_lease(conn, str(target), self.owner)
+            else:
+                checkpoints.release_search_lease(conn, int(target), self.owner)
+
+    async def _run_stream(
+        self,
+        key: str,
+        category: str,
+        routes: list[Route],
+        plan: SchedulePlan,
+        report: CycleReport,
+    ) -> None:
+        ran_at = self.clock()
+        try:
+            result = await poll_stream(
+                engine=self.engine,
+                ebay=self.ebay,
+                pipeline=self.pipeline,
+                routes=routes,
+                marketplace=self.marketplace,
+                category_id=category,
+                clock=self.clock,
+            )
+            report.firehose_polls += 1
+            report.counts.add(result.counts)
+        finally:
+            stream_plan = plan.streams.get(key)
+            interval = stream_plan.interval_min if stream_plan else self.firehose_max_minutes
+            next_at = next_run_after(ran_at, interval)
+            with self.engine.begin() as conn:
+                checkpoints.plan_stream(conn, key, interval_minutes=interval, next_run_at=next_at)
+                # The searches riding the firehose are looked at when the streams are.
+                upcoming = min(
+                    (
+                        s.next_run_at
+                        for s in checkpoints.all_streams(conn).values()
+                        if s.next_run_at
+                    ),
+                    default=next_at,
+                )
+                for route in routes:
+                    if route.search is not None:
+                        searches.mark_run(
+                            conn, route.search.id, ran_at=ran_at, next_run_at=upcoming
+                        )
+
+    async def _run_search(
+        self,
+        route: Route,
+        *,
+        backfill: bool,
+        poll: bool,
+        interval: float,
+        report: CycleReport,
+    ) -> None:
+        search = route.search
+        assert search is not None
+        if self.prepare is not None:
+            await self.prepare(search)
+        if backfill:
+            result = await backfill_search(
+                engine=self.engine,
+                ebay=self.ebay,
+                pipeline=self.pipeline,
+                route=route,
+                clock=self.clock,
+                limits=self.backfill_limits,
+                alert_within=self.backfill_alert_within,
+                sleep=self.sleep,
+            )
+            if not result.skipped:
+                report.backfills += 1
+                report.counts.add(result.counts)
+        if not poll:
+            return
+        ran_at = self.clock()
+        deals = 0
+        try:
+            counts = await poll_search(
+                engine=self.engine,
+                ebay=self.ebay,
+                pipeline=self.pipeline,
+                route=route,
+                clock=self.clock,
+                page_size=self.query_page_size,
+            )
+            deals = counts.deals
+            report.query_polls += 1
+            report.counts.add(counts)
+        finally:
+            with self.engine.begin() as conn:
+                checkpoints.record_search_run(conn, search.id, deals=deals, now=ran_at)
+                searches.mark_run(
+                    conn,
+                    search.id,
+                    ran_at=ran_at,
+                    next_run_at=next_run_after(ran_at, interval),
+                )
+
+    # -- sleeping -------------------------------------------------------------------------
+
+    def next_wakeup(self, now: datetime) -> datetime:
+        """When something is next due (never before `now`); the daemon sleeps until then."""
+        if self.paused_until is not None and now < self.paused_until:
+            return self.paused_until
+        with self.engine.connect() as conn:
+            runs = searches.schedules(conn)
+            active = searches.list_searches(conn, active_only=True)
+            stream_states = checkpoints.all_streams(conn)
+            pending = checkpoints.pending_backfills(conn)
+        candidates: list[datetime] = []
+        use_firehose = self.last_plan.use_firehose if self.last_plan else True
+        for search in active:
+            stored = runs.get(search.id)
+            candidates.append(stored.next_run_at if stored and stored.next_run_at else now)
+        if use_firehose and active:
+            candidates.extend(
+                s.next_run_at or now for k, s in stream_states.items() if k in self._stream_keys()
+            )
+        if pending:
+            candidates.append(now + self.backfill_every)
+        if not candidates:
+            return now + timedelta(minutes=self.firehose_max_minutes)
+        return max(now, min(candidates))
