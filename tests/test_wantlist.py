@@ -66,6 +66,10 @@ MOANIN = release(4003, MESSENGERS, "Moanin'", ("BLP 4003",))
 MOANIN_REISSUE = release(4004, MESSENGERS, "Moanin'", ("BST-84003",))
 MOSAIC = release(4090, MESSENGERS, "Mosaic", ("BLP 4090",))
 PRIVATE_PRESS = release(7001, [("Nobody Famous", "")], "Basement Tapes")
+COMPILATIONS = [
+    release(8001, [("Various", "")], "Blue Note Story", ("BN-1",)),
+    release(8002, [("Various", "")], "Soul Jazz Classics", ("SJ-2",)),
+]
 FILLERS = [
     release(10_000 + i, [(f"Band {i}", "")], f"Record {i}", (f"FILL-{i}",)) for i in range(250)
 ]
@@ -79,11 +83,12 @@ def fake_time() -> FakeTime:
 @pytest.fixture
 def fake(fake_time: FakeTime) -> FakeDiscogs:
     return FakeDiscogs(
-        [MOANIN, MOANIN_REISSUE, MOSAIC, PRIVATE_PRESS, *FILLERS],
+        [MOANIN, MOANIN_REISSUE, MOSAIC, PRIVATE_PRESS, *COMPILATIONS, *FILLERS],
         wants={
             "ann": [4003, 4090, 7001],
             "bob": [r["id"] for r in FILLERS],
             "empty": [],
+            "carol": [4003, 8001, 8002],
         },
         token=TOKEN,
         clock=fake_time.clock,
@@ -309,6 +314,28 @@ async def test_grouped_by_artist_one_watch_lists_every_wanted_title(
     )
     assert by_query["Art Blakey"].name == "Wantlist: Art Blakey & The Jazz Messengers"
     assert "Nobody Famous" in by_query
+
+
+async def test_grouped_by_artist_compilations_still_get_a_watch_each(
+    engine: Engine, fake: FakeDiscogs, make_client: MakeClient, clock: Callable[[], datetime]
+) -> None:
+    await sync_wantlist(
+        engine=engine,
+        discogs=make_client(fake),
+        username="carol",
+        clock=clock,
+        group_by_artist=True,
+    )
+
+    by_query = {s.query: s.rule for s in all_searches(engine)}
+    assert by_query == {
+        "Art Blakey": 'artist = "Art Blakey & The Jazz Messengers" '
+        'AND release_title in ["Moanin\'"]',
+        "Blue Note Story": 'artist = "Various" AND release_title = "Blue Note Story" '
+        'AND catalog_no in ["BN-1"]',
+        "Soul Jazz Classics": 'artist = "Various" AND release_title = "Soul Jazz Classics" '
+        'AND catalog_no in ["SJ-2"]',
+    }
 
 
 async def test_watches_take_the_services_defaults(

@@ -21,7 +21,8 @@ it) and gets a saved search, in one of two shapes:
   of that album, or no catalog-number part when one of them has none. Two wanted
   pressings of one album share one search (one eBay query instead of two).
 * by artist (`group_by_artist=True`): one search per artist, keywords the first artist's
-  name, rule `artist = "…" AND release_title in ["Moanin'", "Mosaic", …]`. Far fewer
+  name, rule `artist = "…" AND release_title in ["Moanin'", "Mosaic", …]` (compilations
+  credited to "Various" still get one search per album). Far fewer
   searches (each polls eBay: a 300-want list in album mode is 300 queries per polling
   round), at the cost of broader keywords.
 
@@ -146,8 +147,9 @@ class WatchPlan:
 def plan_watch(release: Release, *, group_by_artist: bool = False) -> WatchPlan:
     """The keywords and name of the search that watches `release` (see the module doc)."""
     first = main_artist(release.artist)
+    group_by_artist = group_by_artist and bool(watch_keywords(first))  # not "Various"
     if group_by_artist:
-        query = watch_keywords(first) or watch_keywords(release.title)
+        query = watch_keywords(first)
         name = f"Wantlist: {release.artist}"
     else:
         query = watch_keywords(first, release.title)
@@ -345,7 +347,7 @@ class _Sync:
         self._remember(plan.key, watch)
 
     def _create_or_adopt(self, plan: WatchPlan, release: Release) -> None:
-        watch = _Watch(search_id=0, group_by_artist=self.group_by_artist, artist=plan.artist)
+        watch = _Watch(search_id=0, group_by_artist=plan.group_by_artist, artist=plan.artist)
         watch.add(plan, release.id)
         rule = watch.build_rule()
         with self.engine.connect() as conn:
