@@ -365,6 +365,9 @@ class Scheduler:
                         report,
                     ),
                     lease=("stream", key),
+                    unchanged=functools.partial(
+                        self._stream_untouched, key, streams[key].last_poll_at
+                    ),
                 )
             )
         search_jobs = sorted(polls_due | set(backfills_due))
@@ -392,6 +395,12 @@ class Scheduler:
                         report=report,
                     ),
                     lease=("search", search_id),
+                    unchanged=functools.partial(
+                        self._search_untouched,
+                        search_id,
+                        runs[search_id].last_run_at if search_id in runs else None,
+                        backfill=search_id in backfills_due,
+                    ),
                 )
             )
         await asyncio.gather(*jobs)
@@ -435,8 +444,13 @@ class Scheduler:
         job: Callable[[], Awaitable[None]],
         *,
         lease: tuple[str, str | int],
+        unchanged: Callable[[], bool],
     ) -> None:
-        """Run `job` under the concurrency gate and the lease; log its failure, go on."""
+        """Run `job` under the concurrency gate and the lease; log its failure, go on.
+
+        After the lease is taken, `unchanged` checks that nobody ran the job since this
+        cycle looked (another worker may have run it and released its lease meanwhile).
+        """
         async with gate:
             if self.paused_until is not None:
                 return
@@ -445,6 +459,9 @@ class Scheduler:
                 return
             self._running.add(key)
             try:
+                if not unchanged():
+                    report.busy += 1
+                    return
                 await job()
             except BudgetExhaustedError as exc:
                 self.paused_until = exc.resets_at
@@ -468,6 +485,19 @@ class Scheduler:
             finally:
                 self._running.discard(key)
                 self._drop_lease(lease)
+
+    def _stream_untouched(self, key: str, last_poll_at: datetime | None) -> bool:
+        with self.engine.connect() as conn:
+            state = checkpoints.get_stream(conn, key)
+        return state is not None and state.last_poll_at == last_poll_at
+
+    def _search_untouched(
+        self, search_id: int, last_run_at: datetime | None, *, backfill: bool
+    ) -> bool:
+        with self.engine.connect() as conn:
+            stored = searches.schedules(conn).get(search_id)
+            pending = backfill and search_id in checkpoints.pending_backfills(conn)
+        return pending or (stored is not None and stored.last_run_at == last_run_at)
 
     def _take_lease(self, lease: tuple[str, str | int]) -> bool:
         kind, target = lease

@@ -1,0 +1,282 @@
+"""The scheduler over a real database and the fake eBay, with a hand-driven clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+from test_firehose import NOW, World, item, open_world
+from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.jobs.pipeline import Route, compile_routes
+from vinyl_detective.jobs.scheduler import Scheduler
+from vinyl_detective.sources.ebay import EbayClient
+from vinyl_detective.storage import checkpoints, job_runs, searches
+from vinyl_detective.storage.usage import DbCallBudget, next_reset
+
+STREAMS = 3  # Records, CDs, Cassettes
+
+
+@pytest.fixture
+async def world(engine: Engine) -> AsyncIterator[World]:
+    async with open_world(engine) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.fake.app)) as client:
+        yield client
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def routes(due: list[SavedSearch]) -> list[Route]:
+    return compile_routes(due, None)[0]
+
+
+def scheduler(world: World, http: httpx.AsyncClient, *, limit: int = 5000, **kw: Any) -> Scheduler:
+    budget = DbCallBudget(world.engine, "ebay", limit, world.clock)
+    ebay = EbayClient(
+        "demo-app-id",
+        "demo-cert-id",
+        base_url="https://api.ebay.test",
+        http=http,
+        budget=budget,
+        sleep=_no_sleep,
+    )
+    return Scheduler(
+        engine=world.engine,
+        ebay=ebay,
+        pipeline=world.pipeline,
+        compile_routes=routes,
+        clock=world.clock,
+        budget=budget,
+        sleep=_no_sleep,
+        **kw,
+    )
+
+
+def query_search(world: World, query: str, **kw: Any) -> SavedSearch:
+    search = world.add_search(query, **kw)
+    with world.engine.begin() as conn:
+        checkpoints.set_search_options(conn, search.id, mode="query")
+        checkpoints.set_backfill_paused(conn, search.id, False, NOW)
+        checkpoints.start_backfill(conn, search.id, NOW)
+        checkpoints.finish_backfill(conn, search.id, now=NOW, completed=True)
+    return search
+
+
+def backfilled(world: World, search: SavedSearch) -> None:
+    with world.engine.begin() as conn:
+        checkpoints.start_backfill(conn, search.id, NOW)
+        checkpoints.finish_backfill(conn, search.id, now=NOW, completed=True)
+
+
+async def test_a_new_search_is_backfilled_and_the_firehose_looks_at_once(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items([item(1, "Art Blakey Moanin' LP Blue Note BLP 4003", "20.00", 5)])
+
+    report = await scheduler(world, http).run_due(world.clock())
+
+    assert report.plan is not None
+    assert report.plan.use_firehose
+    assert report.firehose_polls == STREAMS
+    assert report.backfills == 1
+    assert report.failed == 0
+    assert len(world.inboxes[search.id].deals) == 1  # found once, alerted once
+    with world.engine.connect() as conn:
+        assert checkpoints.get_checkpoint(conn, search.id).completed  # type: ignore[union-attr]
+
+
+async def test_one_firehose_call_serves_every_search_riding_it(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    riders = [world.add_search(q) for q in ("art blakey", "blue note", "moanin")]
+    for rider in riders:
+        backfilled(world, rider)
+    sched = scheduler(world, http)
+    await sched.run_due(world.clock())
+    world.clock.advance(minutes=40)
+    world.fake.add_items([item(1, "Art Blakey Moanin' LP Blue Note BLP 4003", "20.00", -39)])
+    calls = world.fake.calls
+
+    report = await sched.run_due(world.clock())
+
+    assert world.fake.calls - calls == STREAMS
+    assert report.query_polls == 0
+    assert all(len(world.inboxes[r.id].deals) == 1 for r in riders)
+
+
+async def test_a_search_outside_the_firehose_runs_its_own_query_when_due(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    own = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    sched = scheduler(world, http)
+    first = await sched.run_due(world.clock())
+    assert first.query_polls == 1
+    assert first.firehose_polls == 0  # nobody rides the firehose: no stream is read
+    with world.engine.connect() as conn:
+        planned = searches.schedules(conn)[own.id].next_run_at
+    assert planned is not None
+    assert planned > world.clock()
+
+    world.clock.advance(minutes=1)
+    assert (await sched.run_due(world.clock())).query_polls == 0
+    world.clock.now = planned
+    assert (await sched.run_due(world.clock())).query_polls == 1
+
+
+async def test_missed_runs_coalesce_into_one_after_a_long_gap(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", poll_minutes=30)
+    rider = world.add_search("miles davis")
+    backfilled(world, rider)
+    world.fake.token_ttl = 86_400  # the token outlives the gap: count only searches
+    sched = scheduler(world, http)
+    await sched.run_due(world.clock())
+    calls = world.fake.calls
+
+    world.clock.advance(hours=5)  # ten 30-minute slots missed
+    report = await sched.run_due(world.clock())
+
+    assert report.query_polls == 1
+    assert report.firehose_polls == STREAMS
+    assert world.fake.calls - calls == 1 + STREAMS
+    again = await sched.run_due(world.clock() + timedelta(seconds=1))
+    assert again.query_polls == 0
+    assert again.firehose_polls == 0
+
+
+async def test_a_restarted_scheduler_keeps_the_stored_plan(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", poll_minutes=30)
+    rider = world.add_search("miles davis")
+    backfilled(world, rider)
+    first = scheduler(world, http)
+    await first.run_due(world.clock())
+    wake = first.next_wakeup(world.clock())
+    assert wake > world.clock()
+
+    restarted = scheduler(world, http)  # a new process over the same database
+    world.clock.advance(seconds=5)
+    assert restarted.next_wakeup(world.clock()) == wake
+    calls = world.fake.calls
+    report = await restarted.run_due(world.clock())
+    assert world.fake.calls == calls
+    assert report.query_polls == report.firehose_polls == 0
+
+
+async def test_skip_initial_moves_due_work_one_interval_out(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", poll_minutes=30)
+    sched = scheduler(world, http, skip_initial=True)
+
+    report = await sched.run_due(world.clock())
+
+    assert world.fake.calls == 0
+    assert report.query_polls == 0
+    assert sched.next_wakeup(world.clock()) > world.clock()
+
+
+async def test_the_same_search_never_runs_twice_at_once(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", poll_minutes=30)
+    one = scheduler(world, http, owner="worker-1")
+    two = scheduler(world, http, owner="worker-2")
+
+    reports = await asyncio.gather(one.run_due(world.clock()), two.run_due(world.clock()))
+
+    assert sum(r.query_polls for r in reports) == 1
+    assert sum(r.busy for r in reports) == 1
+    assert world.fake.calls == 1
+
+
+async def test_a_lease_left_by_a_crashed_worker_expires(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    search = query_search(world, "art blakey", poll_minutes=30)
+    with world.engine.begin() as conn:
+        checkpoints.acquire_search_lease(
+            conn, search.id, "crashed-worker", NOW, timedelta(minutes=20)
+        )
+    sched = scheduler(world, http)
+    assert (await sched.run_due(world.clock())).busy == 1
+    world.clock.advance(minutes=21)
+    assert (await sched.run_due(world.clock())).query_polls == 1
+
+
+async def test_paused_searches_are_skipped(world: World, http: httpx.AsyncClient) -> None:
+    search = query_search(world, "art blakey", poll_minutes=30)
+    with world.engine.begin() as conn:
+        searches.update_search(conn, search.id, active=False)
+    report = await scheduler(world, http).run_due(world.clock())
+    assert report.query_polls == 0
+    assert world.fake.calls == 0
+
+
+async def test_one_failing_search_does_not_stop_the_others(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    failing = query_search(world, "art blakey", poll_minutes=30)
+    healthy = query_search(world, "miles davis", poll_minutes=30)
+    world.fake.fail_next(400)
+
+    report = await scheduler(world, http, concurrency=1).run_due(world.clock())
+
+    assert report.failed == 1
+    assert report.query_polls == 1
+    with world.engine.connect() as conn:
+        runs = {r.target: r.status for r in job_runs.recent_runs(conn, job_type="poll")}
+        planned = searches.schedules(conn)
+    assert runs == {f"search:{failing.id}": "error", f"search:{healthy.id}": "success"}
+    # The failed search is planned again like the others, not retried in a tight loop.
+    assert planned[failing.id].next_run_at is not None
+    assert planned[failing.id].next_run_at > world.clock()
+
+
+async def test_a_spent_budget_pauses_api_work_until_the_reset(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", poll_minutes=30)
+    query_search(world, "miles davis", poll_minutes=30)
+    sched = scheduler(world, http, limit=1, concurrency=1)
+
+    report = await sched.run_due(world.clock())
+
+    reset = next_reset(world.clock())
+    assert report.paused_until == reset
+    assert world.fake.calls == 1
+    assert sched.next_wakeup(world.clock()) == reset
+    world.clock.advance(hours=1)
+    assert (await sched.run_due(world.clock())).paused_until == reset
+    assert world.fake.calls == 1
+
+
+async def test_a_search_that_finds_deals_is_polled_more_often_than_one_that_does_not(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    hot = query_search(world, "art blakey", poll_minutes=30)
+    cold = query_search(world, "miles davis", poll_minutes=30)
+    with world.engine.begin() as conn:
+        for _ in range(10):
+            checkpoints.record_search_run(conn, hot.id, deals=1, now=NOW)
+            checkpoints.record_search_run(conn, cold.id, deals=0, now=NOW)
+    sched = scheduler(world, http, limit=300, min_minutes=5, max_minutes=120)
+    plan = sched.plan(world.clock())
+    assert plan.searches[hot.id] < plan.searches[cold.id]
+    assert plan.searches[hot.id] >= 5
+    assert plan.searches[cold.id] <= 120
