@@ -430,7 +430,7 @@ async def test_an_unknown_state_filter_names_the_allowed_states(
 
 
 @pytest.mark.parametrize("limit", [0, 201, -1, "ten"])
-async def test_limit_must_be_between_1_and_200(client: httpx.AsyncClient, limit: object) -> None:
+async def test_limit_must_be_between_1_and_200(client: httpx.AsyncClient, limit: int | str) -> None:
     response = await client.get("/admin/listings", params={"limit": limit})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "limit"

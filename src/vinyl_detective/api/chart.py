@@ -88,6 +88,26 @@ def nice_step(span: float, ticks: int = 5) -> float:
     return 10.0 * magnitude  # pragma: no cover - the loop always returns
 
 
+def time_ticks(start: datetime, end: datetime, most: int = 7) -> list[tuple[datetime, str]]:
+    """Round instants between `start` and `end`: midnights over days, whole hours within one."""
+    span = end - start
+    if span > timedelta(days=2):
+        step = timedelta(days=max(1, math.ceil(span.days / most)))
+        first = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        fmt = "%d %b"
+    else:
+        hours = max(1, math.ceil(span.total_seconds() / 3600 / most))
+        step = timedelta(hours=next(h for h in (1, 2, 3, 4, 6, 12, 24) if h >= hours))
+        first = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        fmt = "%d %b %H:%M"
+    ticks = []
+    at = first
+    while at <= end:
+        ticks.append((at, at.strftime(fmt)))
+        at += step
+    return ticks
+
+
 def _spread(wanted: list[float], low: float, high: float) -> list[float]:
     """Label positions near `wanted` (sorted ascending) but at least LABEL_GAP apart."""
     placed: list[float] = []
@@ -121,21 +141,18 @@ def price_chart(
         y_ticks.append(Tick(y_of(value), text))
 
     times = sorted(p.at for p in points)
-    start = times[0] if times else datetime(2000, 1, 1)
-    end = times[-1] if times else start
-    if end - start < timedelta(days=1):
-        start, end = start - timedelta(hours=12), end + timedelta(hours=12)
+    first = times[0] if times else datetime(2000, 1, 1)
+    last = times[-1] if times else first
+    if last - first < timedelta(days=1):
+        first, last = first - timedelta(hours=12), last + timedelta(hours=12)
+    pad = (last - first) * 0.04  # keep the first and last dots off the chart's edges
+    start, end = first - pad, last + pad
     span = (end - start).total_seconds()
 
     def x_of(at: datetime) -> float:
         return round(LEFT + (at - start).total_seconds() / span * (right - LEFT), 1)
 
-    x_ticks: list[Tick] = []
-    if times:
-        fmt = "%d %b %H:%M" if end - start <= timedelta(days=2) else "%d %b %Y"
-        for i in range(5):
-            at = start + (end - start) * i / 4
-            x_ticks.append(Tick(x_of(at), at.strftime(fmt)))
+    x_ticks = [Tick(x_of(at), label) for at, label in time_ticks(start, end)] if times else []
 
     dots = [Dot(x_of(p.at), y_of(float(p.amount)), p.label, p.kind) for p in points]
     ordered = sorted(references, key=lambda r: -float(r.amount))  # top of the chart first
