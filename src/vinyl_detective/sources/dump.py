@@ -169,18 +169,29 @@ def _join_artists(artists: Any) -> str:
 
 def _texts(parent: Any) -> tuple[str, ...]:
     """The stripped, non-empty, distinct texts of `parent`'s children, in order."""
-    return tuple(dict.fromkeys(t for t in ((c.text or "").strip() for c in parent) if t))
+    texts: dict[str, None] = {}
+    for child in parent:
+        text = child.text
+        if text and (text := text.strip()):
+            texts[text] = None
+    return tuple(texts)
 
 
 def _is_catalog_no(catno: str) -> bool:
-    # Discogs' placeholders ("none", "N/A", "unknown"...) are short: only short values can be one.
-    return len(catno) > 8 or normalize_catalog_no(catno) is not None
+    # Discogs' placeholders ("none", "N/A", "unknown"...) hold no digits and are short.
+    return catno[-1].isdigit() or len(catno) > 8 or normalize_catalog_no(catno) is not None
 
 
-def _release_from_element(elem: Any, format_names: list[str]) -> Release:
+# The order of the values `_release_values` returns: `Release`'s fields up to `status`.
+_YEAR, _GENRES = 9, 11
+
+
+def _release_values(elem: Any, format_names: list[str]) -> tuple[Any, ...]:
     """Reads one `<release>` element by walking its children (no XPath: this is the hot loop).
 
-    Appends every format name of the release to `format_names` (for the format filter).
+    Returns the arguments of `Release(...)` in field order (a tuple is cheaper to build and
+    to send between processes than the frozen dataclass). Appends every format name of the
+    release to `format_names` (for the format filter).
     """
     artist = ""
     title = ""
@@ -237,21 +248,21 @@ def _release_from_element(elem: Any, format_names: list[str]) -> Release:
                     barcode = normalize_barcode(identifier.get("value") or "")
                     if barcode is not None:
                         barcodes[barcode] = None
-    return Release(
-        id=int(elem.get("id")),
-        artist=artist,
-        title=title,
-        labels=tuple(labels),
-        catalog_nos=tuple(catalog_nos),
-        barcodes=tuple(barcodes),
-        format=format_names[0] if format_names else None,
-        format_descriptions=tuple(descriptions),
-        country=country,
-        year=year,
-        master_id=master_id,
-        genres=genres,
-        styles=styles,
-        status=elem.get("status") or None,
+    return (
+        int(elem.get("id")),
+        artist,
+        title,
+        tuple(labels),
+        tuple(catalog_nos),
+        tuple(barcodes),
+        format_names[0] if format_names else None,
+        tuple(descriptions),
+        country,
+        year,
+        master_id,
+        genres,
+        styles,
+        elem.get("status") or None,
     )
 
 
@@ -268,18 +279,22 @@ class _Filter:
         self.genres = frozenset(g.strip().casefold() for g in genres) if genres else None
         self.years = years if years and (years[0] is not None or years[1] is not None) else None
 
-    def accepts(self, release: Release, all_formats: Collection[str]) -> bool:
+    def accepts(self, values: tuple[Any, ...], all_formats: Collection[str]) -> bool:
+        """Whether the release with these `_release_values` (and formats) is wanted."""
         if self.formats is not None and not any(f.casefold() in self.formats for f in all_formats):
             return False
-        if self.genres is not None and not any(g.casefold() in self.genres for g in release.genres):
+        if self.genres is not None and not any(
+            g.casefold() in self.genres for g in values[_GENRES]
+        ):
             return False
         if self.years is not None:
             low, high = self.years
-            if release.year is None:
+            year = values[_YEAR]
+            if year is None:
                 return False
-            if low is not None and release.year < low:
+            if low is not None and year < low:
                 return False
-            if high is not None and release.year > high:
+            if high is not None and year > high:
                 return False
         return True
 
@@ -335,7 +350,8 @@ def iter_dump_releases(
     reader = _ChunkReader(stream, stats)
     try:
         chunks = _chunks_from(reader.get, stats, name)
-        yield from _parse(chunks, stats, wanted, skip_first, name)
+        for values in _parse(chunks, stats, wanted, skip_first, name):
+            yield Release(*values)
     finally:
         reader.stop()
         if isinstance(stream, gzip.GzipFile):
@@ -346,8 +362,8 @@ def iter_dump_releases(
 
 def _parse(
     chunks: Iterable[bytes], stats: DumpStats, wanted: _Filter, skip_first: int, name: str
-) -> Iterator[Release]:
-    """XML chunks in, releases out: the pull parser fed one trimmed chunk at a time."""
+) -> Iterator[tuple[Any, ...]]:
+    """XML chunks in, release values out: the pull parser fed one trimmed chunk at a time."""
     parser = etree.XMLPullParser(
         events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
     )
@@ -518,7 +534,9 @@ def _check_root(chunk: bytes, name: str) -> None:
         )
 
 
-def _releases(events: Any, stats: DumpStats, wanted: _Filter, skip_first: int) -> Iterator[Release]:
+def _releases(
+    events: Any, stats: DumpStats, wanted: _Filter, skip_first: int
+) -> Iterator[tuple[Any, ...]]:
     for _event, elem in events:
         stats.seen += 1
         try:
@@ -534,11 +552,11 @@ def _releases(events: Any, stats: DumpStats, wanted: _Filter, skip_first: int) -
             stats.filtered += 1
         else:
             format_names: list[str] = []
-            release = _release_from_element(elem, format_names)
-            if wanted.accepts(release, format_names):
+            values = _release_values(elem, format_names)
+            if wanted.accepts(values, format_names):
                 stats.kept += 1
                 _free(elem)
-                yield release
+                yield values
                 continue
             stats.filtered += 1
         _free(elem)
@@ -563,25 +581,6 @@ __all__ = ["DumpStats", "iter_dump_releases"]
 _WORKER_BATCH = 2000
 
 
-def _release_tuple(release: Release) -> tuple[Any, ...]:
-    return (
-        release.id,
-        release.artist,
-        release.title,
-        release.labels,
-        release.catalog_nos,
-        release.barcodes,
-        release.format,
-        release.format_descriptions,
-        release.country,
-        release.year,
-        release.master_id,
-        release.genres,
-        release.styles,
-        release.status,
-    )
-
-
 def _stats_tuple(stats: DumpStats) -> tuple[Any, ...]:
     return (stats.seen, stats.kept, stats.filtered, stats.skipped, stats.last_id, stats.bytes_read)
 
@@ -599,8 +598,8 @@ def _worker(
     batch: list[tuple[Any, ...]] = []
     try:
         chunks = _chunks_from(inbox.get, stats, name)
-        for release in _parse(chunks, stats, _Filter(formats, genres, years), skip_first, name):
-            batch.append((stats.seen, *_release_tuple(release)))
+        for values in _parse(chunks, stats, _Filter(formats, genres, years), skip_first, name):
+            batch.append((stats.seen, *values))
             if len(batch) >= _WORKER_BATCH:
                 outbox.put(("batch", batch, _stats_tuple(stats)))
                 batch = []
