@@ -272,7 +272,6 @@ class _Sync:
         self.chat_id = chat_id
         self.counts = _Counts()
         self.seen: set[int] = set()
-        self.start_page = 1
 
     async def fetch(self, page_no: int) -> Page[Release | None, int]:
         try:
