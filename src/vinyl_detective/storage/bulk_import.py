@@ -22,6 +22,7 @@ transaction so the caller can record how far it got atomically with the data.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,7 +165,8 @@ def import_releases(
         # The same `now` for every row: convert it for the driver once, as the column type would.
         process = releases.c.updated_at.type.bind_processor(conn.dialect)
         updated_at: Any = process(now) if process else now
-    at_updated = columns.index("updated_at")
+    row_values = operator.itemgetter(*columns)
+    identifier_values = operator.itemgetter(*_IDENTIFIER_COLUMNS)
 
     written = 0
     identifiers = 0
@@ -176,10 +178,9 @@ def import_releases(
             ident_rows: dict[int, list[tuple[Any, ...]]] = {}
             for release in batch:  # a release repeated within a batch: the last one wins
                 row, idents = release_rows(release, now)
-                values = [row.get(c) for c in columns]
-                values[at_updated] = updated_at
-                rows[release.id] = tuple(values)
-                ident_rows[release.id] = [tuple(i[c] for c in _IDENTIFIER_COLUMNS) for i in idents]
+                row["updated_at"] = updated_at
+                rows[release.id] = row_values(row)
+                ident_rows[release.id] = [identifier_values(i) for i in idents]
             with engine.begin() as conn:
                 if sqlite and batches == 1 and not triggers_dropped:
                     _drop_triggers(conn)  # a big import: index once at the end instead
