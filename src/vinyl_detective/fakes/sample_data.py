@@ -104,6 +104,8 @@ _KIND_FACTOR = {
     "reissue": (0.15, 0.35),
     "jp": (0.3, 0.5),
 }
+# Later vinyl pressings stay affordable however rare the first press is.
+_KIND_PRICE_CAP = {"reissue": 60.0, "jp": 90.0, "club": 40.0}
 _KIND_FLAT_PRICE = {
     "cd": (4.0, 14.0),
     "eucd": (4.0, 12.0),
@@ -487,7 +489,9 @@ def _build_catalog(rng: random.Random, releases: int) -> _Catalog:
         master_id = builder.unique_master_id()
         for candidate in plan[:count]:
             pressings.append(builder.build(album, candidate, master_id))
-    suggestions = {p.release_id: _suggestions(p, rng) for p in pressings}
+    # What a VG+ first press of each album is worth; every other pressing is priced from it.
+    first_press = {album: rng.uniform(*_TIER_PRICE[album.tier]) for album in chosen}
+    suggestions = {p.release_id: _suggestions(p, first_press[p.album], rng) for p in pressings}
     return _Catalog(
         pressings=tuple(pressings),
         suggestions=suggestions,
@@ -611,7 +615,9 @@ class _PressingBuilder:
 def _descriptions(album: Album, candidate: _Candidate, rng: random.Random) -> tuple[str, ...]:
     kind, year = candidate.kind, candidate.year
     if candidate.fmt != "Vinyl":
-        extra = ["Reissue", "Remastered"] if year > album.year + 1 else []
+        extra = ["Reissue"] if year > album.year + 1 else []
+        if extra and candidate.fmt == "CD" and rng.random() < 0.5:
+            extra.append("Remastered")
         return ("Album", *extra)
     words = ["LP", "Album"]
     has_stereo = bool(_split_catno(album.catno)[1]) and "stereo" in FAMILIES[album.family]
@@ -633,8 +639,11 @@ def _descriptions(album: Album, candidate: _Candidate, rng: random.Random) -> tu
     return tuple(words)
 
 
-def _suggestions(pressing: _Pressing, rng: random.Random) -> Json:
-    """Discogs price suggestions (USD) for a pressing; empty for the few unpriced ones."""
+def _suggestions(pressing: _Pressing, first_press: float, rng: random.Random) -> Json:
+    """Discogs price suggestions (USD) for a pressing; empty for the few unpriced ones.
+
+    `first_press` is the VG+ value of the album's original pressing.
+    """
     if rng.random() < 0.03:
         return {}
     kind, album = pressing.kind, pressing.album
@@ -642,9 +651,9 @@ def _suggestions(pressing: _Pressing, rng: random.Random) -> Json:
         low, high = _KIND_FLAT_PRICE[kind]
         vg_plus = rng.uniform(low, high) * (1.5 if album.tier >= 4 and kind == "cd" else 1.0)
     else:
-        low, high = _TIER_PRICE[album.tier]
         factor_low, factor_high = _KIND_FACTOR[kind]
-        vg_plus = max(10.0, rng.uniform(low, high) * rng.uniform(factor_low, factor_high))
+        vg_plus = first_press * rng.uniform(factor_low, factor_high)
+        vg_plus = max(10.0, min(vg_plus, _KIND_PRICE_CAP.get(kind, vg_plus)))
     modern = kind in _KIND_FLAT_PRICE or pressing.year >= 2000
     curve = _MODERN_CURVE if modern else _VINTAGE_CURVE
     return {
@@ -1462,6 +1471,8 @@ class _ItemMaker:
     def _tribute(self) -> tuple[str, str, float]:
         rng = self.rng
         album = rng.choice(self.albums)
+        while album.artists == "Various":
+            album = rng.choice(self.albums)
         artist = _ascii(strip_disambiguation(_artists(album.artists)[0][0]))
         title = _ascii(album.title)
         performer = rng.choice(TRIBUTE_PERFORMERS)
