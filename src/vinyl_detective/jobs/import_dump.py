@@ -249,7 +249,7 @@ def import_dump(
                 close()
         with engine.begin() as conn:
             kv.set_value(conn, checkpoint_key, None)  # done: a rerun imports it all again
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: the run record must not stay "running"
         finished = now()
         partial = ImportStats(releases=committed[0], batches=committed[1])
         result = _result(partial, stats, started, finished)
@@ -261,7 +261,7 @@ def import_dump(
                 fetched=result.parsed,
                 inserted=result.releases,
                 skipped=result.filtered + result.resumed,
-                error=str(exc) or type(exc).__name__,
+                error=_error_text(exc),
             )
         log.error("import_dump %s failed %s: %s", path.name, stats.position(), exc)
         if progress is not None:
@@ -302,6 +302,12 @@ def _result(
         resumed=stats.skipped,
         seconds=max((finished - started).total_seconds(), 0.0),
     )
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); rerun the same import to continue where it stopped"
+    return str(exc) or type(exc).__name__
 
 
 def _read_checkpoint(engine: Engine, key: str) -> int:
