@@ -435,6 +435,7 @@ def test_deals_are_far_under_the_suggestion_for_their_grade_and_others_are_not(
             assert item["price"]["currency"] == "USD"
             assert total <= DEAL_MAX_RATIO * suggestion[grade]["value"]
             assert GRADES.index(grade) <= 3  # VG or better
+            assert float(item["seller"]["feedbackPercentage"]) >= 98.0
         elif suggestion and grade and total is not None and item["price"]["currency"] == "USD":
             assert total >= NORMAL_MIN_RATIO * suggestion[grade]["value"] - 0.01
             checked += 1

@@ -15,10 +15,12 @@
 
 What "deal" means here, exactly: the listing is matched, its release is priced, it is in USD,
 its shipping is known (FIXED or free), its media grade is stated (title or "Record
-Grading"), and price + shipping is at least 30% under the Discogs suggestion for that grade.
-Every other matched, priced listing costs at least 90% of its grade's suggestion (listings
-that state no grade are priced against the Near Mint suggestion), so a correct scorer with a
-25% threshold finds exactly `deals`. Listings in GBP/EUR are never deals: comparing their
+Grading"), its grade is VG or better, its seller has at least 98% positive feedback, and
+price + shipping is at least 35% under the Discogs suggestion for that grade (`grades` holds
+every listing's true media grade). Every other matched, priced listing costs at least 90% of
+its grade's suggestion (listings that state no grade are priced against the Near Mint
+suggestion), so a correct scorer with a 25% threshold finds exactly `deals`, with room to
+spare for seller and auction modifiers. Listings in GBP/EUR are never deals: comparing their
 amounts with USD prices without converting would invent bargains.
 
 Some listings cannot be told apart at the release level from their text (a repress with the
@@ -80,7 +82,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 """eBay US leaf category (id, name) per Discogs format name."""
 
-DEAL_MAX_RATIO = 0.70
+DEAL_MAX_RATIO = 0.65
 """A deal's total is at most this share of its grade's suggested price."""
 NORMAL_MIN_RATIO = 0.90
 """Every other priced listing's total is at least this share of its reference."""
@@ -1008,8 +1010,11 @@ class _ItemMaker:
             return False, rng.choices((1, 2, 3), weights=(17, 43, 25))[0]
         return False, rng.choices((1, 2, 3, 4, 5), weights=(17, 43, 25, 10, 5))[0]
 
-    def _seller(self, country: str) -> _Seller:
-        return self.rng.choice(self.sellers[country])
+    def _seller(self, country: str, *, reputable: bool) -> _Seller:
+        pool = self.sellers[country]
+        if reputable:
+            pool = [s for s in pool if float(s.feedback_pct) >= 98.0 and s.feedback_score >= 10]
+        return self.rng.choice(pool)
 
     def _location(self, country: str) -> Json:
         rng = self.rng
@@ -1043,7 +1048,7 @@ class _ItemMaker:
         rng = self.rng
         rate = _FX_FROM_USD[currency]
         price = _round_price(price_usd * rate, up=round_up, rng=rng)
-        seller = self._seller(country)
+        seller = self._seller(country, reputable=not round_up)
         category_id, category_name = CATEGORIES[fmt]
         item: Json = {
             "itemId": f"v1|{legacy}|0",
