@@ -41,7 +41,12 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
     setup_logging(
         settings.log_level,
-        secrets=(settings.discogs_token, settings.ebay_cert_id, settings.telegram_token),
+        secrets=(
+            settings.discogs_token,
+            settings.ebay_cert_id,
+            settings.telegram_token,
+            *settings.apprise_urls,
+        ),
     )
     return settings
 
@@ -227,6 +232,13 @@ def search_add(
     ] = None,
     threshold: Annotated[str | None, typer.Option(help="Minimum saving, 0.3 or 30%.")] = None,
     every: Annotated[int | None, typer.Option(help="Poll interval in minutes.")] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Extra Apprise URL for this search's alerts (repeatable); "
+            "add ?vd_digest=daily for a daily digest of lower-priority deals."
+        ),
+    ] = None,
 ) -> None:
     """Save a search.
 
@@ -240,6 +252,7 @@ def search_add(
             rule=rule,
             poll_minutes=every,
             min_deal_score=parse_threshold(threshold) if threshold else None,
+            channels=tuple(notify or ()),
         )
     except VinylDetectiveError as exc:
         raise _fail(exc) from None
@@ -489,6 +502,103 @@ def import_dump_command(
         f"barcodes) in {stats.seconds:.0f}s, {rate:,.0f} releases/s; "
         f"{stats.filtered:,} filtered out, {stats.resumed:,} already imported."
     )
+
+
+@app.command("sync-wantlist")
+def sync_wantlist_command(
+    username: Annotated[str, typer.Argument(help="Your Discogs username.")],
+    by_artist: Annotated[
+        bool, typer.Option("--by-artist", help="One search per artist instead of per album.")
+    ] = False,
+) -> None:
+    """Watch everything on your Discogs wantlist: its releases join the catalog, and
+    searches are created for them (once; re-running adds only what is new).
+
+    Example: vinyl-detective sync-wantlist crate_digger_88 --by-artist
+    """
+    from rich.progress import Progress
+
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.jobs.wantlist import sync_wantlist
+    from vinyl_detective.sources.discogs import DiscogsClient
+    from vinyl_detective.sources.ratelimit import HeaderRateLimiter
+
+    settings = _settings()
+    if not settings.discogs_token:
+        raise _fail(ConfigError("DISCOGS_TOKEN is missing: the wantlist is read from Discogs."))
+    service = _service()
+
+    async def main() -> None:
+        async with DiscogsClient(
+            settings.discogs_token,
+            base_url=settings.discogs_api_base_url,
+            user_agent=settings.user_agent,
+            limiter=HeaderRateLimiter(),
+        ) as discogs:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("Reading the wantlist", total=None)
+                result = await sync_wantlist(
+                    engine=service.engine,
+                    discogs=discogs,
+                    username=username,
+                    clock=utcnow,
+                    group_by_artist=by_artist,
+                    service=service,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        console.print(
+            f"Wantlist of {username}: {result.fetched} wants read, "
+            f"{result.releases_stored} releases in the catalog, "
+            f"{result.searches_created} searches created, {result.already_watched} already "
+            f"watched ({result.stop_reason})."
+        )
+
+    try:
+        asyncio.run(main())
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+
+
+@app.command("import-history")
+def import_history_command(
+    file: Annotated[
+        Path, typer.Argument(help="The Spotify data export ZIP (my_spotify_data.zip).")
+    ],
+    top: Annotated[int, typer.Option(help="How many albums to propose.")] = 20,
+    create: Annotated[bool, typer.Option("--create", help="Create the proposed watches.")] = False,
+) -> None:
+    """Propose watches for the albums you listen to most, from a Spotify data export.
+
+    Example: vinyl-detective import-history my_spotify_data.zip --top 10 --create
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.jobs.history_import import create_watches, propose_watches
+    from vinyl_detective.sources.spotify_export import read_listening_history
+
+    try:
+        proposals = propose_watches(read_listening_history(file), top=top)
+    except VinylDetectiveError as exc:
+        raise _fail(exc) from None
+    table = Table(title="Albums you listen to most")
+    for column in ("#", "artist", "album", "hours", "days", "keywords", "rule"):
+        table.add_column(column)
+    for p in proposals:
+        table.add_row(
+            str(p.rank),
+            p.artist,
+            p.album or "(unknown)",
+            f"{p.listened_hours:.1f}",
+            str(p.distinct_days),
+            p.query,
+            p.rule,
+        )
+    console.print(table)
+    if not create:
+        console.print("Nothing created: add --create to watch these.")
+        return
+    service = _service()
+    created = create_watches(service.engine, proposals, utcnow, service=service)
+    console.print(f"Created {created} watch(es).")
 
 
 def main() -> None:

@@ -43,6 +43,14 @@ from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.refresh import refresh_stale_prices
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.jobs.tracking import expire_stale_deals
+from vinyl_detective.notify.channels import (
+    ChannelSpec,
+    all_channel_specs,
+    channels_for_search,
+    due_for_retry,
+    parse_channel_urls,
+)
+from vinyl_detective.notify.digest import channel_for_spec, flush_digests
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import (
     BotBackend,
@@ -97,6 +105,7 @@ class Daemon:
         self.cleanup_every = cleanup_every
         self.on_cycle = on_cycle
         self.paused_until: datetime | None = None
+        self._apprise: dict[tuple[str, object], Channel] = {}
         self.rates = ExchangeRates()
         self._running: set[int] = set()
         self.engine: Engine
@@ -114,6 +123,7 @@ class Daemon:
 
     async def open(self) -> None:
         s = self.settings
+        parse_channel_urls(s.apprise_urls)  # a bad URL stops the start, named (redacted)
         self.engine = open_database(s.database_url)
         with self.engine.begin() as conn:
             interrupted = job_runs.fail_interrupted_runs(conn, self.clock())
@@ -200,6 +210,8 @@ class Daemon:
                 for chat_id in chat_ids:
                     if chats.is_reachable(conn, chat_id):
                         result.append(TelegramChannel(self.notifier, chat_id))
+        for spec in channels_for_search(self.settings.apprise_urls, search):
+            result.append(self._apprise_channel(spec))
         return result
 
     def global_rule(self) -> str | None:
@@ -225,6 +237,7 @@ class Daemon:
         summary = CycleSummary()
         now = self.clock()
         await self.retry_pending_alerts()
+        await flush_digests(self.engine, list(self._apprise.values()), now)
         if self.paused_until is not None and now < self.paused_until:
             return summary
         self.paused_until = None
@@ -290,6 +303,8 @@ class Daemon:
         with self.engine.connect() as conn:
             pending = alerts.pending(conn)
         for alert in pending:
+            if not due_for_retry(alert.attempts, alert.last_attempt_at, self.clock()):
+                continue  # backing off: 1, 4, 16, 64 minutes, then every 2 hours
             with self.engine.connect() as conn:
                 stored = listings.get_listing(conn, alert.item_id)
                 release = (
@@ -313,6 +328,7 @@ class Daemon:
                         alert.item_id,
                         "listing or recipient no longer available",
                         permanent=True,
+                        now=self.clock(),
                     )
                 continue
             sent += await self.pipeline.dispatcher.resend(deal, channel)
@@ -322,7 +338,19 @@ class Daemon:
         kind, _, key = recipient.partition(":")
         if kind == "telegram" and self.notifier is not None:
             return TelegramChannel(self.notifier, int(key))
+        if kind == "apprise":
+            with self.engine.connect() as conn:
+                every = searches.list_searches(conn)
+            spec = all_channel_specs(self.settings.apprise_urls, every).get(recipient)
+            return self._apprise_channel(spec) if spec else None
         return None
+
+    def _apprise_channel(self, spec: ChannelSpec) -> Channel:
+        """One channel object per (URL, digest mode) for the whole run: they keep state."""
+        key = (spec.recipient, spec.digest)
+        if key not in self._apprise:
+            self._apprise[key] = channel_for_spec(spec, engine=self.engine, clock=self.clock)
+        return self._apprise[key]
 
     # -- what the admin API calls -------------------------------------------------------
 

@@ -59,10 +59,8 @@ def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
         market.releases, price_suggestions=market.price_suggestions, token=DEMO_DISCOGS_TOKEN
     )
     telegram = FakeTelegram(DEMO_TELEGRAM_TOKEN)
-    servers = [
-        LoopbackServer(fake.app, port=port + i if port else 0)
-        for i, fake in enumerate((ebay, discogs, telegram))
-    ]
+    apps = (ebay.app, discogs.app, telegram.app)
+    servers = [LoopbackServer(app, port=port + i if port else 0) for i, app in enumerate(apps)]
     urls = [server.start() for server in servers]
     try:
         yield FakeServices(market, ebay, discogs, telegram, *urls)

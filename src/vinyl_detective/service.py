@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
 from vinyl_detective.errors import VinylDetectiveError
+from vinyl_detective.notify.channels import parse_channel_urls
 from vinyl_detective.storage import alerts, chats, job_runs, kv, searches
 from vinyl_detective.storage.usage import DbCallBudget
 
@@ -78,6 +79,7 @@ class SearchService:
             )
         if rule:
             validate_rule(rule)
+        parse_channel_urls(channels, "the search's channels")  # refuse a bad URL, store nothing
         with self.engine.begin() as conn:
             return searches.add_search(
                 conn,

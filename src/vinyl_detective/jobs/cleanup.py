@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.storage import alerts, job_runs, listings
+from vinyl_detective.storage import alerts, digests, job_runs, listings
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def cleanup(engine: Engine, now: datetime) -> tuple[int, int]:
         run_id = job_runs.start_job(conn, "cleanup", None, now)
         old_listings = listings.delete_seen_before(conn, now - LISTING_RETENTION)
         old_alerts = alerts.delete_created_before(conn, now - ALERT_LOG_RETENTION)
+        digests.delete_sent_before(conn, now - ALERT_LOG_RETENTION)
         job_runs.finish_job(
             conn, run_id, now, fetched=old_listings + old_alerts, inserted=0, skipped=0
         )

@@ -88,7 +88,7 @@ class AlertDispatcher:
             log.warning("alert to %s refused for good: %s", channel.recipient, exc)
             with self.engine.begin() as conn:
                 alerts.mark_attempt_failed(
-                    conn, channel.recipient, item_id, str(exc), permanent=True
+                    conn, channel.recipient, item_id, str(exc), permanent=True, now=self.clock()
                 )
                 if isinstance(channel, TelegramChannel):
                     chats.set_blocked(conn, channel.chat_id, True, self.clock())
@@ -107,4 +107,6 @@ class AlertDispatcher:
 
     def _failed(self, channel: Channel, item_id: str, error: str, *, permanent: bool) -> None:
         with self.engine.begin() as conn:
-            alerts.mark_attempt_failed(conn, channel.recipient, item_id, error, permanent=permanent)
+            alerts.mark_attempt_failed(
+                conn, channel.recipient, item_id, error, permanent=permanent, now=self.clock()
+            )

@@ -24,6 +24,7 @@ class PendingAlert:
     item_id: str
     search_id: int | None
     attempts: int
+    last_attempt_at: datetime | None
 
 
 def claim(
@@ -65,12 +66,24 @@ def mark_sent(conn: sa.Connection, recipient: str, item_id: str, now: datetime) 
     conn.execute(
         alert_log.update()
         .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
-        .values(status="sent", sent_at=now, attempts=alert_log.c.attempts + 1, error=None)
+        .values(
+            status="sent",
+            sent_at=now,
+            last_attempt_at=now,
+            attempts=alert_log.c.attempts + 1,
+            error=None,
+        )
     )
 
 
 def mark_attempt_failed(
-    conn: sa.Connection, recipient: str, item_id: str, error: str, *, permanent: bool
+    conn: sa.Connection,
+    recipient: str,
+    item_id: str,
+    error: str,
+    *,
+    permanent: bool,
+    now: datetime | None = None,
 ) -> None:
     """Count a failed attempt; after MAX_ATTEMPTS, or a permanent error, it is `failed`."""
     row = conn.execute(
@@ -83,7 +96,7 @@ def mark_attempt_failed(
     conn.execute(
         alert_log.update()
         .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
-        .values(status=status, attempts=attempts, error=error[:500])
+        .values(status=status, attempts=attempts, error=error[:500], last_attempt_at=now)
     )
 
 
@@ -95,7 +108,10 @@ def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
         .order_by(alert_log.c.id)
         .limit(limit)
     )
-    return [PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts) for r in rows]
+    return [
+        PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts, r.last_attempt_at)
+        for r in rows
+    ]
 
 
 def status_counts(conn: sa.Connection, since: datetime | None = None) -> dict[str, int]:

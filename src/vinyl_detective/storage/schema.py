@@ -175,6 +175,7 @@ alert_log = sa.Table(
     sa.Column("deal_score", sa.Float),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    sa.Column("last_attempt_at", UTCDateTime),  # added by migration 0005
     sa.UniqueConstraint("recipient", "item_id"),
 )
 sa.Index("ix_alert_log_created", alert_log.c.created_at)
