@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 FUZZY_CUTOFF = 85.0  # tier-3 score (0..100) needed for a match
-FUZZY_CANDIDATES = 50  # releases taken from the full-text prefilter
+FUZZY_CANDIDATES = 20  # releases taken from the full-text prefilter
 PRESENCE_CUTOFF = 88.0  # how well an artist or title must appear in the listing
 UNEXPLAINED_PENALTY = 5.0  # points per informative listing word the release does not explain
 NEAR_TIE = 3.0  # scores closer than this between two releases: the title cannot tell them apart
@@ -302,7 +302,7 @@ def catalog_no_candidates(title: str) -> list[str]:
     "CDP 7 46516 2". Sizes, weights, years and the like are left out.
     """
     # Seller noise ("LP", "VG+", '12"', "180g") ends a run; edge punctuation goes.
-    tokens = [t.strip(_EDGE_PUNCTUATION) if clean_title(t) else "" for t in title.split()]
+    tokens = ["" if _is_noise(t) else t.strip(_EDGE_PUNCTUATION) for t in title.split()]
     found: dict[str, None] = {}
     for start in range(len(tokens)):
         for size in range(1, _MAX_CATNO_WINDOW + 1):
@@ -320,6 +320,11 @@ def catalog_no_candidates(title: str) -> list[str]:
                 continue
             found.setdefault(value, None)
     return list(found)
+
+
+@lru_cache(maxsize=16384)
+def _is_noise(token: str) -> bool:
+    return not clean_title(token)
 
 
 def _catno_part(token: str) -> bool:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import combinations, islice
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -319,16 +319,17 @@ def count_releases(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(releases)).scalar_one())
 
 
-# A word in more releases than this is "common": counting stops there.
-COMMON_WORD = 2000
-# Releases the ranked full-text prefilter may have to score for one listing, at most.
-QUERY_BUDGET = 3000
-# (database url, word) -> capped count, for common words only (rare ones are cheap to count,
-# and a word unknown today may arrive with tomorrow's import).
-_COMMON_WORDS: dict[tuple[str, str], int] = {}
-_RANKED_MATCH = sa.text(
-    "SELECT rowid FROM releases_fts WHERE releases_fts MATCH :q "
-    "ORDER BY bm25(releases_fts) LIMIT :n"
+# Full-text prefilter tuning (see SqlCatalog.fuzzy_candidates).
+COMMON_WORD = 300  # a word in at least this many releases is common; counting stops here
+PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, or
+COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
+COMMON_CEILING = 20_000  # common words are counted up to this, once per process
+_COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
+
+# The catalog's columns as CatalogEntry needs them, with every identifier (one row each).
+_ENTRY_COLUMNS = (
+    "r.id, r.artist, r.title, r.format, r.format_descriptions, r.labels, r.country, "
+    "r.year, r.master_id, i.kind, i.value"
 )
 
 
@@ -339,142 +340,174 @@ def _fts_phrase(word: str) -> str:
 class SqlCatalog:
     """The matcher's `CatalogLookup` over one database connection.
 
-    Each lookup is one query for the matching releases plus one for their identifiers;
-    `by_catalog_nos` answers many candidate numbers at once.
+    Every lookup is one round trip returning the releases with their identifiers; the
+    hot queries are plain SQL run through `exec_driver_sql` (a fraction of the cost of
+    Core statements, which matters at a millisecond per listing). `by_catalog_nos`
+    answers many candidate numbers at once.
     """
 
-    # Releases returned per lookup at most: an identifier shared by more is no identifier.
+    # Releases returned per identifier lookup at most: one shared by more is no identifier.
     MAX_ROWS = 200
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
     def by_catalog_nos(self, normalised: Collection[str]) -> dict[str, list[CatalogEntry]]:
         values = sorted({v for v in normalised if v})
-        if not values:
-            return {}
-        return self._by_identifier(CATNO, values)
+        return self._by_identifier(CATNO, values) if values else {}
 
     def by_barcode(self, ean13: str) -> list[CatalogEntry]:
         return self._by_identifier(BARCODE, [ean13]).get(ean13, [])
 
     def fuzzy_candidates(self, words: Sequence[str], limit: int) -> list[CatalogEntry]:
-        ids = self._candidate_ids([w for w in dict.fromkeys(words) if w], limit)
+        """Releases sharing at least two of `words` (their artist and title, presumably).
+
+        On SQLite the cost is bounded whatever the catalog size: bm25 ranking reads the
+        positions of every row on the words' lists, tens of thousands for a common word,
+        so nothing is ranked. Instead the query is narrow — two of the listing's rarest
+        words together — and when even that matches a crowd, three words together.
+        """
+        words = [w for w in dict.fromkeys(words) if w]
+        if not words:
+            return []
+        if self._conn.dialect.name != "sqlite":
+            return self._in_order(candidate_release_ids(self._conn, words, limit))
+        frequencies = self._frequencies(words)
+        present = [w for n, w in sorted((n, w) for w, n in frequencies.items() if n > 0)]
+        if len(present) <= 1:
+            return self._in_order(candidate_release_ids(self._conn, present, limit))
+        ids = self._matching_ids(_pairs_expression(present, frequencies), limit + 1)
+        if len(ids) > limit:
+            rarest = present[:PAIR_WORDS]
+            triples = " OR ".join(
+                "(" + " AND ".join(_fts_phrase(w) for w in combo) + ")"
+                for combo in combinations(rarest, 3)
+            )
+            narrower = self._matching_ids(triples, limit) if triples else []
+            ids = narrower or ids[:limit]
+        return self._in_order(ids)
+
+    def _matching_ids(self, expression: str, limit: int) -> list[int]:
+        rows = self._conn.exec_driver_sql(
+            "SELECT rowid FROM releases_fts WHERE releases_fts MATCH ? LIMIT ?",
+            (expression, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    def _in_order(self, ids: list[int]) -> list[CatalogEntry]:
         entries = self._entries(ids)
         return [entries[i] for i in ids if i in entries]
 
-    def _candidate_ids(self, words: list[str], limit: int) -> list[int]:
-        """Full-text candidates, ranked, at a cost that does not grow with the catalog.
-
-        Ranking every release that shares a common word ("love", "live") with the listing
-        would score tens of thousands of rows. So the rarest words are used: as many as fit
-        a budget of releases to rank; when even the rarest word is common, releases must
-        carry the two rarest words together.
-        """
-        if self._conn.dialect.name != "sqlite" or not words:
-            return candidate_release_ids(self._conn, words, limit)
-        frequencies = self._frequencies(words)
-        present = sorted((df, w) for w, df in frequencies.items() if df > 0)
-        if not present:
-            return []
-        chosen: list[str] = []
-        total = 0
-        for df, word in present:
-            if chosen and total + df > QUERY_BUDGET:
-                break
-            chosen.append(word)
-            total += df
-        if total <= QUERY_BUDGET or len(present) == 1:
-            return candidate_release_ids(self._conn, chosen, limit)
-        both = " AND ".join(_fts_phrase(w) for _, w in present[:2])
-        rows = self._conn.execute(_RANKED_MATCH, {"q": both, "n": limit})
-        return [int(r[0]) for r in rows]
-
     def _frequencies(self, words: list[str]) -> dict[str, int]:
-        """How many releases contain each word, counted up to COMMON_WORD (one query).
-
-        Common words stay common: their counts are remembered per database.
-        """
+        """How many releases contain each word: exact below COMMON_WORD, else up to
+        COMMON_CEILING. Common words are counted once per process and remembered (they stay
+        common); rare ones are cheap to count and may grow with the next import."""
         database = str(self._conn.engine.url)
-        known = {w: _COMMON_WORDS[(database, w)] for w in words if (database, w) in _COMMON_WORDS}
-        unknown = [w for w in words if w not in known]
-        if unknown:
-            parts = [
-                f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM releases_fts "
-                f"WHERE releases_fts MATCH :w{i} LIMIT {COMMON_WORD}))"
-                for i in range(len(unknown))
-            ]
-            params = {f"w{i}": _fts_phrase(w) for i, w in enumerate(unknown)}
-            for index, count in self._conn.execute(sa.text(" UNION ALL ".join(parts)), params):
-                word = unknown[int(index)]
-                known[word] = int(count)
-                if count >= COMMON_WORD:
-                    if len(_COMMON_WORDS) > 100_000:
-                        _COMMON_WORDS.clear()
-                    _COMMON_WORDS[(database, word)] = int(count)
-        return known
+        known = {w: _COMMON_COUNTS[database, w] for w in words if (database, w) in _COMMON_COUNTS}
+        counts = self._count([w for w in words if w not in known], COMMON_WORD)
+        common = [w for w, n in counts.items() if n >= COMMON_WORD]
+        if common:
+            if len(_COMMON_COUNTS) > 200_000:
+                _COMMON_COUNTS.clear()
+            for word, n in self._count(common, COMMON_CEILING).items():
+                counts[word] = _COMMON_COUNTS[database, word] = n
+        return known | counts
+
+    def _count(self, words: list[str], ceiling: int) -> dict[str, int]:
+        if not words:
+            return {}
+        parts = [
+            f"SELECT {i}, (SELECT count(*) FROM (SELECT 1 FROM releases_fts "
+            f"WHERE releases_fts MATCH ? LIMIT {ceiling}))"
+            for i in range(len(words))
+        ]
+        rows = self._conn.exec_driver_sql(
+            " UNION ALL ".join(parts), tuple(_fts_phrase(w) for w in words)
+        )
+        return {words[int(index)]: int(count) for index, count in rows}
 
     def _by_identifier(self, kind: str, values: list[str]) -> dict[str, list[CatalogEntry]]:
-        pairs: list[tuple[str, int]] = []
-        for chunk in _chunks(values, _IN_CHUNK):
-            rows = self._conn.execute(
-                sa.select(release_identifiers.c.value, release_identifiers.c.release_id)
-                .where(release_identifiers.c.kind == kind, release_identifiers.c.value.in_(chunk))
-                .limit(self.MAX_ROWS)
-            )
-            pairs += [(str(r[0]), int(r[1])) for r in rows]
-        entries = self._entries(list(dict.fromkeys(i for _, i in pairs)))
         found: dict[str, list[CatalogEntry]] = {}
-        for value, release_id in pairs:
-            if release_id in entries:
-                found.setdefault(value, []).append(entries[release_id])
+        for chunk in _chunks(values, _IN_CHUNK):
+            marks = ", ".join([self._mark] * len(chunk))
+            rows = self._conn.exec_driver_sql(
+                f"SELECT m.value AS hit, {_ENTRY_COLUMNS} FROM "
+                f"(SELECT value, release_id FROM release_identifiers "
+                f"WHERE kind = {self._mark} AND value IN ({marks}) LIMIT {self.MAX_ROWS}) m "
+                "JOIN releases r ON r.id = m.release_id "
+                "LEFT JOIN release_identifiers i ON i.release_id = r.id",
+                (kind, *chunk),
+            ).all()
+            entries = _collect(rows)
+            pairs = dict.fromkeys((str(row.hit), int(row.id)) for row in rows)
+            for hit, release_id in pairs:
+                found.setdefault(hit, []).append(entries[release_id])
         return found
 
     def _entries(self, ids: Sequence[int]) -> dict[int, CatalogEntry]:
-        if not ids:
-            return {}
-        catnos: dict[int, list[str]] = {}
-        barcodes: dict[int, list[str]] = {}
-        rows: list[Any] = []
+        """The releases with these ids, with their identifiers."""
+        entries: dict[int, CatalogEntry] = {}
         for chunk in _chunks(ids, _IN_CHUNK):
-            rows.extend(
-                self._conn.execute(
-                    sa.select(
-                        releases.c.id,
-                        releases.c.artist,
-                        releases.c.title,
-                        releases.c.format,
-                        releases.c.format_descriptions,
-                        releases.c.labels,
-                        releases.c.country,
-                        releases.c.year,
-                        releases.c.master_id,
-                    ).where(releases.c.id.in_(chunk))
-                )
+            marks = ", ".join([self._mark] * len(chunk))
+            rows = self._conn.exec_driver_sql(
+                f"SELECT {_ENTRY_COLUMNS} FROM releases r "
+                f"LEFT JOIN release_identifiers i ON i.release_id = r.id WHERE r.id IN ({marks})",
+                tuple(chunk),
             )
-            idents = self._conn.execute(
-                sa.select(
-                    release_identifiers.c.release_id,
-                    release_identifiers.c.kind,
-                    release_identifiers.c.value,
-                ).where(release_identifiers.c.release_id.in_(chunk))
-            )
-            for release_id, kind, value in idents:
-                target = catnos if kind == CATNO else barcodes
-                target.setdefault(int(release_id), []).append(str(value))
-        return {
-            int(r.id): CatalogEntry(
-                release_id=int(r.id),
-                artist=r.artist,
-                title=r.title,
-                format=r.format,
-                catalog_nos=tuple(catnos.get(int(r.id), ())),
-                barcodes=tuple(barcodes.get(int(r.id), ())),
-                year=r.year,
-                master_id=r.master_id,
-                format_descriptions=_split(r.format_descriptions, DESCRIPTION_SEP),
-                labels=_split(r.labels, LIST_SEP),
-                country=r.country,
-            )
-            for r in rows
-        }
+            entries.update(_collect(rows))
+        return entries
+
+
+def _pairs_expression(present: list[str], frequencies: dict[str, int]) -> str:
+    """Two of the rarest words together, or one of the two rarest with a common one.
+
+    A release worth matching carries at least two of the listing's words (its artist and
+    its title); asking for two together keeps the matching set small.
+    """
+    rare = [w for w in present if frequencies[w] < COMMON_WORD][:PAIR_WORDS]
+    common = [w for w in present if frequencies[w] >= COMMON_WORD][:COMMON_PARTNERS]
+    if len(rare) < 2 and not common:
+        rare = present[:PAIR_WORDS]
+    if not rare:  # every word is common: the rarest of them, two by two
+        rare, common = present[:3], []
+    terms = [
+        f"({_fts_phrase(a)} AND {_fts_phrase(b)})"
+        for i, a in enumerate(rare)
+        for b in rare[i + 1 :]
+    ]
+    if common:
+        partners = " OR ".join(_fts_phrase(w) for w in common)
+        terms += [f"({_fts_phrase(a)} AND ({partners}))" for a in rare[:2]]
+    return " OR ".join(terms)
+
+
+def _collect(rows: Iterable[Any]) -> dict[int, CatalogEntry]:
+    """Rows of release columns + one identifier each → one CatalogEntry per release, in order."""
+    first: dict[int, Any] = {}
+    catnos: dict[int, list[str]] = {}
+    barcodes: dict[int, list[str]] = {}
+    for row in rows:
+        release_id = int(row.id)
+        first.setdefault(release_id, row)
+        if row.kind is not None:
+            target = catnos if row.kind == CATNO else barcodes
+            values = target.setdefault(release_id, [])
+            if row.value not in values:
+                values.append(str(row.value))
+    return {
+        release_id: CatalogEntry(
+            release_id=release_id,
+            artist=r.artist,
+            title=r.title,
+            format=r.format,
+            catalog_nos=tuple(catnos.get(release_id, ())),
+            barcodes=tuple(barcodes.get(release_id, ())),
+            year=r.year,
+            master_id=r.master_id,
+            format_descriptions=_split(r.format_descriptions, DESCRIPTION_SEP),
+            labels=_split(r.labels, LIST_SEP),
+            country=r.country,
+        )
+        for release_id, r in first.items()
+    }
