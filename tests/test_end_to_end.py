@@ -14,7 +14,7 @@ from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.sources.discogs import parse_release
-from vinyl_detective.storage import catalog, searches
+from vinyl_detective.storage import catalog, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, job_runs, listings
@@ -91,19 +91,26 @@ async def test_prices_are_fetched_only_for_matched_releases(tmp_path: Path) -> N
 
 async def test_a_failing_search_does_not_stop_the_others(tmp_path: Path) -> None:
     with running_market(tmp_path, _now()) as market:
-        _add_search(market.settings.database_url, "nothing matches this")
-        _add_search(market.settings.database_url, "lp")
-        market.ebay.fail_next(400, times=1, path_contains="item_summary")
-        await Daemon(market.settings).run(once=True)
-        assert len(market.cards()) == 2
-        engine = open_database(market.settings.database_url)
-        with engine.connect() as conn:
-            statuses = sorted(
-                r.status
-                for r in conn.execute(sa.select(job_runs).where(job_runs.c.job_type == "poll"))
-            )
+        url = market.settings.database_url
+        ids = [_add_search(url, "nothing matches this"), _add_search(url, "lp")]
+        engine = open_database(url)
+        with engine.begin() as conn:  # both poll with their own eBay query
+            for search_id in ids:
+                checkpoints.set_search_options(conn, search_id, mode="query")
         engine.dispose()
-        assert statuses == ["error", "success"]
+        market.ebay.fail_next(400, times=1, path_contains="item_summary")
+        await Daemon(market.settings, concurrency=1).run(once=True)
+        assert len(market.cards()) == 2
+        engine = open_database(url)
+        with engine.connect() as conn:
+            statuses = [
+                r.status
+                for r in conn.execute(sa.select(job_runs))
+                if r.target and r.target.startswith("search:")
+            ]
+        engine.dispose()
+        assert "error" in statuses
+        assert "success" in statuses
 
 
 async def test_spent_budget_stops_polling_until_the_reset(tmp_path: Path) -> None:

@@ -91,6 +91,10 @@ def run(
     api_port: Annotated[
         int | None, typer.Option(help="Also serve the admin API and dashboard on this port.")
     ] = None,
+    skip_initial: Annotated[
+        bool,
+        typer.Option("--skip-initial", help="Don't run what is due at start; wait one interval."),
+    ] = False,
 ) -> None:
     """Run the daemon: poll eBay, price against Discogs, alert on Telegram.
 
@@ -107,7 +111,7 @@ def run(
         return
     from vinyl_detective.daemon import Daemon
 
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, skip_initial=skip_initial)
     run_until_signalled(lambda stop: daemon.run(stop, once=once, api_port=api_port))
 
 

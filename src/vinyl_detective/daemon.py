@@ -31,16 +31,14 @@ from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
-    BudgetExhaustedError,
     NotFoundError,
     RuleSyntaxError,
-    VinylDetectiveError,
 )
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
-from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.refresh import refresh_stale_prices
+from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.notify.channels import (
@@ -96,6 +94,7 @@ class Daemon:
         refresh_every: timedelta = timedelta(days=1),
         cleanup_every: timedelta = timedelta(days=1),
         on_cycle: Callable[[CycleSummary], Awaitable[None]] | None = None,
+        skip_initial: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -104,10 +103,10 @@ class Daemon:
         self.refresh_every = refresh_every
         self.cleanup_every = cleanup_every
         self.on_cycle = on_cycle
+        self.skip_initial = skip_initial
         self.paused_until: datetime | None = None
         self._apprise: dict[tuple[str, object], Channel] = {}
         self.rates = ExchangeRates()
-        self._running: set[int] = set()
         self.engine: Engine
         self.budget: DbCallBudget
         self.ebay: EbayClient
@@ -117,6 +116,7 @@ class Daemon:
         self.pipeline: DealPipeline
         self.searches: SearchService
         self.relay: OutboxRelay
+        self.scheduler: Scheduler
         self._events_http: httpx.AsyncClient | None = None
 
     # -- wiring -------------------------------------------------------------------------
@@ -144,7 +144,7 @@ class Daemon:
             s.discogs_token,
             base_url=s.discogs_api_base_url,
             user_agent=s.user_agent,
-            limiter=HeaderRateLimiter(min_interval=0.25),
+            limiter=HeaderRateLimiter(min_interval=0),
         )
         if s.telegram_token:
             self.bot_app = build_bot_application(
@@ -173,6 +173,18 @@ class Daemon:
             rates=self.rates,
             clock=self.clock,
             price_max_age=timedelta(days=s.discogs_refresh_days),
+        )
+        self.scheduler = Scheduler(
+            engine=self.engine,
+            ebay=self.ebay,
+            pipeline=self.pipeline,
+            compile_routes=self.routes,
+            clock=self.clock,
+            budget=self.budget,
+            marketplace=s.ebay_marketplace,
+            concurrency=self.concurrency,
+            skip_initial=self.skip_initial,
+            prepare=self._prepare_search,
         )
 
     def _bot_backend(self) -> BotBackend:
@@ -232,70 +244,36 @@ class Daemon:
 
     # -- one cycle ----------------------------------------------------------------------
 
+    async def _prepare_search(self, search: SavedSearch) -> None:
+        """Before a search first runs: make sure the catalog knows what it looks for."""
+        await seed_catalog(
+            engine=self.engine, discogs=self.discogs, query=search.query, clock=self.clock
+        )
+
     async def cycle(self) -> CycleSummary:
-        """Retry undelivered alerts, then poll every due search once."""
+        """Retry undelivered alerts, flush digests, then run everything the scheduler has due."""
         summary = CycleSummary()
-        now = self.clock()
         await self.retry_pending_alerts()
-        await flush_digests(self.engine, list(self._apprise.values()), now)
-        if self.paused_until is not None and now < self.paused_until:
-            return summary
-        self.paused_until = None
-        with self.engine.connect() as conn:
-            due = [s for s in searches.due_searches(conn, now) if s.id not in self._running]
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def run(route: Route) -> None:
-            search = route.search
-            assert search is not None
-            async with gate:
-                if self.paused_until is not None:
-                    return
-                self._running.add(search.id)
-                try:
-                    await seed_catalog(
-                        engine=self.engine,
-                        discogs=self.discogs,
-                        query=search.query,
-                        clock=self.clock,
-                    )
-                    counts = await poll_search(
-                        engine=self.engine,
-                        ebay=self.ebay,
-                        pipeline=self.pipeline,
-                        route=route,
-                        clock=self.clock,
-                    )
-                    summary.counts.add(counts)
-                except BudgetExhaustedError as exc:
-                    self.paused_until = exc.resets_at
-                    summary.failed += 1
-                    log.warning("eBay budget spent: polling paused until %s", exc.resets_at)
-                except Exception as exc:  # one failing search never stops the others
-                    summary.failed += 1
-                    log.error(
-                        "search %s failed: %s",
-                        search.id,
-                        exc,
-                        exc_info=not isinstance(exc, VinylDetectiveError),
-                    )
-                finally:
-                    self._running.discard(search.id)
-                    ran = self.clock()
-                    with self.engine.begin() as conn:
-                        searches.mark_run(
-                            conn,
-                            search.id,
-                            ran_at=ran,
-                            next_run_at=ran + timedelta(minutes=search.poll_minutes),
-                        )
-
-        routes = self.routes(due)
-        summary.searches = len(routes)
-        await asyncio.gather(*(run(route) for route in routes))
+        await flush_digests(self.engine, list(self._apprise.values()), self.clock())
+        report = await self.scheduler.run_due(self.clock())
+        self.paused_until = report.paused_until
+        summary.searches = report.query_polls + report.firehose_polls + report.backfills
+        summary.failed = report.failed
+        summary.counts = report.counts
         if self.on_cycle is not None:
             await self.on_cycle(summary)
         return summary
+
+    async def _poll_loop(self, stop: asyncio.Event) -> None:
+        """Run the scheduler until `stop`, waking when the next job is due (at most a tick)."""
+        while not stop.is_set():
+            try:
+                await self.cycle()
+            except Exception:
+                log.exception("scheduler cycle failed; trying again shortly")
+            wait = (self.scheduler.next_wakeup(self.clock()) - self.clock()).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(max(wait, 1.0), self.tick_seconds))
 
     async def retry_pending_alerts(self) -> int:
         """Deliver alerts that were claimed but not sent (crash, or a retryable failure)."""

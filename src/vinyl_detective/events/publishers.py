@@ -66,12 +66,9 @@ class LogPublisher:
 
     async def publish(self, event: OutboxEvent) -> None:
         self._log.info(
-            "event %s id=%s aggregate=%s payload=%s",
-            event.event_type,
-            event.event_id,
-            event.aggregate_id,
-            event.body().decode(),
+            "event %s id=%s aggregate=%s", event.event_type, event.event_id, event.aggregate_id
         )
+        self._log.debug("event %s payload=%s", event.event_id, event.body().decode())
 
     async def aclose(self) -> None:
         return None
