@@ -18,6 +18,10 @@ Decisions worth knowing:
 * `catalog_nos` keep the spelling printed by Discogs (trimmed, "none" dropped);
   `barcodes` are normalised 13-digit EANs (invalid ones are dropped).
 * Corrupt or truncated input raises `DumpError` saying how far the read got.
+* Speed: the file is inflated in a background thread (zlib releases the GIL); sub-trees
+  the catalog never reads (tracklist, videos, credits, companies, notes, images) are cut
+  out of the bytes before lxml sees them; `iter_dump_releases_in_worker` runs the parse
+  in a child process so that the caller's database writes overlap it.
 """
 
 from __future__ import annotations
