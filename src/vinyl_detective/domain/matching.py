@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 FUZZY_CUTOFF = 85.0  # tier-3 score (0..100) needed for a match
-FUZZY_CANDIDATES = 20  # releases taken from the full-text prefilter
+FUZZY_CANDIDATES = 15  # releases taken from the full-text prefilter
 PRESENCE_CUTOFF = 88.0  # how well an artist or title must appear in the listing
 UNEXPLAINED_PENALTY = 5.0  # points per informative listing word the release does not explain
 NEAR_TIE = 3.0  # scores closer than this between two releases: the title cannot tell them apart

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from itertools import combinations, islice
+from itertools import islice
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -323,7 +323,7 @@ def count_releases(conn: sa.Connection) -> int:
 COMMON_WORD = 300  # a word in at least this many releases is common; counting stops here
 PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, or
 COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
-COMMON_CEILING = 20_000  # common words are counted up to this, once per process
+COMMON_CEILING = 5_000  # common words are counted up to this, once per process
 _COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
 
 # The catalog's columns as CatalogEntry needs them, with every identifier (one row each).
@@ -363,10 +363,11 @@ class SqlCatalog:
     def fuzzy_candidates(self, words: Sequence[str], limit: int) -> list[CatalogEntry]:
         """Releases sharing at least two of `words` (their artist and title, presumably).
 
-        On SQLite the cost is bounded whatever the catalog size: bm25 ranking reads the
-        positions of every row on the words' lists, tens of thousands for a common word,
-        so nothing is ranked. Instead the query is narrow — two of the listing's rarest
-        words together — and when even that matches a crowd, three words together.
+        On SQLite the cost is bounded whatever the catalog size. bm25 ranking would read
+        the positions of every row on the words' lists — tens of thousands for a common
+        word — so nothing is ranked by the index. Instead pairs of words are looked up
+        together, the most selective pair first, until `limit` releases are found: the
+        release a listing names usually shares its rarest words.
         """
         words = [w for w in dict.fromkeys(words) if w]
         if not words:
@@ -377,16 +378,13 @@ class SqlCatalog:
         present = [w for n, w in sorted((n, w) for w, n in frequencies.items() if n > 0)]
         if len(present) <= 1:
             return self._in_order(candidate_release_ids(self._conn, present, limit))
-        ids = self._matching_ids(_pairs_expression(present, frequencies), limit + 1)
-        if len(ids) > limit:
-            rarest = present[:PAIR_WORDS]
-            triples = " OR ".join(
-                "(" + " AND ".join(_fts_phrase(w) for w in combo) + ")"
-                for combo in combinations(rarest, 3)
-            )
-            narrower = self._matching_ids(triples, limit) if triples else []
-            ids = narrower or ids[:limit]
-        return self._in_order(ids)
+        found: dict[int, None] = {}
+        for a, b in _word_pairs(present, frequencies):
+            expression = f"{_fts_phrase(a)} AND {_fts_phrase(b)}"
+            found.update(dict.fromkeys(self._matching_ids(expression, limit - len(found))))
+            if len(found) >= limit:
+                break
+        return self._in_order(list(found))
 
     def _matching_ids(self, expression: str, limit: int) -> list[int]:
         rows = self._conn.exec_driver_sql(
@@ -459,11 +457,12 @@ class SqlCatalog:
         return entries
 
 
-def _pairs_expression(present: list[str], frequencies: dict[str, int]) -> str:
-    """Two of the rarest words together, or one of the two rarest with a common one.
+def _word_pairs(present: list[str], frequencies: dict[str, int]) -> list[tuple[str, str]]:
+    """Pairs of the listing's words to look for together, the most selective first.
 
     A release worth matching carries at least two of the listing's words (its artist and
-    its title); asking for two together keeps the matching set small.
+    its title). Pairs of the rarest words come first — their releases are few and most
+    likely the one — then each of the two rarest words with the commonest partners.
     """
     rare = [w for w in present if frequencies[w] < COMMON_WORD][:PAIR_WORDS]
     common = [w for w in present if frequencies[w] >= COMMON_WORD][:COMMON_PARTNERS]
@@ -471,15 +470,9 @@ def _pairs_expression(present: list[str], frequencies: dict[str, int]) -> str:
         rare = present[:PAIR_WORDS]
     if not rare:  # every word is common: the rarest of them, two by two
         rare, common = present[:3], []
-    terms = [
-        f"({_fts_phrase(a)} AND {_fts_phrase(b)})"
-        for i, a in enumerate(rare)
-        for b in rare[i + 1 :]
-    ]
-    if common:
-        partners = " OR ".join(_fts_phrase(w) for w in common)
-        terms += [f"({_fts_phrase(a)} AND ({partners}))" for a in rare[:2]]
-    return " OR ".join(terms)
+    pairs = [(a, b) for i, a in enumerate(rare) for b in rare[i + 1 :]]
+    pairs += [(a, b) for a in rare[:2] for b in common]
+    return sorted(pairs, key=lambda p: frequencies[p[0]] * frequencies[p[1]])
 
 
 def _collect(rows: Iterable[Any]) -> dict[int, CatalogEntry]:
