@@ -209,3 +209,21 @@ def test_count_releases_counts_each_release_once(engine: Engine, now: datetime) 
         upsert_releases(conn, [release(1), release(2), release(1, "Again")], now)
         upsert_releases(conn, [release(2, "Updated")], now)
         assert count_releases(conn) == 2
+
+
+def test_fuzzy_candidates_find_the_release_among_hundreds_sharing_a_common_word(
+    engine: Engine, now: datetime
+) -> None:
+    crowd = [
+        Release(id=i, artist=f"Singer {chr(97 + i % 26)}{chr(97 + i // 26 % 26)}", title="Love")
+        for i in range(1, 401)
+    ]
+    target = Release(id=1000, artist="Dexter Gordon", title="Love For Sale")
+    with engine.begin() as conn:
+        upsert_releases(conn, [*crowd, target], now)
+    with engine.connect() as conn:
+        found = SqlCatalog(conn).fuzzy_candidates(["dexter", "gordon", "love", "sale"], 15)
+        assert found[0].release_id == 1000
+        assert len(found) <= 15
+        # Only the common word: some of the crowd, never more than asked for.
+        assert len(SqlCatalog(conn).fuzzy_candidates(["love", "singer"], 15)) == 15
