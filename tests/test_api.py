@@ -342,11 +342,12 @@ async def test_webhook_accepts_a_price_with_a_separate_currency_and_flat_seller_
         ({"price": "-3.00"}, "listings.1.price"),
         ({"price": "12.345"}, "listings.1.price"),
         ({"price": "12.00", "currency": None}, "listings.1.currency"),
-        ({"currency": "dollars"}, "listings.1.currency"),
+        ({"price": "12.00", "currency": "dollars"}, "listings.1.currency"),
         ({"url": "javascript:alert(1)"}, "listings.1.url"),
         ({"item_id": ""}, "listings.1.item_id"),
         ({"listed_at": "2026-11-22T10:00:00"}, "listings.1.listed_at"),
         ({"buying_option": "RAFFLE"}, "listings.1.buying_option"),
+        ({"seller_feedback_score": 10**20}, "listings.1.seller_feedback_score"),
     ],
 )
 async def test_a_bad_listing_is_refused_with_the_path_of_its_field(
@@ -385,6 +386,15 @@ async def test_shipping_in_another_currency_than_the_price_is_refused(
     response = await client.post("/webhooks/listings", json=[listing])
     assert response.status_code == 422
     assert "shipping is in EUR" in response.json()["detail"]
+
+
+async def test_a_price_whose_currency_contradicts_the_currency_field_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    listing = webhook_listing("1", currency="EUR")  # the price object says USD
+    response = await client.post("/webhooks/listings", json=[listing])
+    assert response.status_code == 422
+    assert "price is in USD but currency says EUR" in response.json()["detail"]
 
 
 async def test_an_empty_batch_and_a_non_json_body_are_refused(client: httpx.AsyncClient) -> None:
@@ -621,3 +631,86 @@ def test_money_figures_never_travel_as_floats() -> None:
 
     schema = DealOut.model_json_schema(mode="serialization")
     assert schema["properties"]["found_price"]["type"] == "string"
+
+
+# -- the dashboard's guard rails (its pages are exercised in test_dashboard_browser.py) --
+
+
+async def sign_in(http: httpx.AsyncClient, next_path: str = "/") -> httpx.Response:
+    return await http.post(
+        "/login",
+        content=f"token={TOKEN}&next={next_path}".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""},
+    )
+
+
+async def test_the_dashboard_sends_a_visitor_to_the_sign_in_form(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/board?x=1", headers={"Authorization": ""})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/board%3Fx%3D1"
+
+
+async def test_signing_in_sets_a_strict_http_only_cookie_that_is_not_the_token(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await sign_in(client, "/jobs")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/jobs"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert TOKEN not in cookie
+
+
+async def test_sign_in_never_redirects_to_another_site(client: httpx.AsyncClient) -> None:
+    response = await sign_in(client, "//evil.example/phish")
+    assert response.headers["location"] == "/"
+
+
+async def test_a_dashboard_move_without_the_form_token_is_refused(
+    client: httpx.AsyncClient, seeded: Engine
+) -> None:
+    await track_via_webhook(client, seeded, "csrf-1")
+    client.cookies = (await sign_in(client)).cookies
+    response = await client.post(
+        "/board/csrf-1/transition",
+        content=b"to=CANCELLED",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""},
+    )
+    assert response.status_code == 403
+    assert "expired" in response.text
+    with seeded.connect() as conn:
+        deal = deals.get_deal(conn, "csrf-1")
+    assert deal is not None
+    assert deal.state == "FOUND"
+
+
+async def test_dashboard_pages_forbid_scripts_and_framing(client: httpx.AsyncClient) -> None:
+    response = await client.get("/jobs")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # so no script runs at all
+
+
+async def test_without_an_admin_token_the_dashboard_says_how_to_switch_it_on(
+    seeded: Engine,
+) -> None:
+    app = create_app(engine=seeded, admin_token="")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://vd.test"
+    ) as http:
+        response = await http.get("/")
+    assert response.status_code == 503
+    assert "Set <code>ADMIN_TOKEN</code>" in response.text
+
+
+async def test_an_absurd_release_id_is_refused_not_a_crash(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"/releases/{10**30}")
+    assert response.status_code == 422
+    missing = await client.get("/releases/123456")
+    assert missing.status_code == 404
+    assert "not in the catalog" in missing.text

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 import jinja2
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vinyl_detective.api.chart import PricePoint, Reference, price_chart
@@ -52,6 +53,7 @@ CSP = (
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
+DbId = Annotated[int, FastApiPath(ge=1, le=2**62)]  # beyond that SQLite cannot even look
 
 
 def _money(amount: Decimal | None, currency: str | None = None) -> str:
@@ -387,13 +389,15 @@ def _searches(
 
 
 @router.get("/searches", dependencies=[Page])
-def searches_page(request: Request, svc: Svc, started: int | None = None) -> Response:
+def searches_page(
+    request: Request, svc: Svc, started: Annotated[int | None, Query(ge=1, le=2**62)] = None
+) -> Response:
     message = f"Search #{started} started." if started is not None else None
     return _searches(request, svc, message=message)
 
 
 @router.post("/searches/{search_id}/run", dependencies=[Page])
-async def run_search(request: Request, search_id: int, svc: Svc) -> Response:
+async def run_search(request: Request, search_id: DbId, svc: Svc) -> Response:
     form = await read_form(request)
     if not csrf_ok(request, form):
         return _searches(request, svc, status=403, error=STALE_FORM)
@@ -440,7 +444,7 @@ def _chart_for(release: Release, seen: list[StoredListing]) -> tuple[Any, int]:
 
 
 @router.get("/releases/{release_id}", dependencies=[Page])
-def release_page(request: Request, release_id: int, svc: Svc) -> Response:
+def release_page(request: Request, release_id: DbId, svc: Svc) -> Response:
     with svc.engine.connect() as conn:
         release = catalog.get_release(conn, release_id)
         seen = listings.listings_of_release(conn, release_id) if release else []

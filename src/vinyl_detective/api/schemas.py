@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -33,8 +34,32 @@ from vinyl_detective.storage.listings import StoredListing
 
 MAX_LISTINGS_PER_REQUEST = 500
 
-# Money in: a non-negative decimal with at most two decimals ("45.00", 45, 45.5).
-Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, examples=["45.00"])]
+# Money in: a non-negative decimal with at most two decimals ("45.00", 45, 45.5). The
+# documented schema names the exact forms (a string, or a whole number); other JSON numbers
+# are accepted when they are exact cents.
+AMOUNT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"},
+        {"type": "integer", "minimum": 0, "maximum": 9_999_999_999},
+    ],
+    "examples": ["45.00"],
+}
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(AMOUNT_SCHEMA, mode="validation"),
+]
+# `price` and `shipping` of a listing also accept {"value", "currency"} (see ListingIn); the
+# schema documents the plain amount, which is what most scrapers send.
+MONEY_SCHEMA: dict[str, Any] = {
+    **AMOUNT_SCHEMA,
+    "description": 'An amount, or {"value": "35.00", "currency": "USD"}',
+}
+ListingAmount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(MONEY_SCHEMA, mode="validation"),
+]
 # Money out: always a string, so no client ever sees a binary float.
 AmountOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 Currency = Annotated[
@@ -77,6 +102,32 @@ def _money_parts(value: Any) -> tuple[Any, Any]:
     return value, None
 
 
+LISTING_EXAMPLE: dict[str, Any] = {
+    "item_id": "v1|405512345678|0",
+    "title": "John Coltrane Blue Train LP Blue Note BLP 1577 VG+",
+    "price": {"value": "35.00", "currency": "USD"},
+    "shipping": "5.00",
+    "condition": "Used",
+    "url": "https://www.ebay.com/itm/405512345678",
+    "seller": {"username": "crate_digger", "feedback_pct": 99.6},
+    "source": "my-scraper",
+}
+
+
+def _document_listing(schema: dict[str, Any]) -> None:
+    """The published schema: the nested `seller` form next to the flat fields."""
+    schema["properties"]["seller"] = {
+        "type": "object",
+        "description": "The seller, instead of the flat seller_* fields",
+        "properties": {
+            "username": {"type": "string", "maxLength": 200},
+            "feedback_pct": {"type": "number", "minimum": 0, "maximum": 100},
+            "feedback_score": {"type": "integer", "minimum": 0},
+        },
+    }
+    schema["examples"] = [LISTING_EXAMPLE]
+
+
 class ListingIn(BaseModel):
     """One listing in the normalised shape every source produces.
 
@@ -88,33 +139,20 @@ class ListingIn(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "item_id": "v1|405512345678|0",
-                    "title": "John Coltrane Blue Train LP Blue Note BLP 1577 VG+",
-                    "price": {"value": "35.00", "currency": "USD"},
-                    "shipping": "5.00",
-                    "condition": "Used",
-                    "url": "https://www.ebay.com/itm/405512345678",
-                    "seller": {"username": "crate_digger", "feedback_pct": 99.6},
-                    "source": "my-scraper",
-                }
-            ]
-        },
+        json_schema_extra=_document_listing,
     )
 
     item_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    price: Amount
-    currency: Currency
-    shipping: Amount | None = None
+    price: ListingAmount
+    currency: Currency = Field(description="May be left out when `price` carries it")
+    shipping: ListingAmount | None = None
     condition: ShortText | None = None
     condition_id: ShortText | None = None
     buying_option: BuyingOption = BuyingOption.FIXED_PRICE
     seller_username: ShortText | None = None
     seller_feedback_pct: Annotated[float, Field(ge=0, le=100)] | None = None
-    seller_feedback_score: Annotated[int, Field(ge=0)] | None = None
+    seller_feedback_score: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
     url: HttpUrl
     affiliate_url: HttpUrl | None = None
     image_url: HttpUrl | None = None
@@ -137,8 +175,14 @@ class ListingIn(BaseModel):
         price, price_currency = _money_parts(data.get("price"))
         if "price" in data:
             data["price"] = price
-        if price_currency is not None and data.get("currency") is None:
-            data["currency"] = price_currency
+        if price_currency is not None:
+            if data.get("currency") is None:
+                data["currency"] = price_currency
+            elif str(price_currency).strip().upper() != str(data["currency"]).strip().upper():
+                raise ValueError(
+                    f"price is in {price_currency} but currency says {data['currency']}: "
+                    "send one currency"
+                )
         shipping, shipping_currency = _money_parts(data.get("shipping"))
         data["shipping"] = shipping
         if (
