@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
@@ -21,10 +21,11 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     summary="Liveness for monitors (no token needed)",
+    response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "The database cannot be reached"}},
 )
 def health(svc: Annotated[Services, Depends(services)]) -> JSONResponse:
-    database: str = "ok"
+    database: Literal["ok", "unreachable"] = "ok"
     try:
         with svc.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -38,11 +39,12 @@ def health(svc: Annotated[Services, Depends(services)]) -> JSONResponse:
         except Exception as exc:
             log.warning("health: publisher status unavailable: %s", type(exc).__name__)
             events = {"healthy": False, "last_error": "status unavailable"}
+    status: Literal["ok", "degraded", "unavailable"]
     if database != "ok":
         status = "unavailable"
     elif events is not None and events.get("healthy") is False:
         status = "degraded"
     else:
         status = "ok"
-    body = HealthOut(status=status, database=database, events=events, time=svc.clock())  # type: ignore[arg-type]
+    body = HealthOut(status=status, database=database, events=events, time=svc.clock())
     return JSONResponse(jsonable_encoder(body), status_code=503 if status == "unavailable" else 200)
