@@ -261,6 +261,15 @@ def test_the_deals_page_lists_scored_listings_with_priorities(
     assert rows == browser.count("table.deals tbody .badge-high") > 0
 
 
+def test_tracking_a_deal_puts_it_on_the_board(site: Site, browser: Chromium) -> None:
+    browser.goto(f"{site.url}/?q=columbia")
+    browser.submit("form[action='/deals/kob-2/track']")
+    assert browser.url.startswith(f"{site.url}/board")
+    assert card_state(browser, "kob-2") == "FOUND"
+    browser.goto(f"{site.url}/?q=columbia")
+    assert browser.text("table.deals .state-pill") == "FOUND"
+
+
 def test_a_listing_title_is_shown_as_text_never_run(site: Site, browser: Chromium) -> None:
     browser.goto(f"{site.url}/?q=script")
     assert browser.count("table.deals tbody tr") == 1
