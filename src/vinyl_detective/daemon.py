@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import uvicorn
@@ -95,6 +96,7 @@ class Daemon:
         cleanup_every: timedelta = timedelta(days=1),
         on_cycle: Callable[[CycleSummary], Awaitable[None]] | None = None,
         skip_initial: bool = False,
+        scheduler_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -104,6 +106,7 @@ class Daemon:
         self.cleanup_every = cleanup_every
         self.on_cycle = on_cycle
         self.skip_initial = skip_initial
+        self.scheduler_options = dict(scheduler_options or {})
         self.paused_until: datetime | None = None
         self._apprise: dict[tuple[str, object], Channel] = {}
         self.rates = ExchangeRates()
@@ -185,6 +188,7 @@ class Daemon:
             concurrency=self.concurrency,
             skip_initial=self.skip_initial,
             prepare=self._prepare_search,
+            **self.scheduler_options,
         )
 
     def _bot_backend(self) -> BotBackend:

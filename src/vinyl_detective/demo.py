@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -29,12 +30,18 @@ from vinyl_detective.fakes.sample_data import SampleMarket, arrivals, build_samp
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram
 from vinyl_detective.service import SearchService
+from vinyl_detective.storage.db import open_database
 
 DEMO_CHAT_ID = 4242
 DEMO_APP_ID = "demo-app-id"
 DEMO_CERT_ID = "demo-cert-id"
-DEMO_DISCOGS_TOKEN = "demo-discogs-token"
-DEMO_TELEGRAM_TOKEN = "123456:DEMO-TOKEN"
+DEMO_DISCOGS_TOKEN = "demo-discogs-token"  # noqa: S105 - the fake's public demo token
+DEMO_TELEGRAM_TOKEN = "123456:DEMO-TOKEN"  # noqa: S105 - the fake's public demo token
+
+
+# The sample market's listings reach three days back: let the new searches' backfills
+# alert on all of it (live, only listings from the last day alert), all in the first cycle.
+DEMO_SCHEDULE = {"backfill_alert_within": timedelta(days=4), "backfills_per_cycle": 10}
 
 
 @dataclass
@@ -55,8 +62,13 @@ def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
     """Start the fakes filled with the sample market; ports `port`, +1, +2 (0: any free)."""
     market = build_sample_market(now=utcnow())
     ebay = FakeEbay(market.items, app_id=DEMO_APP_ID, cert_id=DEMO_CERT_ID)
+    # The demo's Discogs allows 600 requests a minute (the real one: 60), so the demo is
+    # lively; the client learns the limit from the rate-limit headers, as it would live.
     discogs = FakeDiscogs(
-        market.releases, price_suggestions=market.price_suggestions, token=DEMO_DISCOGS_TOKEN
+        market.releases,
+        price_suggestions=market.price_suggestions,
+        token=DEMO_DISCOGS_TOKEN,
+        rate_limit=600,
     )
     telegram = FakeTelegram(DEMO_TELEGRAM_TOKEN)
     apps = (ebay.app, discogs.app, telegram.app)
@@ -99,10 +111,38 @@ def plain_text(telegram_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: Console) -> None:
+def _reset(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     for leftover in data_dir.glob("demo.db*"):
         leftover.unlink()  # the demo always starts from a fresh market
+
+
+def _save_demo_searches(settings: Settings, market: SampleMarket, console: Console) -> None:
+    engine = open_database(settings.database_url)
+    service = SearchService(engine, utcnow, default_poll_minutes=settings.poll_minutes)
+    for query in demo_queries(market):
+        service.add(query, chat_id=DEMO_CHAT_ID)
+        console.print(f"Saved search: [bold]{query}[/bold]")
+    engine.dispose()
+
+
+async def _print_alerts(fakes: FakeServices, console: Console, stop: asyncio.Event) -> None:
+    """Show each deal card the bot sends, as it arrives in the fake Telegram."""
+    shown = 0
+    while True:
+        sent = fakes.telegram.sent
+        for message in sent[shown:]:
+            if message.get("reply_markup"):  # deal cards carry the Track/Bought buttons
+                console.print(Panel(plain_text(message["text"]), border_style="green"))
+        shown = len(sent)
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+
+
+async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: Console) -> None:
+    await asyncio.to_thread(_reset, data_dir)
     with serve_fakes() as fakes:
         settings = demo_settings(fakes, data_dir)
         console.print(
@@ -114,49 +154,28 @@ async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: 
                 title="Vinyl Detective demo",
             )
         )
-        printed = 0
-
-        async def show_alerts() -> None:
-            nonlocal printed
-            for message in fakes.telegram.sent[printed:]:
-                if message.get("reply_markup"):  # deal cards carry the Track/Bought buttons
-                    console.print(Panel(plain_text(message["text"]), border_style="green"))
-            printed = len(fakes.telegram.sent)
-
-        async def after_cycle(summary: object) -> None:
-            await show_alerts()
-
-        daemon = Daemon(settings, tick_seconds=5, on_cycle=after_cycle)
-        service_engine_ready = asyncio.Event()
-
-        async def add_searches() -> None:
-            await asyncio.sleep(0)
-            from vinyl_detective.storage.db import open_database
-
-            engine = open_database(settings.database_url)
-            service = SearchService(engine, utcnow, default_poll_minutes=1)
-            for query in demo_queries(fakes.market):
-                service.add(query, chat_id=DEMO_CHAT_ID)
-                console.print(f"Saved search: [bold]{query}[/bold]")
-            engine.dispose()
-            service_engine_ready.set()
-
-        await add_searches()
-        if once:
-            await daemon.run(once=True)
-            await show_alerts()
-            cards = sum(1 for m in fakes.telegram.sent if m.get("reply_markup"))
-            console.print(f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat.")
-            return
-        fakes.telegram.push_message(DEMO_CHAT_ID, "/start")
-        fakes.telegram.push_message(DEMO_CHAT_ID, "/my_searches")
-        feeder = asyncio.create_task(_feed_new_listings(fakes, stop))
+        _save_demo_searches(settings, fakes.market, console)
+        printing = asyncio.Event()
+        printer = asyncio.create_task(_print_alerts(fakes, console, printing))
+        feeder = None if once else asyncio.create_task(_feed_new_listings(fakes, stop))
+        if not once:
+            fakes.telegram.push_message(DEMO_CHAT_ID, "/start")
+            fakes.telegram.push_message(DEMO_CHAT_ID, "/my_searches")
         try:
-            await daemon.run(stop)
+            await Daemon(settings, tick_seconds=5, scheduler_options=DEMO_SCHEDULE).run(
+                stop, once=once
+            )
         finally:
-            feeder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeder
+            printing.set()
+            await printer
+            if feeder is not None:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeder
+        cards = sum(1 for m in fakes.telegram.sent if m.get("reply_markup"))
+        console.print(
+            f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat ({fakes.telegram_url})."
+        )
 
 
 async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
