@@ -323,6 +323,7 @@ def count_releases(conn: sa.Connection) -> int:
 COMMON_WORD = 300  # a word in at least this many releases is common; counting stops here
 PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, or
 COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
+CROWD_THIRDS = 2  # words tried as a third one when a pair matches too many releases
 COMMON_CEILING = 5_000  # common words are counted up to this, once per process
 _COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
 
@@ -380,11 +381,19 @@ class SqlCatalog:
             return self._in_order(candidate_release_ids(self._conn, present, limit))
         found: dict[int, None] = {}
         for a, b in _word_pairs(present, frequencies):
-            expression = f"{_fts_phrase(a)} AND {_fts_phrase(b)}"
-            found.update(dict.fromkeys(self._matching_ids(expression, limit - len(found))))
+            wanted = limit - len(found)
+            pair = f"{_fts_phrase(a)} AND {_fts_phrase(b)}"
+            ids = self._matching_ids(pair, wanted + 1)
+            if len(ids) > wanted:
+                # A crowd shares these two words: those sharing a third come first.
+                for third in [w for w in present if w not in (a, b)][:CROWD_THIRDS]:
+                    narrower = f"{pair} AND {_fts_phrase(third)}"
+                    found.update(dict.fromkeys(self._matching_ids(narrower, wanted)))
+                    wanted = limit - len(found)
+            found.update(dict.fromkeys(ids[: max(wanted, 0)]))
             if len(found) >= limit:
                 break
-        return self._in_order(list(found))
+        return self._in_order(list(found)[:limit])
 
     def _matching_ids(self, expression: str, limit: int) -> list[int]:
         rows = self._conn.exec_driver_sql(
