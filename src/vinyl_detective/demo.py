@@ -12,11 +12,14 @@ import asyncio
 import contextlib
 import html
 import re
+import secrets
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -24,6 +27,7 @@ from rich.panel import Panel
 from vinyl_detective.config import Settings
 from vinyl_detective.daemon import Daemon, utcnow
 from vinyl_detective.domain.normalize import strip_disambiguation
+from vinyl_detective.domain.query import query_matches
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay
 from vinyl_detective.fakes.sample_data import SampleMarket, arrivals, build_sample_market
@@ -41,7 +45,12 @@ DEMO_TELEGRAM_TOKEN = "123456:DEMO-TOKEN"  # noqa: S105 - the fake's public demo
 
 # The sample market's listings reach three days back: let the new searches' backfills
 # alert on all of it (live, only listings from the last day alert), all in the first cycle.
-DEMO_SCHEDULE = {"backfill_alert_within": timedelta(days=4), "backfills_per_cycle": 10}
+# The category streams are polled every 15 s at most, so arriving listings show up fast.
+DEMO_SCHEDULE = {
+    "backfill_alert_within": timedelta(days=4),
+    "backfills_per_cycle": 10,
+    "firehose_min_minutes": 0.25,
+}
 
 
 @dataclass
@@ -95,7 +104,14 @@ def demo_settings(fakes: FakeServices, data_dir: Path) -> Settings:
         discogs_api_base_url=fakes.discogs_url,
         telegram_api_base_url=fakes.telegram_url,
         user_agent="VinylDetectiveDemo/0.1",
+        admin_token=secrets.token_urlsafe(12),
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def demo_queries(market: SampleMarket, count: int = 6) -> list[str]:
@@ -155,6 +171,15 @@ async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: 
             )
         )
         _save_demo_searches(settings, fakes.market, console)
+        api_port = None if once else free_port()
+        if api_port is not None:
+            console.print(
+                Panel.fit(
+                    f"Dashboard and admin API: http://127.0.0.1:{api_port}/\n"
+                    f"Sign in with the demo's admin token: {settings.admin_token}",
+                    title="Dashboard",
+                )
+            )
         printing = asyncio.Event()
         printer = asyncio.create_task(_print_alerts(fakes, console, printing))
         feeder = None if once else asyncio.create_task(_feed_new_listings(fakes, stop))
@@ -163,7 +188,7 @@ async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: 
             fakes.telegram.push_message(DEMO_CHAT_ID, "/my_searches")
         try:
             await Daemon(settings, tick_seconds=5, scheduler_options=DEMO_SCHEDULE).run(
-                stop, once=once
+                stop, once=once, api_port=api_port
             )
         finally:
             printing.set()
@@ -179,10 +204,18 @@ async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: 
 
 
 async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
-    """New listings keep appearing on the fake eBay, a few every few seconds."""
+    """New listings keep appearing on the fake eBay, a few every few seconds; one of each
+    few is by an artist the demo watches, so the watcher has something to find."""
     stream = arrivals(fakes.market, seed=11, start=utcnow(), per_hour=1200)
+    queries = demo_queries(fakes.market)
+
+    def watched(item: dict[str, Any]) -> bool:
+        return any(query_matches(q, item["title"]) for q in queries)
+
     while not stop.is_set():
-        fakes.ebay.add_items([next(stream) for _ in range(3)])
+        batch = [next(stream), next(stream)]
+        batch.append(next(item for item in stream if watched(item)))
+        fakes.ebay.add_items(batch)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=8)
 

@@ -406,7 +406,9 @@ class Scheduler:
         await asyncio.gather(*jobs)
         if self.paused_until is not None:
             report.paused_until = self.paused_until
-        log.info("scheduler cycle %s", report.summary())
+        ran = report.firehose_polls + report.query_polls + report.backfills + report.failed
+        # An idle tick is not news; a cycle that did something is one line for the operator.
+        log.log(logging.INFO if ran else logging.DEBUG, "scheduler cycle %s", report.summary())
         return report
 
     def _persist_plan(
