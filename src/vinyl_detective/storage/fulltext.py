@@ -1,8 +1,17 @@
-"""Full-text prefilter over the catalog — the one SQLite-specific piece, behind one function.
+"""Full-text prefilter over the catalog — the one database-specific piece, behind one function.
 
-On SQLite it uses the FTS5 table `releases_fts` (created by the first migration, kept in
-step with `releases` by triggers). On other databases it falls back to a LIKE scan over
-artist/title, which is correct but slow; PostgreSQL gets a real index later.
+SQLite: the FTS5 table `releases_fts` (created by the first migration, kept in step with
+`releases` by triggers), ranked by bm25.
+
+PostgreSQL: the generated column `releases.search_words` (a tsvector of artist, title and
+catalog no., folded by the SQL function `vinyl_detective_words` exactly as the matcher
+folds listing titles) with a GIN index, both created by migration 0006. Given two or more
+words, a candidate must share at least two of them (any pair: artist + title, typically),
+which keeps a common word from dragging in thousands of releases; the candidates sharing
+the most words come first, then the best `ts_rank` (artist/title words weigh more than
+catalog-number words; shorter names first).
+
+Other databases fall back to a LIKE scan over artist/title: correct but slow.
 """
 
 from __future__ import annotations
@@ -11,7 +20,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from vinyl_detective.domain.title_noise import normalize_text
 from vinyl_detective.storage.schema import releases
+
+# PostgreSQL (migration 0006): the tsvector column and its text-search configuration.
+PG_SEARCH_COLUMN = "search_words"
+PG_TS_CONFIG = "simple"
 
 # The FTS5 table and the triggers that keep it in step with `releases`. Created by the
 # first migration; a bulk import may drop the triggers, load, rebuild, and recreate them.
@@ -54,6 +68,8 @@ def candidate_release_ids(conn: sa.Connection, words: Sequence[str], limit: int)
             {"q": query, "n": limit},
         )
         return [int(r[0]) for r in rows]
+    if conn.dialect.name == "postgresql":
+        return _postgres_candidates(conn, words, limit)
     haystack = sa.func.lower(releases.c.artist + " " + releases.c.title)
     hits = sum(
         (sa.case((haystack.contains(w.lower()), 1), else_=0) for w in words),
@@ -68,7 +84,38 @@ def candidate_release_ids(conn: sa.Connection, words: Sequence[str], limit: int)
     return [int(r[0]) for r in conn.execute(stmt)]
 
 
+def _postgres_candidates(conn: sa.Connection, words: Sequence[str], limit: int) -> list[int]:
+    """The PostgreSQL prefilter over `releases.search_words` (see the module doc)."""
+    # The words folded as the index folds its text; one that folds to nothing is no word.
+    folded = list(dict.fromkeys(f for f in (normalize_text(w) for w in words) if f))
+    if not folded or limit <= 0:
+        return []
+    params: dict[str, object] = {f"w{i}": word for i, word in enumerate(folded)}
+    params["n"] = limit
+    queries = [f"plainto_tsquery('{PG_TS_CONFIG}', :w{i})" for i in range(len(folded))]
+    column = f"r.{PG_SEARCH_COLUMN}"
+    if len(queries) == 1:
+        wanted = queries[0]
+    else:
+        wanted = " || ".join(
+            f"({a} && {b})" for i, a in enumerate(queries) for b in queries[i + 1 :]
+        )
+    shared = " + ".join(f"({column} @@ {q})::int" for q in queries)
+    anyone = " || ".join(queries)
+    rows = conn.execute(
+        sa.text(
+            f"SELECT r.id FROM releases r WHERE {column} @@ ({wanted}) "
+            f"ORDER BY {shared} DESC, ts_rank({column}, {anyone}, 1) DESC, r.id LIMIT :n"
+        ),
+        params,
+    )
+    return [int(r[0]) for r in rows]
+
+
 def rebuild(conn: sa.Connection) -> None:
-    """Rebuild the index from `releases` (after bulk loads that bypassed the triggers)."""
+    """Rebuild the index from `releases` (after bulk loads that bypassed the triggers).
+
+    Nothing to do on PostgreSQL: the generated column is computed on every write.
+    """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("INSERT INTO releases_fts(releases_fts) VALUES ('rebuild')")
