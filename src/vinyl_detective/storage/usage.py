@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.errors import BudgetExhaustedError
@@ -35,6 +36,24 @@ def calls_on(conn: sa.Connection, service: str, day: date) -> int:
     return int(value or 0)
 
 
+def _ensure_day(conn: sa.Connection, service: str, day: str) -> None:
+    """The day's counter row, created at zero unless it exists (race-free on both backends)."""
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        insert = sqlite.insert if name == "sqlite" else postgresql.insert
+        conn.execute(
+            insert(api_usage)
+            .values(service=service, day=day, calls=0)
+            .on_conflict_do_nothing(index_elements=["service", "day"])
+        )
+        return
+    found = conn.execute(
+        sa.select(api_usage.c.calls).where(api_usage.c.service == service, api_usage.c.day == day)
+    ).first()
+    if found is None:
+        conn.execute(api_usage.insert().values(service=service, day=day, calls=0))
+
+
 class DbCallBudget:
     """Counts every call to `service` in the database and refuses once `limit` is reached.
 
@@ -54,22 +73,20 @@ class DbCallBudget:
         now = self.clock()
         day = budget_day(now).isoformat()
         with self.engine.begin() as conn:
-            used = calls_on(conn, self.service, budget_day(now))
-            if used >= self.limit:
+            _ensure_day(conn, self.service, day)
+            # One conditional increment: concurrent workers (PostgreSQL) queue on the row
+            # lock and each re-checks the limit against the committed count.
+            taken = conn.execute(
+                api_usage.update()
+                .where(
+                    api_usage.c.service == self.service,
+                    api_usage.c.day == day,
+                    api_usage.c.calls < self.limit,
+                )
+                .values(calls=api_usage.c.calls + 1)
+            ).rowcount
+            if not taken:
                 raise BudgetExhaustedError(self.service, next_reset(now))
-            if used == 0:
-                conn.execute(
-                    api_usage.delete().where(
-                        api_usage.c.service == self.service, api_usage.c.day == day
-                    )
-                )
-                conn.execute(api_usage.insert().values(service=self.service, day=day, calls=1))
-            else:
-                conn.execute(
-                    api_usage.update()
-                    .where(api_usage.c.service == self.service, api_usage.c.day == day)
-                    .values(calls=api_usage.c.calls + 1)
-                )
 
     def used_today(self) -> int:
         with self.engine.connect() as conn:
