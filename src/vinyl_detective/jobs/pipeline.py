@@ -8,7 +8,9 @@ accept it, and alerted to those searches' recipients exactly once each.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,7 +137,10 @@ class DealPipeline:
         self.rates = rates
         self.clock = clock
         self.price_max_age = price_max_age
-        self.enrichment_enabled = items is not None
+        # One lock per release being priced; it vanishes when no job holds it any more.
+        self._price_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def process(
         self,
@@ -144,26 +149,37 @@ class DealPipeline:
         *,
         check_keywords: bool,
         source_search_id: int | None = None,
+        revisit_known: bool = False,
     ) -> PipelineCounts:
         """Store the new listings among `found`, evaluate them and alert the deals.
 
         `routes` are the searches the listings may belong to; with `check_keywords` each
         listing must also satisfy a search's keywords (firehose), otherwise the listings
-        came from that search's own query and only its rule is checked.
+        came from that search's own query and only its rule is checked. With
+        `revisit_known` (a new search's backfill), listings stored earlier — e.g. by the
+        firehose before this search existed — are evaluated again for these routes, from
+        their stored form and without another eBay call; the alert log still lets each
+        recipient hear of a listing only once.
         """
         counts = PipelineCounts(fetched=len(found))
         now = self.clock()
+        fresh: list[Listing] = []
+        known: list[Listing] = []
         with self.engine.begin() as conn:
-            fresh = [
-                lst
-                for lst in _unique(found)
-                if listings.insert_new(conn, lst, search_id=source_search_id, now=now)
-            ]
+            for lst in _unique(found):
+                is_new = listings.insert_new(conn, lst, search_id=source_search_id, now=now)
+                (fresh if is_new else known).append(lst)
+            if revisit_known:
+                stored = (listings.get_listing(conn, lst.item_id) for lst in known)
+                known = [s.listing for s in stored if s is not None]
         counts.new = len(fresh)
         counts.skipped = counts.fetched - counts.new
-        for listing in fresh:
+        work = [(lst, True) for lst in fresh]
+        if revisit_known:
+            work += [(lst, False) for lst in known]
+        for listing, may_enrich in work:
             try:
-                await self._process_one(listing, routes, check_keywords, counts)
+                await self._process_one(listing, routes, check_keywords, counts, may_enrich)
             except BudgetExhaustedError:
                 raise
             except ExternalServiceError as exc:
@@ -177,6 +193,7 @@ class DealPipeline:
         routes: Sequence[Route],
         check_keywords: bool,
         counts: PipelineCounts,
+        may_enrich: bool = True,
     ) -> None:
         targets = [
             r
@@ -185,7 +202,7 @@ class DealPipeline:
             or r.search is None
             or query_matches(r.search.query, listing.title)
         ]
-        listing, found = await self._identify(listing, counts)
+        listing, found = await self._identify(listing, counts, may_enrich)
         match = found.match
         deal: Deal | None = None
         if match is not None:
@@ -222,12 +239,18 @@ class DealPipeline:
         return route.rule.evaluate(fields)
 
     async def _identify(
-        self, listing: Listing, counts: PipelineCounts
+        self, listing: Listing, counts: PipelineCounts, may_enrich: bool = True
     ) -> tuple[Listing, Identification]:
         with self.engine.connect() as conn:
             found = identify(listing, SqlCatalog(conn))
         needs_specifics = listing.catalog_no is None and listing.barcode is None
-        if found.match is None and found.ambiguous and needs_specifics and self.items:
+        if (
+            found.match is None
+            and found.ambiguous
+            and needs_specifics
+            and may_enrich
+            and self.items
+        ):
             # The title gave plausible candidates it cannot tell apart: the item's
             # specifics (catalog number, UPC) can settle it. Only here is an item call
             # worth a share of the daily budget.
@@ -243,7 +266,20 @@ class DealPipeline:
         return listing, found
 
     async def _priced_release(self, release_id: int, counts: PipelineCounts) -> Release | None:
-        """The release with fresh prices: fetched from Discogs only now that it matched."""
+        """The release with fresh prices: fetched from Discogs only now that it matched.
+
+        Concurrent jobs (a stream and a backfill) matching the same release wait for one
+        fetch instead of each asking Discogs.
+        """
+        lock = self._price_locks.get(release_id)
+        if lock is None:
+            lock = self._price_locks[release_id] = asyncio.Lock()
+        async with lock:
+            return await self._priced_release_unlocked(release_id, counts)
+
+    async def _priced_release_unlocked(
+        self, release_id: int, counts: PipelineCounts
+    ) -> Release | None:
         with self.engine.connect() as conn:
             release = catalog.get_release(conn, release_id)
         if release is None:

@@ -346,6 +346,15 @@ class Scheduler:
             backfills_due = []
         backfills_due = backfills_due[: self.backfills_per_cycle]
 
+        # New searches get their catalog first, so the streams polled below can already
+        # identify their listings (seeding is once per query; failures only log).
+        if self.prepare is not None:
+            for search in active:
+                if search.id not in runs or runs[search.id].last_run_at is None:
+                    try:
+                        await self.prepare(search)
+                    except Exception:
+                        log.exception("preparing search %s failed", search.id)
         routes = self.compile_routes(riders) if riders else []
         gate = asyncio.Semaphore(self.concurrency)
         jobs: list[Awaitable[None]] = []
