@@ -575,46 +575,364 @@ def _free(elem: Any) -> None:
             del parent[0]
 
 
-__all__ = ["DumpStats", "iter_dump_releases"]
+# --- Reading in worker processes -------------------------------------------------------------
+# Parsing XML holds the GIL, so the parse runs in child processes while the caller writes to
+# the database. This process reads and inflates the file (in a thread), cuts the XML into
+# pieces of whole releases and hands them round-robin to the workers; each worker parses its
+# pieces as small standalone documents (the dump's own header, the piece, the closing root
+# tag) and sends back what it made of every kept release: its values, or whatever `build`
+# turns them into (the bulk importer's database rows), so this process only has to write.
+# Results are read back in piece order, so releases come out in dump order.
+
+DEFAULT_WORKERS = 2
+_IN_FLIGHT = 3  # pieces queued per worker: keeps every worker busy, bounds the memory
+_RELEASE_START = re.compile(rb"<release[\s/>]")
+_RELEASE_ID = re.compile(rb"""<release\b[^>]*?\sid\s*=\s*["'](\d+)["']""")
 
 
-# --- Reading in a worker process -------------------------------------------------------------
-# Parsing XML holds the GIL, so on a machine with two or more cores the parse runs in a child
-# process while the caller writes to the database. Releases travel as plain tuples, in batches.
-
-_WORKER_BATCH = 2000
+def _piece_document(header: bytes, piece: bytes) -> bytes:
+    return header + _strip_unused(piece) + b"</releases>"
 
 
-def _stats_tuple(stats: DumpStats) -> tuple[Any, ...]:
-    return (stats.seen, stats.kept, stats.filtered, stats.skipped, stats.last_id, stats.bytes_read)
+def _parse_piece(
+    header: bytes,
+    piece: bytes,
+    wanted: _Filter,
+    build: Callable[[tuple[Any, ...]], Any] | None,
+    parser: Any,
+) -> tuple[Any, ...]:
+    """One piece of whole releases in, `("ok", items, seen, filtered, last_id)` out.
+
+    Items are `build(values)` for the kept releases, or `(position in piece, values)` when
+    there is no `build`. A piece that is not well-formed gives `("error", items, seen,
+    filtered, last_id, message)` with the releases before the damaged spot.
+    """
+    document = _piece_document(header, piece)
+    items: list[Any] = []
+    seen = filtered = 0
+    last_id: int | None = None
+    try:
+        root = etree.fromstring(document, parser)
+        elements: Iterable[Any] = root
+    except etree.XMLSyntaxError:
+        # Find how far the piece is readable, for an error that says where.
+        pull = etree.XMLPullParser(
+            events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
+        )
+        found: list[Any] = []
+        try:
+            pull.feed(document)
+            found.extend(elem for _event, elem in pull.read_events())
+            pull.close()
+            message = "the document is not well-formed"
+        except etree.XMLSyntaxError as exc:
+            found.extend(elem for _event, elem in pull.read_events())
+            message = str(exc)
+        elements = found
+    else:
+        message = ""
+    for elem in elements:
+        if elem.tag != "release":
+            continue
+        seen += 1
+        try:
+            release_id = int(elem.get("id"))
+        except (TypeError, ValueError):
+            return ("error", items, seen, filtered, last_id, "a <release> without a valid id")
+        last_id = release_id
+        if (elem.get("status") or "") not in KEPT_STATUSES:
+            filtered += 1
+            continue
+        format_names: list[str] = []
+        values = _release_values(elem, format_names)
+        if not wanted.accepts(values, format_names):
+            filtered += 1
+            continue
+        items.append(build(values) if build is not None else (seen, values))
+    if message:
+        return ("error", items, seen, filtered, last_id, message)
+    return ("ok", items, seen, filtered, last_id)
 
 
-def _worker(
-    name: str,
+def _piece_worker(
     formats: Collection[str] | None,
     genres: Collection[str] | None,
     years: tuple[int | None, int | None] | None,
-    skip_first: int,
+    build: Callable[[tuple[Any, ...]], Any] | None,
     inbox: Any,
     outbox: Any,
 ) -> None:
-    stats = DumpStats()
-    batch: list[tuple[Any, ...]] = []
+    wanted = _Filter(formats, genres, years)
+    parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+    while True:
+        job = inbox.get()
+        if job is None:
+            return
+        header, piece = job
+        try:
+            outbox.put(_parse_piece(header, piece, wanted, build, parser))
+        except Exception as exc:  # reported to the parent, which raises it
+            outbox.put(("error", [], 0, 0, None, f"the dump reader failed: {exc!r}"))
+
+
+class _Splitter:
+    """Cuts the XML stream into pieces of whole releases (in the reader thread).
+
+    Sends to `order` what the consumer must do next, in stream order: `("piece", worker)`,
+    `("skipped", count, last_id)`, `("end", message or None)` or `("fatal", text)` /
+    `("read-error", text)`; the pieces themselves go to the workers' inboxes.
+    """
+
+    def __init__(self, inboxes: list[Any], order: Any, skip_first: int, name: str) -> None:
+        self.inboxes = inboxes
+        self.order = order
+        self.to_skip = skip_first
+        self.name = name
+        self.header: bytes | None = None
+        self.pending = b""
+        self.next_worker = 0
+        self.first = True
+        self.stopping = threading.Event()
+
+    def _send(self, channel: Any, item: object) -> bool:
+        while not self.stopping.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.first:
+            self.first = False
+            _check_root(chunk, self.name)
+        data = self.pending + chunk if self.pending else chunk
+        if self.header is None:
+            start = _RELEASE_START.search(data)
+            if start is None:
+                self.pending = data
+                return
+            self.header, data = data[: start.start()], data[start.start() :]
+        cut = data.rfind(_RELEASE_END)
+        if cut < 0:
+            self.pending = data
+            return
+        cut += len(_RELEASE_END)
+        piece, self.pending = data[:cut], data[cut:]
+        if self.to_skip:
+            piece = self._skip(piece)
+            if not piece:
+                return
+        worker = self.next_worker
+        self.next_worker = (worker + 1) % len(self.inboxes)
+        if self._send(self.inboxes[worker], (self.header, piece)):
+            self.order.put(("piece", worker))
+
+    def _skip(self, piece: bytes) -> bytes:
+        starts = [m.start() for m in _RELEASE_START.finditer(piece)]
+        count = min(len(starts), self.to_skip)
+        if count == 0:
+            return piece
+        self.to_skip -= count
+        rest = piece[starts[count] :] if count < len(starts) else b""
+        skipped = piece[: starts[count]] if count < len(starts) else piece
+        ids = _RELEASE_ID.findall(skipped[starts[count - 1] :])
+        self.order.put(("skipped", count, int(ids[0]) if ids else None))
+        return rest
+
+    def finish(self) -> None:
+        """The stream ended: the rest must close the root element."""
+        header = self.header if self.header is not None else b""
+        tail = self.pending
+        if self.first:
+            _check_root(b"", self.name)
+        try:
+            etree.fromstring(
+                header + tail, etree.XMLParser(resolve_entities=False, no_network=True)
+            )
+        except etree.XMLSyntaxError as exc:
+            self.order.put(("end", str(exc)))
+            return
+        self.order.put(("end", None))
+
+
+class _PieceReader(_ChunkReader):
+    """The reader thread, splitting what it reads into pieces for the workers."""
+
+    def __init__(self, stream: Any, stats: DumpStats, splitter: _Splitter) -> None:
+        self._splitter = splitter
+        super().__init__(stream, stats, out=_SplitterSink(splitter))
+
+    def _run(self) -> None:
+        try:
+            super()._run()
+        except DumpError as exc:
+            self._splitter.order.put(("fatal", str(exc)))
+        except Exception as exc:  # never leave the consumer waiting
+            self._splitter.order.put(("fatal", f"the dump reader failed: {exc!r}"))
+
+
+class _SplitterSink:
+    """The queue interface `_ChunkReader` writes to, feeding a `_Splitter`."""
+
+    def __init__(self, splitter: _Splitter) -> None:
+        self.splitter = splitter
+
+    def put(self, item: object, timeout: float | None = None) -> None:
+        if item is None:
+            self.splitter.finish()
+        elif isinstance(item, str):
+            self.splitter.order.put(("read-error", item))
+        else:
+            assert isinstance(item, bytes)
+            self.splitter.feed(item)
+
+
+def _iter_pieces(
+    path: Path,
+    *,
+    build: Callable[[tuple[Any, ...]], Any] | None,
+    formats: Collection[str] | None,
+    genres: Collection[str] | None,
+    years: tuple[int | None, int | None] | None,
+    stats: DumpStats,
+    skip_first: int,
+    workers: int,
+) -> Iterator[tuple[int, list[Any]]]:
+    """`(releases read before this piece, items)` for every piece, in dump order."""
+    import multiprocessing
+
+    workers = max(1, workers)
+    name = _describe(path)
+    stream, to_close = _open(path, stats)
+    # fork: the children start at once and never re-import the caller's __main__; they only
+    # parse what they are sent and never touch the parent's database connections.
+    methods = multiprocessing.get_all_start_methods()
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    inboxes: list[Any] = [context.Queue(maxsize=_IN_FLIGHT) for _ in range(workers)]
+    outboxes: list[Any] = [context.Queue(maxsize=_IN_FLIGHT + 1) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_piece_worker,
+            args=(formats, genres, years, build, inboxes[i], outboxes[i]),
+            name=f"dump-parser-{i + 1}",
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    order: Any = queue.Queue()
+    splitter = _Splitter(inboxes, order, skip_first, name)
+    reader = _PieceReader(stream, stats, splitter)
     try:
-        chunks = _chunks_from(inbox.get, stats, name)
-        for values in _parse(chunks, stats, _Filter(formats, genres, years), skip_first, name):
-            batch.append((stats.seen, *values))
-            if len(batch) >= _WORKER_BATCH:
-                outbox.put(("batch", batch, _stats_tuple(stats)))
-                batch = []
-        outbox.put(("batch", batch, _stats_tuple(stats)))
-        outbox.put(("done", None, _stats_tuple(stats)))
-    except DumpError as exc:
-        outbox.put(("batch", batch, _stats_tuple(stats)))
-        outbox.put(("error", str(exc), _stats_tuple(stats)))
-    except Exception as exc:  # reported to the parent, which raises it
-        message = f"the dump reader failed {stats.position()}: {exc!r}"
-        outbox.put(("error", message, _stats_tuple(stats)))
+        while True:
+            step = order.get()
+            kind = step[0]
+            if kind == "piece":
+                result = _result_from(outboxes[step[1]], processes[step[1]], stats)
+                before = stats.seen
+                status, items, seen, filtered, last_id = result[:5]
+                stats.seen += seen
+                stats.kept += len(items)
+                stats.filtered += filtered
+                if last_id is not None:
+                    stats.last_id = last_id
+                if items:
+                    yield before, items
+                if status == "error":
+                    raise DumpError(
+                        f"the dump {name} is not well-formed XML {stats.position()}: "
+                        f"{result[5]}. Download it again, then rerun the import."
+                    )
+            elif kind == "skipped":
+                stats.seen += step[1]
+                stats.skipped += step[1]
+                if step[2] is not None:
+                    stats.last_id = step[2]
+            elif kind == "end":
+                if step[1] is not None:
+                    raise DumpError(
+                        f"the dump {name} ends early {stats.position()}: {step[1]}. "
+                        "The download was probably cut off: download it again, then rerun "
+                        "the import."
+                    )
+                return
+            elif kind == "read-error":
+                raise DumpError(
+                    f"the dump {name} is corrupt or truncated {stats.position()}: {step[1]}. "
+                    "Download it again (check it with the CHECKSUM file), then rerun the "
+                    "import: releases already imported are kept."
+                )
+            else:
+                raise DumpError(step[1])
+    finally:
+        splitter.stopping.set()
+        reader.stop()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+        for channel in (*inboxes, *outboxes):
+            channel.cancel_join_thread()
+            channel.close()
+        if isinstance(stream, gzip.GzipFile):
+            stream.close()
+        if to_close is not None:
+            to_close.close()
+
+
+def _result_from(outbox: Any, process: Any, stats: DumpStats) -> tuple[Any, ...]:
+    while True:
+        try:
+            result: tuple[Any, ...] = outbox.get(timeout=1.0)
+            return result
+        except queue.Empty:
+            if not process.is_alive():
+                raise DumpError(
+                    f"the dump parser process stopped unexpectedly {stats.position()} "
+                    f"(exit code {process.exitcode})"
+                ) from None
+
+
+def iter_dump_batches(
+    path: Path,
+    build: Callable[[tuple[Any, ...]], Any],
+    *,
+    formats: Collection[str] | None = None,
+    genres: Collection[str] | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    stats: DumpStats | None = None,
+    skip_first: int = 0,
+    workers: int = DEFAULT_WORKERS,
+) -> Iterator[list[Any]]:
+    """The kept releases of the dump at `path` as `build(values)`, computed in `workers`
+    child processes, in batches (one per ~1 MB of XML), in dump order.
+
+    `values` is the tuple of `Release`'s fields in order (`Release(*values)` is the
+    release); `build` must be a picklable module-level function (or a `functools.partial`
+    of one). When a batch is yielded, `stats.seen` counts every release up to the end of
+    that batch, kept or not: the position to resume from once the batch is stored.
+    Same filters and errors as `iter_dump_releases`.
+    """
+    stats = stats if stats is not None else DumpStats()
+    pieces = _iter_pieces(
+        Path(path),
+        build=build,
+        formats=formats,
+        genres=genres,
+        years=years,
+        stats=stats,
+        skip_first=skip_first,
+        workers=workers,
+    )
+    try:
+        for _before, items in pieces:
+            yield items
+    finally:
+        pieces.close()
 
 
 def iter_dump_releases_in_worker(
@@ -625,66 +943,43 @@ def iter_dump_releases_in_worker(
     years: tuple[int | None, int | None] | None = None,
     stats: DumpStats | None = None,
     skip_first: int = 0,
+    workers: int = DEFAULT_WORKERS,
 ) -> Iterator[Release]:
-    """`iter_dump_releases` with the XML parsing in a child process: same releases, same
-    errors, faster end to end on a multi-core machine because the caller's work (writing
-    to the database) overlaps the parse.
+    """`iter_dump_releases` with the XML parsing in `workers` child processes: same releases,
+    same errors, faster end to end on a multi-core machine because the caller's work
+    (writing to the database) overlaps the parse.
 
-    This process reads and inflates the file (in a thread) and streams the XML to the
-    worker; the worker sends releases back in batches. `stats` follows along. Closing the
-    iterator early stops the worker.
+    `stats` follows along (`stats.seen` is exactly the position of the release just
+    yielded). Closing the iterator early stops the workers.
     """
-    import multiprocessing
-
     stats = stats if stats is not None else DumpStats()
-    name = _describe(path)
-    stream, to_close = _open(path, stats)
-    # fork: the child starts at once and never re-imports the caller's __main__; it only
-    # parses what it is sent and never touches the parent's database connections.
-    methods = multiprocessing.get_all_start_methods()
-    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    inbox: Any = context.Queue(maxsize=8)
-    outbox: Any = context.Queue(maxsize=8)
-    process = context.Process(
-        target=_worker,
-        args=(name, formats, genres, years, skip_first, inbox, outbox),
-        name="dump-parser",
-        daemon=True,
+    pieces = _iter_pieces(
+        Path(path),
+        build=None,
+        formats=formats,
+        genres=genres,
+        years=years,
+        stats=stats,
+        skip_first=skip_first,
+        workers=workers,
     )
-    process.start()
-    reader = _ChunkReader(stream, stats, out=inbox)
     try:
-        while True:
-            try:
-                kind, payload, counts = outbox.get(timeout=1.0)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise DumpError(
-                        f"the dump parser process stopped unexpectedly {stats.position()} "
-                        f"(exit code {process.exitcode})"
-                    ) from None
-                continue
-            # bytes_read is counted here, where the file is read.
-            stats.seen, stats.kept, stats.filtered, stats.skipped, stats.last_id = counts[:5]
-            if kind == "batch":
-                for seen, *values in payload:
-                    # Exactly the position of this release, as the in-process reader keeps it:
-                    # a caller checkpointing between two releases must not get ahead.
-                    stats.seen = seen
-                    yield Release(*values)
-            elif kind == "error":
-                raise DumpError(payload)
-            else:
-                return
+        for before, items in pieces:
+            end = stats.seen
+            for seen, values in items:
+                # Exactly the position of this release, as the in-process reader keeps it:
+                # a caller checkpointing between two releases must not get ahead.
+                stats.seen = before + seen
+                yield Release(*values)
+            stats.seen = end
     finally:
-        reader.stop()
-        if process.is_alive():
-            process.terminate()
-        process.join()
-        for channel in (inbox, outbox):
-            channel.cancel_join_thread()
-            channel.close()
-        if isinstance(stream, gzip.GzipFile):
-            stream.close()
-        if to_close is not None:
-            to_close.close()
+        pieces.close()
+
+
+__all__ = [
+    "DEFAULT_WORKERS",
+    "DumpStats",
+    "iter_dump_batches",
+    "iter_dump_releases",
+    "iter_dump_releases_in_worker",
+]

@@ -33,13 +33,43 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Release
-from vinyl_detective.storage.catalog import CATALOG_COLUMNS, release_rows
+from vinyl_detective.domain.normalize import normalize_catalog_no
+from vinyl_detective.storage.catalog import (
+    BARCODE,
+    CATALOG_COLUMNS,
+    CATNO,
+    DESCRIPTION_SEP,
+    LIST_SEP,
+    release_rows,
+)
 from vinyl_detective.storage.fulltext import FTS5_SQLITE_DDL, FTS5_TRIGGER_NAMES, rebuild
 from vinyl_detective.storage.schema import release_identifiers, releases
 
 log = logging.getLogger(__name__)
 
 _IDENTIFIER_COLUMNS = ("release_id", "kind", "value")
+# The columns of the rows `dump_release_rows` builds, in order (the same set as
+# `CATALOG_COLUMNS`: a test holds them to `release_rows`).
+ROW_COLUMNS = (
+    "id",
+    "artist",
+    "title",
+    "labels",
+    "catalog_no",
+    "barcode",
+    "format",
+    "format_descriptions",
+    "country",
+    "year",
+    "master_id",
+    "genres",
+    "styles",
+    "status",
+    "updated_at",
+)
+
+# A release as driver rows: the `releases` row (ROW_COLUMNS) and its identifier rows.
+DriverRows = tuple[tuple[Any, ...], list[tuple[int, str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +120,82 @@ def _identifier_sql(conn: sa.Connection) -> tuple[str, str]:
     return insert, delete
 
 
+def _joined(values: Sequence[str], sep: str) -> str | None:
+    # The reader's values are stripped already; only empty ones can be left to drop.
+    if not values:
+        return None
+    if all(values):
+        return sep.join(values)
+    kept = [v for v in values if v]
+    return sep.join(kept) if kept else None
+
+
+def dump_release_rows(values: tuple[Any, ...], updated_at: Any) -> DriverRows:
+    """The driver rows of one release as the dump reader gives it (`Release`'s fields in
+    order, identifiers already cleaned): exactly what `storage.catalog.release_rows` stores
+    for `Release(*values)`, without building the `Release` and its dicts.
+
+    `updated_at` is the time as the driver takes it (`driver_time`). Runs in the dump
+    reader's worker processes, so it is a plain module-level function.
+    """
+    (
+        release_id,
+        artist,
+        title,
+        labels,
+        catalog_nos,
+        barcodes,
+        format_,
+        descriptions,
+        country,
+        year,
+        master_id,
+        genres,
+        styles,
+        status,
+    ) = values
+    identifiers: list[tuple[int, str, str]] = []
+    first_catno: str | None = None
+    if catalog_nos:
+        seen: set[str] = set()
+        for raw in catalog_nos:
+            value = normalize_catalog_no(raw)
+            if value is None:
+                continue
+            if first_catno is None:
+                first_catno = raw.strip()
+            if value not in seen:
+                seen.add(value)
+                identifiers.append((release_id, CATNO, value))
+    # The reader's barcodes are distinct 13-digit EANs already.
+    for barcode in barcodes:
+        identifiers.append((release_id, BARCODE, barcode))
+    row = (
+        release_id,
+        artist,
+        title,
+        _joined(labels, LIST_SEP),
+        first_catno,
+        barcodes[0] if barcodes else None,
+        format_,
+        _joined(descriptions, DESCRIPTION_SEP),
+        country,
+        year,
+        master_id,
+        _joined(genres, LIST_SEP),
+        _joined(styles, LIST_SEP),
+        status,
+        updated_at,
+    )
+    return row, identifiers
+
+
+def driver_time(engine: Engine, moment: datetime) -> Any:
+    """`moment` as the database driver takes it for `releases.updated_at`."""
+    process = releases.c.updated_at.type.bind_processor(engine.dialect)
+    return process(moment) if process else moment
+
+
 def _batches(items: Iterable[Release], size: int) -> Iterator[list[Release]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -135,6 +241,63 @@ def ensure_fulltext(engine: Engine) -> bool:
     return True
 
 
+class _Writer:
+    """Writes batches of driver rows, one transaction each, over one connection.
+
+    On SQLite the `releases_fts` triggers are dropped before the second batch (a big
+    import: the index is rebuilt once at the end by `close`, also after a failure).
+    """
+
+    def __init__(self, engine: Engine, columns: Sequence[str]) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        ensure_fulltext(engine)
+        self.conn = engine.connect()
+        conn = self.conn
+        had_identifiers = (
+            conn.execute(sa.select(release_identifiers.c.release_id).limit(1)).first() is not None
+        )
+        had_releases = conn.execute(sa.select(releases.c.id).limit(1)).first() is not None
+        conn.rollback()
+        # A fresh catalog has no old identifiers to replace (dump ids are unique).
+        self.replace_identifiers = had_identifiers or had_releases
+        self.upsert = _upsert_sql(conn, columns)
+        self.insert_ids, self.delete_ids = _identifier_sql(conn)
+        self.batches = 0
+        self.triggers_dropped = False
+
+    def write(
+        self,
+        rows: list[tuple[Any, ...]],
+        identifiers: list[tuple[Any, ...]],
+        checkpoint: Callable[[sa.Connection], None] | None,
+    ) -> None:
+        """One transaction: upsert `rows` (ids unique), replace their identifiers."""
+        conn = self.conn
+        with conn.begin():
+            if self.sqlite and self.batches == 1 and not self.triggers_dropped:
+                _drop_triggers(conn)  # a big import: index once at the end instead
+                self.triggers_dropped = True
+            conn.exec_driver_sql(self.upsert, rows)
+            if self.replace_identifiers:
+                conn.exec_driver_sql(self.delete_ids, [(row[0],) for row in rows])
+            if identifiers:
+                conn.exec_driver_sql(self.insert_ids, identifiers)
+            if checkpoint is not None:
+                checkpoint(conn)
+        self.batches += 1
+
+    def close(self) -> None:
+        try:
+            if self.triggers_dropped:
+                if self.conn.in_transaction():
+                    self.conn.rollback()
+                with self.conn.begin():
+                    _restore_fulltext(self.conn)
+        finally:
+            self.conn.close()
+
+
 def import_releases(
     engine: Engine,
     releases_: Iterable[Release],
@@ -152,26 +315,15 @@ def import_releases(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    sqlite = engine.dialect.name == "sqlite"
-    ensure_fulltext(engine)
-    with engine.connect() as conn:
-        had_identifiers = (
-            conn.execute(sa.select(release_identifiers.c.release_id).limit(1)).first() is not None
-        )
-        had_releases = conn.execute(sa.select(releases.c.id).limit(1)).first() is not None
-        columns = list(CATALOG_COLUMNS)
-        upsert = _upsert_sql(conn, columns)
-        insert_ids, delete_ids = _identifier_sql(conn)
-        # The same `now` for every row: convert it for the driver once, as the column type would.
-        process = releases.c.updated_at.type.bind_processor(conn.dialect)
-        updated_at: Any = process(now) if process else now
+    columns = list(CATALOG_COLUMNS)
+    # The same `now` for every row: convert it for the driver once, as the column type would.
+    updated_at = driver_time(engine, now)
     row_values = operator.itemgetter(*columns)
     identifier_values = operator.itemgetter(*_IDENTIFIER_COLUMNS)
 
     written = 0
     identifiers = 0
-    batches = 0
-    triggers_dropped = False
+    writer = _Writer(engine, columns)
     try:
         for batch in _batches(releases_, batch_size):
             rows: dict[int, tuple[Any, ...]] = {}
@@ -181,29 +333,73 @@ def import_releases(
                 row["updated_at"] = updated_at
                 rows[release.id] = row_values(row)
                 ident_rows[release.id] = [identifier_values(i) for i in idents]
-            with engine.begin() as conn:
-                if sqlite and batches == 1 and not triggers_dropped:
-                    _drop_triggers(conn)  # a big import: index once at the end instead
-                    triggers_dropped = True
-                conn.exec_driver_sql(upsert, list(rows.values()))
-                # A fresh catalog has no old identifiers to replace (dump ids are unique).
-                if had_identifiers or had_releases:
-                    conn.exec_driver_sql(delete_ids, [(i,) for i in rows])
-                flat = [r for rs in ident_rows.values() for r in rs]
-                if flat:
-                    conn.exec_driver_sql(insert_ids, flat)
-                if checkpoint is not None:
-                    checkpoint(conn)
+            flat = [r for rs in ident_rows.values() for r in rs]
+            writer.write(list(rows.values()), flat, checkpoint)
             written += len(rows)
             identifiers += len(flat)
-            batches += 1
             if on_batch is not None:
                 on_batch(len(rows))
     finally:
-        if triggers_dropped:
-            with engine.begin() as conn:
-                _restore_fulltext(conn)
-    return ImportStats(releases=written, identifiers=identifiers, batches=batches)
+        writer.close()
+    return ImportStats(releases=written, identifiers=identifiers, batches=writer.batches)
 
 
-__all__ = ["ImportStats", "ensure_fulltext", "import_releases"]
+def import_row_batches(
+    engine: Engine,
+    batches: Iterable[Sequence[DriverRows]],
+    *,
+    batch_size: int = 5000,
+    on_batch: Callable[[int], None] | None = None,
+    checkpoint: Callable[[sa.Connection], None] | None = None,
+) -> ImportStats:
+    """Write releases already turned into driver rows (`dump_release_rows`), as the dump
+    reader's workers send them: the fast path of the dump import.
+
+    Consecutive input batches are gathered into transactions of at least `batch_size`
+    releases, never splitting an input batch, so `checkpoint(conn)` (run inside each
+    transaction) sees the reader at a batch boundary. A release repeated within one
+    transaction: the last one wins. Same guarantees as `import_releases`.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    written = 0
+    identifiers = 0
+    writer = _Writer(engine, ROW_COLUMNS)
+    pending: list[DriverRows] = []
+
+    def flush() -> None:
+        nonlocal pending, written, identifiers
+        rows = [row for row, _ in pending]
+        if len({row[0] for row in rows}) != len(rows):
+            pending = list({row[0]: (row, ids) for row, ids in pending}.values())
+            rows = [row for row, _ in pending]
+        flat = [ident for _, ids in pending for ident in ids]
+        writer.write(rows, flat, checkpoint)
+        written += len(rows)
+        identifiers += len(flat)
+        pending = []
+        if on_batch is not None:
+            on_batch(len(rows))
+
+    try:
+        for batch in batches:
+            pending.extend(batch)
+            if len(pending) >= batch_size:
+                flush()
+        if pending:
+            flush()
+    finally:
+        writer.close()
+    return ImportStats(releases=written, identifiers=identifiers, batches=writer.batches)
+
+
+__all__ = [
+    "ROW_COLUMNS",
+    "DriverRows",
+    "ImportStats",
+    "driver_time",
+    "dump_release_rows",
+    "ensure_fulltext",
+    "import_releases",
+    "import_row_batches",
+]
