@@ -18,6 +18,7 @@ position-based rather than id-based, so it is right even if a dump is not sorted
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -44,9 +45,20 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.errors import DumpError
-from vinyl_detective.sources.dump import DumpStats, iter_dump_releases, iter_dump_releases_in_worker
+from vinyl_detective.sources.dump import (
+    DEFAULT_WORKERS,
+    DumpStats,
+    iter_dump_batches,
+    iter_dump_releases,
+)
 from vinyl_detective.storage import kv
-from vinyl_detective.storage.bulk_import import ImportStats, import_releases
+from vinyl_detective.storage.bulk_import import (
+    ImportStats,
+    driver_time,
+    dump_release_rows,
+    import_releases,
+    import_row_batches,
+)
 from vinyl_detective.storage.job_runs import finish_job, start_job
 
 log = logging.getLogger(__name__)
@@ -189,12 +201,15 @@ def import_dump(
     progress: ImportProgress | None = None,
     batch_size: int = 5000,
     parallel: bool | None = None,
+    workers: int = DEFAULT_WORKERS,
     resume: bool = True,
 ) -> ImportStats:
     """Import the releases dump at `path` into the catalog; returns the counts.
 
     `formats`/`genres`/`years` narrow what is imported (see `iter_dump_releases`).
-    `parallel` parses in a worker process (default: for big files on multi-core machines).
+    `parallel` parses in `workers` child processes that also build the database rows, so
+    this process only writes (default: for big files on multi-core machines); a
+    transaction then holds whole pieces of ~1 MB of XML, at least `batch_size` releases.
     `resume` continues an interrupted import of the same file from its checkpoint.
     Raises `DumpError` (after recording the failed run) for a bad file.
     """
@@ -218,10 +233,28 @@ def import_dump(
             log.info("import_dump resuming %s after %d releases", path.name, skip_first)
         if parallel is None:
             parallel = total_bytes >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
-        reader = iter_dump_releases_in_worker if parallel else iter_dump_releases
-        releases = reader(
-            path, formats=formats, genres=genres, years=years, stats=stats, skip_first=skip_first
-        )
+        source: Iterator[object]
+        if parallel:
+            build = functools.partial(dump_release_rows, updated_at=driver_time(engine, started))
+            source = iter_dump_batches(
+                path,
+                build,
+                formats=formats,
+                genres=genres,
+                years=years,
+                stats=stats,
+                skip_first=skip_first,
+                workers=workers,
+            )
+        else:
+            source = iter_dump_releases(
+                path,
+                formats=formats,
+                genres=genres,
+                years=years,
+                stats=stats,
+                skip_first=skip_first,
+            )
         if progress is not None:
             progress.start(total_bytes)
 
@@ -235,16 +268,25 @@ def import_dump(
                 progress.advance(count, stats.bytes_read)
 
         try:
-            written = import_releases(
-                engine,
-                releases,
-                now=started,
-                batch_size=batch_size,
-                on_batch=on_batch,
-                checkpoint=record_checkpoint,
-            )
+            if parallel:
+                written = import_row_batches(
+                    engine,
+                    source,  # type: ignore[arg-type]
+                    batch_size=batch_size,
+                    on_batch=on_batch,
+                    checkpoint=record_checkpoint,
+                )
+            else:
+                written = import_releases(
+                    engine,
+                    source,  # type: ignore[arg-type]
+                    now=started,
+                    batch_size=batch_size,
+                    on_batch=on_batch,
+                    checkpoint=record_checkpoint,
+                )
         finally:
-            close = getattr(releases, "close", None)
+            close = getattr(source, "close", None)
             if close is not None:
                 close()
         with engine.begin() as conn:

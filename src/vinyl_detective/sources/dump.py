@@ -32,7 +32,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -799,7 +799,7 @@ def _iter_pieces(
     stats: DumpStats,
     skip_first: int,
     workers: int,
-) -> Iterator[tuple[int, list[Any]]]:
+) -> Generator[tuple[int, list[Any]], None, None]:
     """`(releases read before this piece, items)` for every piece, in dump order."""
     import multiprocessing
 
