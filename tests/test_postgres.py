@@ -183,6 +183,22 @@ def test_full_text_ranks_releases_sharing_more_words_first(pg: Engine, now: date
         assert candidate_release_ids(conn, ["miles", "davis", "kind", "blue"], 1) == [1]
 
 
+def test_a_single_word_known_to_the_catalog_is_enough_when_no_pair_is(
+    pg: Engine, now: datetime
+) -> None:
+    with pg.begin() as conn:
+        upsert_releases(
+            conn,
+            [Release(1, "The Doors", "The Doors"), Release(2, "Miles Davis", "Milestones")],
+            now,
+        )
+    with pg.connect() as conn:
+        # A self-titled album leaves one word: it is looked up alone, as on SQLite ...
+        assert candidate_release_ids(conn, ["doors", "1967", "import"], 15) == [1]
+        # ... but two known words that no release holds together find nothing.
+        assert candidate_release_ids(conn, ["doors", "miles"], 15) == []
+
+
 def test_full_text_query_is_answered_from_the_gin_index(pg: Engine, now: datetime) -> None:
     with pg.begin() as conn:
         upsert_releases(conn, [Release(i, f"Artist {i}", f"Title {i}") for i in range(50)], now)

@@ -7,9 +7,10 @@ PostgreSQL: the generated column `releases.search_words` (a tsvector of artist, 
 catalog no., folded by the SQL function `vinyl_detective_words` exactly as the matcher
 folds listing titles) with a GIN index, both created by migration 0006. Given two or more
 words, a candidate must share at least two of them (any pair: artist + title, typically),
-which keeps a common word from dragging in thousands of releases; the candidates sharing
-the most words come first, then the best `ts_rank` (artist/title words weigh more than
-catalog-number words; shorter names first).
+which keeps a common word from dragging in thousands of releases — unless only one of the
+words is in the catalog at all, when that word is enough (as SqlCatalog does on SQLite).
+The candidates sharing the most words come first, then the best `ts_rank` (artist/title
+words weigh more than catalog-number words; shorter names first).
 
 Other databases fall back to a LIKE scan over artist/title: correct but slow.
 """
@@ -90,26 +91,51 @@ def _postgres_candidates(conn: sa.Connection, words: Sequence[str], limit: int) 
     folded = list(dict.fromkeys(f for f in (normalize_text(w) for w in words) if f))
     if not folded or limit <= 0:
         return []
-    params: dict[str, object] = {f"w{i}": word for i, word in enumerate(folded)}
-    params["n"] = limit
-    queries = [f"plainto_tsquery('{PG_TS_CONFIG}', :w{i})" for i in range(len(folded))]
+    if len(folded) == 1:
+        return _pg_ranked(conn, folded, limit, pairs=False)
+    found = _pg_ranked(conn, folded, limit, pairs=True)
+    if found:
+        return found
+    # No release holds two of the words. As on SQLite, a listing whose only word known to
+    # the catalog is one (a self-titled album: "The Doors – The Doors") is looked up by it.
+    present = _pg_present(conn, folded)
+    return _pg_ranked(conn, present, limit, pairs=False) if len(present) == 1 else []
+
+
+def _pg_tsqueries(words: Sequence[str]) -> tuple[list[str], dict[str, object]]:
+    queries = [f"plainto_tsquery('{PG_TS_CONFIG}', :w{i})" for i in range(len(words))]
+    return queries, {f"w{i}": word for i, word in enumerate(words)}
+
+
+def _pg_ranked(conn: sa.Connection, words: Sequence[str], limit: int, *, pairs: bool) -> list[int]:
+    """Releases holding any of `words` (with `pairs`: any two), best first."""
+    queries, params = _pg_tsqueries(words)
     column = f"r.{PG_SEARCH_COLUMN}"
-    if len(queries) == 1:
-        wanted = queries[0]
-    else:
+    anyone = " || ".join(queries)
+    wanted = anyone
+    if pairs:
         wanted = " || ".join(
             f"({a} && {b})" for i, a in enumerate(queries) for b in queries[i + 1 :]
         )
     shared = " + ".join(f"({column} @@ {q})::int" for q in queries)
-    anyone = " || ".join(queries)
     rows = conn.execute(
         sa.text(
             f"SELECT r.id FROM releases r WHERE {column} @@ ({wanted}) "
             f"ORDER BY {shared} DESC, ts_rank({column}, {anyone}, 1) DESC, r.id LIMIT :n"
         ),
-        params,
+        {**params, "n": limit},
     )
     return [int(r[0]) for r in rows]
+
+
+def _pg_present(conn: sa.Connection, words: Sequence[str]) -> list[str]:
+    """Those of `words` that some release holds (one index probe each, one round trip)."""
+    queries, params = _pg_tsqueries(words)
+    probes = " UNION ALL ".join(
+        f"SELECT {i} WHERE EXISTS (SELECT 1 FROM releases WHERE {PG_SEARCH_COLUMN} @@ {q})"
+        for i, q in enumerate(queries)
+    )
+    return [words[int(r[0])] for r in conn.execute(sa.text(probes), params)]
 
 
 def rebuild(conn: sa.Connection) -> None:
