@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import marshal
 import queue
 import re
 import threading
@@ -670,7 +671,11 @@ def _piece_worker(
             return
         header, piece = job
         try:
-            outbox.put(_parse_piece(header, piece, wanted, build, parser))
+            result = _parse_piece(header, piece, wanted, build, parser)
+            # marshal: about twice as fast to load as pickle, for plain tuples and lists.
+            with contextlib.suppress(ValueError):
+                result = (result[0], marshal.dumps(result[1]), *result[2:])
+            outbox.put(result)
         except Exception as exc:  # reported to the parent, which raises it
             outbox.put(("error", [], 0, 0, None, f"the dump reader failed: {exc!r}"))
 
@@ -834,6 +839,8 @@ def _iter_pieces(
                 result = _result_from(outboxes[step[1]], processes[step[1]], stats)
                 before = stats.seen
                 status, items, seen, filtered, last_id = result[:5]
+                if isinstance(items, bytes):
+                    items = marshal.loads(items)  # noqa: S302 - made by our own worker
                 stats.seen += seen
                 stats.kept += len(items)
                 stats.filtered += filtered

@@ -191,8 +191,10 @@ def dump_release_rows(values: tuple[Any, ...], updated_at: Any) -> DriverRows:
 
 
 def driver_time(engine: Engine, moment: datetime) -> Any:
-    """`moment` as the database driver takes it for `releases.updated_at`."""
-    process = releases.c.updated_at.type.bind_processor(engine.dialect)
+    """`moment` as the database driver takes it for `releases.updated_at`: on SQLite the
+    text SQLAlchemy itself stores, so the driver does not convert it again on every row."""
+    column_type = releases.c.updated_at.type.dialect_impl(engine.dialect)
+    process = column_type.bind_processor(engine.dialect)
     return process(moment) if process else moment
 
 
