@@ -52,3 +52,18 @@ def test_old_rows_are_forgotten_after_the_retention(engine: Engine, now: datetim
         assert alerts.delete_created_before(conn, now - timedelta(days=90)) == 1
         assert alerts.claim(conn, "telegram:1", "old", now=now)
         assert not alerts.claim(conn, "telegram:1", "new", now=now)
+
+
+def test_only_one_of_two_retriers_takes_a_pending_alert(engine: Engine, now: datetime) -> None:
+    with engine.begin() as conn:
+        alerts.claim(conn, "telegram:42", "v1|3|0", now=now)
+        alerts.mark_attempt_failed(
+            conn, "telegram:42", "v1|3|0", "timeout", permanent=False, now=now
+        )
+        seen = alerts.pending(conn)[0]
+    later = now + timedelta(minutes=10)
+    with engine.begin() as conn:
+        first = alerts.take_for_retry(conn, seen, later)
+    with engine.begin() as conn:
+        second = alerts.take_for_retry(conn, seen, later + timedelta(seconds=1))
+    assert (first, second) == (True, False)

@@ -14,7 +14,7 @@ from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.sources.discogs import parse_release
-from vinyl_detective.storage import catalog, checkpoints, searches
+from vinyl_detective.storage import catalog, chats, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, job_runs, listings
@@ -216,3 +216,26 @@ async def test_deal_buttons_move_the_deal_through_its_lifecycle(tmp_path: Path) 
             ("FOUND", "pipeline"),
             ("MESSAGING", "bot"),
         ]
+
+
+async def test_a_chat_that_blocked_the_bot_gets_alerts_again_after_resume(
+    tmp_path: Path,
+) -> None:
+    with running_market(tmp_path, _now()) as market:
+        _add_search(market.settings.database_url)
+        market.telegram.block_chat(CHAT_ID)
+        await Daemon(market.settings).run(once=True)
+        assert market.cards() == []
+        market.telegram.unblock_chat(CHAT_ID)
+        daemon = Daemon(market.settings, tick_seconds=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(daemon.run(stop))
+        market.telegram.push_message(CHAT_ID, "/resume")
+        await market.telegram.wait_for_sent_async(1, chat_id=CHAT_ID, timeout=10)
+        stop.set()
+        await asyncio.wait_for(task, timeout=6)
+        engine = open_database(market.settings.database_url)
+        with engine.connect() as conn:
+            reachable = chats.is_reachable(conn, CHAT_ID)
+        engine.dispose()
+        assert reachable

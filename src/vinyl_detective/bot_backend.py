@@ -79,7 +79,10 @@ class BotCommands:
         return "Alerts paused. /resume to get them again."
 
     def resume(self, chat_id: int) -> str:
+        """Alerts on again; a chat that had blocked the bot is reachable again too."""
         self.daemon.searches.pause_chat(chat_id, False)
+        with self.daemon.engine.begin() as conn:
+            chats.set_blocked(conn, chat_id, False, self.daemon.clock())
         return "Alerts resumed."
 
     def status(self, chat_id: int) -> str:

@@ -224,7 +224,10 @@ def _service() -> SearchService:
 
     settings = _settings()
     return SearchService(
-        open_database(settings.database_url), utcnow, default_poll_minutes=settings.poll_minutes
+        open_database(settings.database_url),
+        utcnow,
+        default_poll_minutes=settings.poll_minutes,
+        default_marketplace=settings.ebay_marketplace,
     )
 
 

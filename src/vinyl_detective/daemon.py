@@ -70,6 +70,11 @@ from vinyl_detective.storage.usage import DbCallBudget
 
 log = logging.getLogger("vinyl_detective")
 
+# A claimed alert not yet sent after this long was orphaned by a crash: send it again.
+IN_FLIGHT_GRACE = timedelta(minutes=5)
+# On stop, running work gets this long to finish before it is cancelled.
+STOP_GRACE_SECONDS = 4.0
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -166,7 +171,17 @@ class Daemon:
             self.engine,
             publisher_for(s.events_url or None, http=self._events_http, secret=s.events_secret),
         )
-        self.searches = SearchService(self.engine, self.clock, default_poll_minutes=s.poll_minutes)
+        with self.engine.connect() as conn:
+            every_search = searches.list_searches(conn)
+        for spec in all_channel_specs(s.apprise_urls, every_search).values():
+            if spec.digest is not None:  # so queued digests go out after a restart too
+                self._apprise_channel(spec)
+        self.searches = SearchService(
+            self.engine,
+            self.clock,
+            default_poll_minutes=s.poll_minutes,
+            default_marketplace=s.ebay_marketplace,
+        )
         self.pipeline = DealPipeline(
             engine=self.engine,
             prices=self.discogs,
@@ -255,11 +270,20 @@ class Daemon:
         )
 
     async def cycle(self) -> CycleSummary:
-        """Retry undelivered alerts, flush digests, then run everything the scheduler has due."""
+        """Run everything the scheduler has due, then the leftovers: listings whose
+        evaluation was interrupted, undelivered alerts, digests whose period is over.
+        Each part fails on its own: none of them stops the others or the next cycle."""
         summary = CycleSummary()
-        await self.retry_pending_alerts()
-        await flush_digests(self.engine, list(self._apprise.values()), self.clock())
         report = await self.scheduler.run_due(self.clock())
+        for name, job in (
+            ("unfinished listings", self._finish_listings),
+            ("alert retries", self.retry_pending_alerts),
+            ("digests", self._flush_digests),
+        ):
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed; tried again next cycle", name)
         self.paused_until = report.paused_until
         summary.searches = report.query_polls + report.firehose_polls + report.backfills
         summary.failed = report.failed
@@ -279,14 +303,36 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(max(wait, 1.0), self.tick_seconds))
 
+    async def _finish_listings(self) -> int:
+        with self.engine.connect() as conn:
+            active = searches.list_searches(conn, active_only=True)
+        counts = await self.pipeline.process_unfinished(self.routes(active))
+        return counts.alerted
+
+    async def _flush_digests(self) -> int:
+        return await flush_digests(self.engine, list(self._apprise.values()), self.clock())
+
     async def retry_pending_alerts(self) -> int:
-        """Deliver alerts that were claimed but not sent (crash, or a retryable failure)."""
+        """Deliver alerts that were claimed but not sent (crash, or a retryable failure).
+
+        A claim not yet attempted may still be in flight (a slow send, another worker):
+        it counts as orphaned only after IN_FLIGHT_GRACE. Each retry is taken atomically,
+        so two tasks or workers never send the same one.
+        """
         sent = 0
+        now = self.clock()
         with self.engine.connect() as conn:
             pending = alerts.pending(conn)
         for alert in pending:
-            if not due_for_retry(alert.attempts, alert.last_attempt_at, self.clock()):
+            if alert.attempts == 0:
+                started = alert.last_attempt_at
+                if started is not None and now - started < IN_FLIGHT_GRACE:
+                    continue
+            elif not due_for_retry(alert.attempts, alert.last_attempt_at, now):
                 continue  # backing off: 1, 4, 16, 64 minutes, then every 2 hours
+            with self.engine.begin() as conn:
+                if not alerts.take_for_retry(conn, alert, now):
+                    continue
             with self.engine.connect() as conn:
                 stored = listings.get_listing(conn, alert.item_id)
                 release = (
@@ -427,9 +473,7 @@ class Daemon:
                 []
                 if not poll
                 else [
-                    asyncio.create_task(
-                        self._every(stop, self.tick_seconds, self.cycle), name="poll"
-                    ),
+                    asyncio.create_task(self._poll_loop(stop), name="poll"),
                     asyncio.create_task(
                         self._every(stop, self.refresh_every.total_seconds(), self.refresh),
                         name="refresh",
@@ -449,7 +493,7 @@ class Daemon:
             if api is not None:
                 api.should_exit = True
             # Current work finishes: each loop checks `stop` between jobs.
-            _, pending = await asyncio.wait(tasks, timeout=10)
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

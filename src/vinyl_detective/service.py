@@ -54,6 +54,7 @@ class SearchService:
     clock: Callable[[], datetime]
     default_poll_minutes: int = 30
     default_min_score: float = 0.25
+    default_marketplace: str = "EBAY_US"
 
     def add(
         self,
@@ -66,7 +67,7 @@ class SearchService:
         name: str | None = None,
         channels: tuple[str, ...] = (),
         category_id: str | None = None,
-        marketplace: str = "EBAY_US",
+        marketplace: str | None = None,
     ) -> SavedSearch:
         """Validate and store a search; a bad rule is refused and nothing is stored."""
         query = " ".join(query.split())
@@ -94,7 +95,7 @@ class SearchService:
                 rule=rule,
                 channels=channels,
                 category_id=category_id,
-                marketplace=marketplace,
+                marketplace=marketplace or self.default_marketplace,
             )
 
     def list(self, chat_id: int | None = None) -> list[SavedSearch]:

@@ -136,11 +136,7 @@ async def backfill_search(
         for batch, routes in ((fresh, [route]), (old, [])):
             if batch:
                 counts = await pipeline.process(
-                    batch,
-                    routes,
-                    check_keywords=False,
-                    source_search_id=search.id,
-                    revisit_known=bool(routes),  # listings the firehose stored earlier
+                    batch, routes, check_keywords=False, source_search_id=search.id
                 )
                 result.counts.add(counts)
         with engine.begin() as conn:

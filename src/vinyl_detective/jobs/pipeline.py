@@ -28,11 +28,14 @@ from vinyl_detective.errors import (
     BudgetExhaustedError,
     ExternalServiceError,
     NotFoundError,
+    PermanentError,
+    RateLimitedError,
     RuleSyntaxError,
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
 from vinyl_detective.storage import catalog, deals, listings
 from vinyl_detective.storage.catalog import SqlCatalog
+from vinyl_detective.storage.listings import StoredListing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,11 @@ class ItemSource(Protocol):
 
 
 ChannelResolver = Callable[[SavedSearch | None], Sequence[Channel]]
+
+# A listing stored but not evaluated after this long was interrupted (a crash, an
+# outage); after UNFINISHED_MAX_AGE it is too old to be worth an alert.
+UNFINISHED_GRACE = timedelta(minutes=2)
+UNFINISHED_MAX_AGE = timedelta(days=2)
 
 
 @dataclass(slots=True)
@@ -149,51 +157,85 @@ class DealPipeline:
         *,
         check_keywords: bool,
         source_search_id: int | None = None,
-        revisit_known: bool = False,
     ) -> PipelineCounts:
         """Store the new listings among `found`, evaluate them and alert the deals.
 
         `routes` are the searches the listings may belong to; with `check_keywords` each
         listing must also satisfy a search's keywords (firehose), otherwise the listings
-        came from that search's own query and only its rule is checked. With
-        `revisit_known` (a new search's backfill), listings stored earlier — e.g. by the
-        firehose before this search existed — are evaluated again for these routes, from
-        their stored form and without another eBay call; the alert log still lets each
-        recipient hear of a listing only once.
+        came from that search's own query and only its rule is checked.
+
+        A listing seen before is not identified again, but it is still routed: a search
+        that did not exist (or did not see it) the first time still hears of it, and the
+        alert log keeps every recipient to one alert per listing. A listing whose first
+        evaluation never finished (a crash, Discogs down) is evaluated now.
         """
         counts = PipelineCounts(fetched=len(found))
         now = self.clock()
-        fresh: list[Listing] = []
-        known: list[Listing] = []
+        work: list[tuple[Listing, StoredListing | None]] = []
         with self.engine.begin() as conn:
             for lst in _unique(found):
-                is_new = listings.insert_new(conn, lst, search_id=source_search_id, now=now)
-                (fresh if is_new else known).append(lst)
-            if revisit_known:
-                stored = (listings.get_listing(conn, lst.item_id) for lst in known)
-                known = [s.listing for s in stored if s is not None]
-        counts.new = len(fresh)
+                if listings.insert_new(conn, lst, search_id=source_search_id, now=now):
+                    work.append((lst, None))
+                    counts.new += 1
+                elif (stored := listings.get_listing(conn, lst.item_id)) is not None:
+                    work.append((stored.listing, stored))
         counts.skipped = counts.fetched - counts.new
-        work = [(lst, True) for lst in fresh]
-        if revisit_known:
-            work += [(lst, False) for lst in known]
-        for listing, may_enrich in work:
-            try:
-                await self._process_one(listing, routes, check_keywords, counts, may_enrich)
-            except BudgetExhaustedError:
-                raise
-            except ExternalServiceError as exc:
-                counts.errors.append(f"{listing.item_id}: {exc}")
-                log.warning("listing %s not evaluated: %s", listing.item_id, exc)
+        for listing, stored in work:
+            await self._guarded(listing, stored, routes, check_keywords, counts)
         return counts
 
-    async def _process_one(
+    async def process_unfinished(
+        self, routes: Sequence[Route], *, limit: int = 50
+    ) -> PipelineCounts:
+        """Evaluate listings stored but never evaluated (interrupted, or Discogs was down)."""
+        counts = PipelineCounts()
+        now = self.clock()
+        with self.engine.connect() as conn:
+            pending = listings.unprocessed(
+                conn,
+                seen_before=now - UNFINISHED_GRACE,
+                seen_after=now - UNFINISHED_MAX_AGE,
+                limit=limit,
+            )
+        for stored in pending:
+            await self._guarded(stored.listing, stored, routes, True, counts)
+        return counts
+
+    async def _guarded(
         self,
         listing: Listing,
+        stored: StoredListing | None,
         routes: Sequence[Route],
         check_keywords: bool,
         counts: PipelineCounts,
-        may_enrich: bool = True,
+    ) -> None:
+        """One listing; a per-listing failure is counted and the batch goes on, except
+        when eBay said stop (budget spent, 429): then the whole job stops."""
+        try:
+            await self._handle(listing, stored, routes, check_keywords, counts)
+        except (BudgetExhaustedError, RateLimitedError) as exc:
+            if exc.service == "ebay":
+                raise
+            counts.errors.append(f"{listing.item_id}: {exc}")
+            log.warning("listing %s not evaluated yet: %s", listing.item_id, exc)
+        except PermanentError as exc:
+            counts.errors.append(f"{listing.item_id}: {exc}")
+            log.warning("listing %s cannot be evaluated: %s", listing.item_id, exc)
+            with self.engine.begin() as conn:  # retrying would not help: close it as no deal
+                listings.record_outcome(
+                    conn, listing.item_id, match=None, deal=None, now=self.clock()
+                )
+        except ExternalServiceError as exc:  # retryable: left unfinished for a later pass
+            counts.errors.append(f"{listing.item_id}: {exc}")
+            log.warning("listing %s not evaluated yet: %s", listing.item_id, exc)
+
+    async def _handle(
+        self,
+        listing: Listing,
+        stored: StoredListing | None,
+        routes: Sequence[Route],
+        check_keywords: bool,
+        counts: PipelineCounts,
     ) -> None:
         targets = [
             r
@@ -202,11 +244,21 @@ class DealPipeline:
             or r.search is None
             or query_matches(r.search.query, listing.title)
         ]
-        listing, found = await self._identify(listing, counts, may_enrich)
-        match = found.match
+        finished = stored is not None and stored.processed_at is not None
+        if finished:
+            assert stored is not None
+            match = stored.match
+            if match is None or not targets:
+                return  # nothing new to learn or to tell anyone
+        else:
+            # Item specifics (an eBay call) only when someone could hear about it.
+            listing, found = await self._identify(listing, counts, may_enrich=bool(targets))
+            match = found.match
+            if match is not None:
+                counts.matched += 1
         deal: Deal | None = None
-        if match is not None:
-            counts.matched += 1
+        if match is not None and targets:
+            # Prices are fetched only for listings someone is watching for.
             release = await self._priced_release(match.release_id, counts)
             if release is not None:
                 deal = score_deal(listing, release, match, rates=self.rates, now=self.clock())
@@ -215,7 +267,8 @@ class DealPipeline:
             listings.record_outcome(conn, listing.item_id, match=match, deal=deal, now=now)
         if deal is None:
             return
-        counts.deals += 1
+        if not finished:  # counted once, when first found; re-routing is not a new deal
+            counts.deals += 1
         tracked = False
         for route in targets:
             if not self._accepts(route, deal):
@@ -239,7 +292,7 @@ class DealPipeline:
         return route.rule.evaluate(fields)
 
     async def _identify(
-        self, listing: Listing, counts: PipelineCounts, may_enrich: bool = True
+        self, listing: Listing, counts: PipelineCounts, *, may_enrich: bool
     ) -> tuple[Listing, Identification]:
         with self.engine.connect() as conn:
             found = identify(listing, SqlCatalog(conn))
@@ -289,9 +342,13 @@ class DealPipeline:
         if guide is None or guide.updated_at is None or guide.updated_at < stale_before:
             try:
                 fetched = await self.prices.price_guide(release_id)
+            except NotFoundError:
+                fetched = None  # gone from Discogs: remembered as unpriced below
             except ExternalServiceError as exc:
-                log.warning("prices for release %s unavailable: %s", release_id, exc)
-                return release if guide is not None else None
+                if guide is None:
+                    raise  # no price at all: the listing is evaluated again later
+                log.warning("prices for release %s not refreshed: %s", release_id, exc)
+                return release
             counts.priced += 1
             now = self.clock()
             stored = fetched or PriceGuide(currency="USD", updated_at=now)  # remember "unpriced"

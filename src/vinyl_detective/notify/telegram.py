@@ -371,6 +371,9 @@ def build_bot_application(
 
     async def start(update: Update, context: Context) -> None:
         chat_id = update.effective_chat.id if update.effective_chat else 0
+        # Writing /start means the chat talks to the bot again (also after blocking it):
+        # alerts resume.
+        await _backend_reply("start", lambda: backend.resume(chat_id))
         await _reply(
             update,
             "👋 <b>Vinyl Detective</b> is watching eBay for you.\n"

@@ -55,6 +55,7 @@ def claim(
                     attempts=0,
                     deal_score=deal_score,
                     created_at=now,
+                    last_attempt_at=now,
                 )
             )
     except sa.exc.IntegrityError:  # another worker claimed it between the check and now
@@ -98,6 +99,30 @@ def mark_attempt_failed(
         .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
         .values(status=status, attempts=attempts, error=error[:500], last_attempt_at=now)
     )
+
+
+def take_for_retry(conn: sa.Connection, alert: PendingAlert, now: datetime) -> bool:
+    """Take a pending alert for one more attempt; False if another task or worker did.
+
+    The attempt time moves only if it is still what `alert` saw: of two takers reading
+    the same row, exactly one changes it.
+    """
+    seen = (
+        alert_log.c.last_attempt_at.is_(None)
+        if alert.last_attempt_at is None
+        else alert_log.c.last_attempt_at == alert.last_attempt_at
+    )
+    result = conn.execute(
+        alert_log.update()
+        .where(
+            alert_log.c.recipient == alert.recipient,
+            alert_log.c.item_id == alert.item_id,
+            alert_log.c.status == "pending",
+            seen,
+        )
+        .values(last_attempt_at=now)
+    )
+    return result.rowcount == 1
 
 
 def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:

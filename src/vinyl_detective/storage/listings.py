@@ -190,6 +190,23 @@ def listings_of_release(conn: sa.Connection, release_id: int) -> list[StoredList
     return [_to_stored(r) for r in conn.execute(stmt)]
 
 
+def unprocessed(
+    conn: sa.Connection, *, seen_before: datetime, seen_after: datetime, limit: int
+) -> list[StoredListing]:
+    """Listings stored but never evaluated (first seen in the window), oldest first."""
+    stmt = (
+        sa.select(listings)
+        .where(
+            listings.c.processed_at.is_(None),
+            listings.c.first_seen < seen_before,
+            listings.c.first_seen >= seen_after,
+        )
+        .order_by(listings.c.first_seen)
+        .limit(limit)
+    )
+    return [_to_stored(r) for r in conn.execute(stmt)]
+
+
 def delete_seen_before(conn: sa.Connection, cutoff: datetime) -> int:
     """Forget listings first seen before `cutoff` (the cleanup job: 30 days)."""
     return conn.execute(listings.delete().where(listings.c.first_seen < cutoff)).rowcount
