@@ -272,3 +272,130 @@ def test_worker_process_reader_reports_a_truncated_dump(broken: dict[str, Path])
     with pytest.raises(DumpError, match=r"after [\d,]+ releases \(last id \d+\)"):
         list(iter_dump_releases_in_worker(broken["truncated_gzip"], stats=stats))
     assert stats.seen > 0
+
+
+# --- The parallel reader: several parser processes, pieces of the file, same results ------
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the file 16 KB at a time, so even a small dump is cut into many pieces that
+    the parser processes share (the real reader uses 1 MB)."""
+    from vinyl_detective.sources import dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 16 * 1024)
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_several_parser_processes_give_the_same_releases_in_dump_order(
+    synthetic_dump: Path,
+) -> None:
+    stats = DumpStats()
+    parallel = list(iter_dump_releases_in_worker(synthetic_dump, workers=3, stats=stats))
+    assert parallel == list(iter_dump_releases(synthetic_dump))
+    assert (stats.seen, stats.kept, stats.bytes_read) == (
+        600,
+        600,
+        synthetic_dump.stat().st_size,
+    )
+
+
+@needs_real_sample
+@pytest.mark.usefixtures("small_pieces")
+def test_several_parser_processes_read_the_real_sample_like_the_plain_reader() -> None:
+    assert list(iter_dump_releases_in_worker(REAL_SAMPLE, workers=2)) == list(
+        iter_dump_releases(REAL_SAMPLE)
+    )
+
+
+def test_the_parallel_reader_keeps_the_hand_written_fields_and_filters(small_dump: Path) -> None:
+    everything = list(iter_dump_releases_in_worker(small_dump))
+    assert everything == list(iter_dump_releases(small_dump))
+    assert [r.id for r in everything] == [10, 11, 13]  # the draft is left out
+    vinyl = list(iter_dump_releases_in_worker(small_dump, formats=["vinyl"]))
+    assert [r.id for r in vinyl] == [10]
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_the_parallel_reader_resumes_after_the_releases_already_imported(
+    synthetic_dump: Path,
+) -> None:
+    everything = list(iter_dump_releases(synthetic_dump))
+    stats = DumpStats()
+    rest = list(iter_dump_releases_in_worker(synthetic_dump, skip_first=250, stats=stats))
+    assert rest == everything[250:]
+    assert (stats.skipped, stats.seen) == (250, 600)
+
+
+@pytest.mark.usefixtures("small_pieces")
+@pytest.mark.parametrize("variant", ["truncated_gzip", "truncated_xml"])
+def test_the_parallel_reader_says_how_far_a_cut_off_download_got(
+    variant: str, broken: dict[str, Path]
+) -> None:
+    serial_stats = DumpStats()
+    with pytest.raises(DumpError):
+        list(iter_dump_releases(broken[variant], stats=serial_stats))
+    stats = DumpStats()
+    read: list[int] = []
+    with pytest.raises(DumpError) as caught:
+        read.extend(r.id for r in iter_dump_releases_in_worker(broken[variant], stats=stats))
+    message = str(caught.value)
+    assert f"after {stats.seen:,} releases (last id {stats.last_id})" in message
+    assert "download it again" in message.lower()
+    # Every complete release before the cut is delivered, as the plain reader does.
+    assert stats.seen == serial_stats.seen
+    assert read
+    assert read[-1] == stats.last_id
+
+
+@pytest.mark.parametrize(
+    ("variant", "message"),
+    [
+        ("bad_crc", r"corrupt|not well-formed"),
+        ("garbage_gzip", r"corrupt|not well-formed"),
+        ("not_a_dump", r"root element is <artists>.*releases\.xml\.gz"),
+        ("not_gzip_nor_xml", "not a Discogs releases dump"),
+    ],
+)
+def test_the_parallel_reader_refuses_damaged_or_wrong_files(
+    variant: str, message: str, broken: dict[str, Path]
+) -> None:
+    with pytest.raises(DumpError, match=message):
+        list(iter_dump_releases_in_worker(broken[variant]))
+
+
+def test_the_parallel_reader_refuses_an_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xml.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(DumpError, match="not a Discogs releases dump"):
+        list(iter_dump_releases_in_worker(empty))
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_damaged_release_in_the_middle_stops_the_parallel_reader_where_it_is(
+    synthetic_dump: Path, tmp_path: Path
+) -> None:
+    xml = gzip.decompress(synthetic_dump.read_bytes())
+    releases = list(iter_dump_releases(synthetic_dump))
+    damaged_id = releases[300].id
+    start = xml.index(f'<release id="{damaged_id}"'.encode())
+    title = xml.index(b"<title>", start)
+    broken = tmp_path / "damaged.xml"
+    broken.write_bytes(xml[:title] + b"<title>Broken</titel>" + xml[title + 7 :])
+
+    stats = DumpStats()
+    read: list[int] = []
+    with pytest.raises(DumpError, match="not well-formed") as caught:
+        read.extend(r.id for r in iter_dump_releases_in_worker(broken, stats=stats))
+    assert read == [r.id for r in releases[:300]]
+    assert f"after 300 releases (last id {releases[299].id})" in str(caught.value)
+    with pytest.raises(DumpError, match="not well-formed"):
+        list(iter_dump_releases(broken))  # the plain reader refuses it too
+
+
+def test_an_empty_releases_dump_has_no_releases(tmp_path: Path) -> None:
+    path = tmp_path / "empty_releases.xml.gz"
+    path.write_bytes(
+        gzip.compress(b'<?xml version="1.0" encoding="UTF-8"?>\n<releases>\n</releases>\n')
+    )
+    assert list(iter_dump_releases_in_worker(path)) == []
