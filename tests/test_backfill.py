@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from test_firehose import NOW, World, item, open_world
 from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.errors import RateLimitedError
 from vinyl_detective.jobs.backfill import BackfillResult, backfill_search
 from vinyl_detective.jobs.paging import PagingLimits, StopReason
 from vinyl_detective.jobs.pipeline import Route
@@ -35,7 +36,9 @@ def blakeys(start: int, count: int, newest_hours_ago: float, *, step_hours: floa
 
 
 async def backfill(world: World, search: SavedSearch, **kw: Any) -> BackfillResult:
-    kw.setdefault("limits", PagingLimits(max_requests=10, max_age=timedelta(days=60)))
+    kw.setdefault(
+        "limits", PagingLimits(max_requests=10, max_age=timedelta(days=60), max_rate_limited=0)
+    )
     return await backfill_search(
         engine=world.engine,
         ebay=world.ebay,
@@ -177,15 +180,17 @@ async def test_after_a_failure_the_backfill_resumes_from_its_checkpoint(world: W
     assert done.error is None
 
 
-async def test_too_many_rate_limits_pause_the_backfill_until_a_later_run(world: World) -> None:
+async def test_ebay_saying_too_many_requests_stops_the_backfill_until_a_later_run(
+    world: World,
+) -> None:
     search = world.add_search("art blakey")
     world.fake.add_items(blakeys(1, 10, newest_hours_ago=1))
-    world.fake.fail_next(429, times=4, retry_after=30)
+    world.fake.fail_next(429, times=1, retry_after=30)
 
-    result = await backfill(world, search)
+    with pytest.raises(RateLimitedError):  # the scheduler pauses API work on it
+        await backfill(world, search)
 
-    assert result.reason is StopReason.RATE_LIMITED
-    assert not result.completed
+    assert world.fake.calls == 1  # no retries burning the daily quota
     with world.engine.connect() as conn:
         checkpoint = checkpoints.get_checkpoint(conn, search.id)
     assert checkpoint is not None

@@ -27,11 +27,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Listing
+from vinyl_detective.errors import RateLimitedError
 from vinyl_detective.jobs.paging import (
     Page,
     PagingLimits,
@@ -40,27 +40,15 @@ from vinyl_detective.jobs.paging import (
     page_backwards,
 )
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
-from vinyl_detective.sources.ebay import MAX_RESULT_WINDOW, SearchPage
+from vinyl_detective.sources.ebay import MAX_RESULT_WINDOW, ListingSource
 from vinyl_detective.storage import checkpoints, job_runs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIMITS = PagingLimits(max_requests=5, max_age=timedelta(days=30), max_rate_limited=3)
+# eBay's 429 means the daily quota is spent: waiting seconds and retrying only burns
+# calls. The first 429 ends the run (max_rate_limited=0) and the scheduler pauses.
+DEFAULT_LIMITS = PagingLimits(max_requests=5, max_age=timedelta(days=30), max_rate_limited=0)
 DEFAULT_ALERT_WITHIN = timedelta(days=1)
-
-
-class KeywordSearch(Protocol):
-    """The part of sources.ebay.EbayClient the backfill uses."""
-
-    async def search(
-        self,
-        *,
-        q: str | None = ...,
-        category_id: str | None = ...,
-        limit: int = ...,
-        offset: int = ...,
-        sort: str | None = ...,
-    ) -> SearchPage: ...
 
 
 @dataclass(slots=True)
@@ -79,7 +67,7 @@ class BackfillResult:
 async def backfill_search(
     *,
     engine: Engine,
-    ebay: KeywordSearch,
+    ebay: ListingSource,
     pipeline: DealPipeline,
     route: Route,
     clock: Callable[[], datetime],
@@ -175,6 +163,11 @@ async def backfill_search(
                 now=clock(),
             )
             checkpoints.finish_backfill(conn, search.id, now=clock(), completed=paged.complete)
+        if paged.reason is StopReason.RATE_LIMITED:
+            # Resumable from the checkpoint just saved; the scheduler pauses API work.
+            raise RateLimitedError("ebay", "eBay answered 429 (too many requests) to the backfill")
+    except RateLimitedError:
+        raise
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         with engine.begin() as conn:

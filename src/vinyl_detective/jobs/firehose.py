@@ -22,14 +22,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE, update_arrival_rate
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
-from vinyl_detective.sources.ebay import SearchPage
+from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, job_runs
 
 log = logging.getLogger(__name__)
@@ -37,20 +36,6 @@ log = logging.getLogger(__name__)
 # Listings can reach eBay's search index a little after their start time; re-reading the
 # last minutes costs nothing (the pipeline skips listings it already stored).
 DEFAULT_OVERLAP = timedelta(minutes=2)
-
-
-class CategorySearch(Protocol):
-    """The part of sources.ebay.EbayClient the firehose uses."""
-
-    async def search(
-        self,
-        *,
-        q: str | None = ...,
-        category_id: str | None = ...,
-        limit: int = ...,
-        offset: int = ...,
-        sort: str | None = ...,
-    ) -> SearchPage: ...
 
 
 @dataclass(slots=True)
@@ -75,7 +60,7 @@ def routes_for_category(routes: Sequence[Route], category_id: str) -> list[Route
 async def poll_stream(
     *,
     engine: Engine,
-    ebay: CategorySearch,
+    ebay: ListingSource,
     pipeline: DealPipeline,
     routes: Sequence[Route],
     marketplace: str,

@@ -6,33 +6,21 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
-from vinyl_detective.sources.ebay import SearchPage
+from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import job_runs, listings
 
 log = logging.getLogger(__name__)
 
 
-class ListingSearch(Protocol):
-    async def search(
-        self,
-        *,
-        q: str | None = ...,
-        category_id: str | None = ...,
-        limit: int = ...,
-        offset: int = ...,
-    ) -> SearchPage: ...
-
-
 async def poll_search(
     *,
     engine: Engine,
-    ebay: ListingSearch,
+    ebay: ListingSource,
     pipeline: DealPipeline,
     route: Route,
     clock: Callable[[], datetime],

@@ -59,26 +59,12 @@ from vinyl_detective.jobs.firehose import poll_stream, routes_for_category
 from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.jobs.poll import poll_search
-from vinyl_detective.sources.ebay import RECORD_CATEGORIES, SearchPage
+from vinyl_detective.sources.ebay import RECORD_CATEGORIES, ListingSource
 from vinyl_detective.storage import checkpoints, searches
 from vinyl_detective.storage.checkpoints import SearchScheduleState, StreamState
 from vinyl_detective.storage.usage import next_reset
 
 log = logging.getLogger(__name__)
-
-
-class ListingSource(Protocol):
-    """The part of sources.ebay.EbayClient the scheduled jobs use."""
-
-    async def search(
-        self,
-        *,
-        q: str | None = ...,
-        category_id: str | None = ...,
-        limit: int = ...,
-        offset: int = ...,
-        sort: str | None = ...,
-    ) -> SearchPage: ...
 
 
 class BudgetView(Protocol):

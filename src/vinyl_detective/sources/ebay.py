@@ -163,6 +163,20 @@ class SearchPage:
     skipped: int = 0
 
 
+class ListingSource(Protocol):
+    """What the polling jobs need of a listing source: EbayClient.search, or a fake."""
+
+    async def search(
+        self,
+        *,
+        q: str | None = ...,
+        category_id: str | None = ...,
+        limit: int = ...,
+        offset: int = ...,
+        sort: str | None = ...,
+    ) -> SearchPage: ...
+
+
 class MalformedItemError(ValueError):
     """An item summary that cannot become a Listing (no id, no title, no usable price)."""
 
