@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from vinyl_detective.storage.bulk_import import ImportStats, ensure_fulltext, im
 from vinyl_detective.storage.catalog import get_release, set_prices
 from vinyl_detective.storage.fulltext import FTS5_TRIGGER_NAMES, candidate_release_ids
 from vinyl_detective.storage.job_runs import recent_runs
+from vinyl_detective.storage.schema import releases
 
 COUNT = 700
 BATCH = 200
@@ -331,3 +333,174 @@ def test_prices_json_column_is_untouched_by_an_import(
             "SELECT DISTINCT prices_json, price_currency FROM releases"
         ).all()
     assert rows == [('{"NM": "30"}', "EUR")]
+
+
+# --- The fast path: rows built in the parser processes -----------------------------------
+
+REAL_SAMPLE = Path("/work/shared/data/discogs-dump/discogs_20200806_releases.sample.xml.gz")
+
+
+def _rows_the_catalog_stores(path: Path, now: datetime) -> list[object]:
+    from vinyl_detective.storage.catalog import release_rows
+
+    out: list[object] = []
+    for release in iter_dump_releases(path):
+        row, idents = release_rows(release, now)
+        out.append((row, [(i["release_id"], i["kind"], i["value"]) for i in idents]))
+    return out
+
+
+def _rows_the_workers_build(path: Path, now: datetime) -> list[object]:
+    from vinyl_detective.sources.dump import iter_dump_batches
+    from vinyl_detective.storage.bulk_import import ROW_COLUMNS, dump_release_rows
+
+    build = functools.partial(dump_release_rows, updated_at=now)
+    return [
+        (dict(zip(ROW_COLUMNS, row, strict=True)), idents)
+        for batch in iter_dump_batches(path, build)
+        for row, idents in batch
+    ]
+
+
+@pytest.mark.parametrize("sample", ["synthetic", "real"])
+def test_rows_built_in_the_parser_processes_are_exactly_the_catalogs_rows(
+    sample: str, dump_file: Path, now: datetime
+) -> None:
+    path = dump_file if sample == "synthetic" else REAL_SAMPLE
+    if not path.exists():
+        pytest.skip("the real Discogs dump sample is not on this machine")
+    expected = _rows_the_catalog_stores(path, now)
+    assert len(expected) > 500
+    assert _rows_the_workers_build(path, now) == expected
+
+
+def test_the_parallel_import_stores_what_the_plain_import_stores(
+    dump_file: Path, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    from vinyl_detective.storage.db import open_database
+
+    tables: list[object] = []
+    for parallel in (False, True):
+        engine = open_database(f"sqlite:///{tmp_path / f'parallel-{parallel}.db'}")
+        import_dump(
+            engine, dump_file, now=lambda: clock().replace(microsecond=0), parallel=parallel
+        )
+        with engine.connect() as conn:
+            tables.append(
+                (
+                    conn.exec_driver_sql("SELECT * FROM releases ORDER BY id").all(),
+                    conn.exec_driver_sql(
+                        "SELECT * FROM release_identifiers ORDER BY release_id, kind, value"
+                    ).all(),
+                )
+            )
+        _fulltext_is_consistent(engine)
+        engine.dispose()
+    serial, parallel_ = tables
+    # Only updated_at (the run's start time) may differ between the two runs.
+    assert [r[:-1] for r in serial[0]] == [r[:-1] for r in parallel_[0]]  # type: ignore[index]
+    assert serial[1] == parallel_[1]  # type: ignore[index]
+
+
+def test_a_parallel_reimport_keeps_prices_and_the_index_right(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime], now: datetime
+) -> None:
+    import_dump(engine, dump_file, now=clock, parallel=True)
+    first = next(iter_dump_releases(dump_file))
+    with engine.begin() as conn:
+        set_prices(conn, first.id, PriceGuide("USD", {"VG+": Decimal("21.50")}), now)
+        conn.exec_driver_sql("UPDATE releases SET title = 'Stale Title' WHERE id = ?", (first.id,))
+
+    stats = import_dump(engine, dump_file, now=clock, parallel=True)
+
+    assert stats.releases == COUNT
+    with engine.connect() as conn:
+        stored = get_release(conn, first.id)
+        assert stored is not None
+        assert stored.title == first.title
+        assert stored.prices is not None
+        assert stored.prices.by_condition == {"VG+": Decimal("21.50")}
+        assert candidate_release_ids(conn, ["Stale"], limit=5) == []
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    _fulltext_is_consistent(engine)
+
+
+def test_a_truncated_dump_in_the_parallel_import_keeps_a_consistent_catalog(
+    engine: Engine,
+    dump_file: Path,
+    tmp_path: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vinyl_detective.sources import dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)  # many small pieces
+    broken = write_corrupt_variants(dump_file, tmp_path / "broken")["truncated_gzip"]
+
+    with pytest.raises(DumpError, match=r"after [\d,]+ releases \(last id \d+\)") as caught:
+        import_dump(engine, broken, now=clock, batch_size=BATCH, parallel=True)
+
+    stored = _count(engine, "SELECT count(*) FROM releases")
+    assert stored > 0
+    with engine.connect() as conn:
+        run = recent_runs(conn, job_type="import_dump")[0]
+    assert run.status == "error"
+    assert run.error == str(caught.value)
+    assert run.inserted == stored
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+
+
+def test_an_interrupted_parallel_import_resumes_where_it_stopped(
+    engine: Engine,
+    dump_file: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vinyl_detective.sources import dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)
+    with pytest.raises(KeyboardInterrupt):
+        import_dump(
+            engine, dump_file, now=clock, batch_size=BATCH, parallel=True, progress=StopAfter(2)
+        )
+    kept = _count(engine, "SELECT count(*) FROM releases")
+    assert BATCH * 2 <= kept < COUNT  # two transactions of at least BATCH releases each
+
+    stats = import_dump(engine, dump_file, now=clock, batch_size=BATCH, parallel=True)
+
+    assert stats.resumed == kept
+    assert stats.releases == COUNT - kept
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    _fulltext_is_consistent(engine)
+    with engine.connect() as conn:
+        artists = dict(conn.exec_driver_sql("SELECT id, artist FROM releases").all())
+    assert artists == {r.id: r.artist for r in iter_dump_releases(dump_file)}
+
+
+def test_a_release_repeated_in_the_dump_is_stored_once_the_last_way(
+    engine: Engine, now: datetime
+) -> None:
+    from vinyl_detective.storage.bulk_import import (
+        ROW_COLUMNS,
+        driver_time,
+        import_row_batches,
+    )
+
+    def row(title: str, barcode: str) -> tuple[tuple[object, ...], list[tuple[int, str, str]]]:
+        values = dict.fromkeys(ROW_COLUMNS)
+        values.update(id=7, artist="A", title=title, barcode=barcode)
+        values["updated_at"] = driver_time(engine, now)
+        return tuple(values.values()), [(7, "barcode", barcode)]
+
+    stats = import_row_batches(
+        engine, [[row("Old", "0000000000017")], [row("New", "0000000000024")]], batch_size=10
+    )
+    assert stats.releases == 1
+    with engine.connect() as conn:
+        stored = get_release(conn, 7)
+    assert stored is not None
+    assert (stored.title, stored.barcodes) == ("New", ("0000000000024",))
+    with engine.connect() as conn:
+        updated_at = conn.execute(sa.select(releases.c.updated_at)).scalar_one()
+    assert updated_at == now
