@@ -92,12 +92,12 @@ def test_hostile_listing_title_is_rendered_inert_and_telegram_accepts_it() -> No
     assert 'https://www.ebay.com/itm/1?a=1&b="2"' in links
 
 
-def test_unknown_shipping_is_said_not_counted_as_free() -> None:
+def test_unknown_shipping_is_said_and_the_assumed_cost_shown() -> None:
     text = plain_text_card(make_deal(shipping=None))
 
-    assert "shipping unknown" in text
-    assert "= 45.00 USD + shipping" in text
-    assert "before shipping" in text
+    assert "shipping (not stated, typical cost assumed)" in text
+    assert "free shipping" not in text
+    assert "with assumed shipping" in text
 
 
 def test_free_shipping_is_said_plainly() -> None:

@@ -199,6 +199,12 @@ def test_without_suggestions_the_lowest_marketplace_price_is_the_reference() -> 
     assert deal.reference_condition is None
 
 
+def test_a_worn_copy_is_not_priced_against_the_lowest_copy_for_sale() -> None:
+    guide_without_grades = release(by_condition={}, lowest=Decimal("35"))
+    assert reference_price(guide_without_grades, Grade.G) is None
+    assert reference_price(guide_without_grades, Grade.VG) is not None
+
+
 # --- currencies ----------------------------------------------------------------------
 
 

@@ -387,7 +387,7 @@ async def test_a_deal_card_arrives_formatted_with_buttons_and_no_link_preview(
     assert sent["parse_mode"] == "HTML"
     assert sent["link_preview_options"] == {"is_disabled": True}
     assert 'Moanin\' <LP> Blue Note & "Mono"' in sent["plain_text"]
-    assert "shipping unknown" in sent["plain_text"]
+    assert "shipping (not stated, typical cost assumed)" in sent["plain_text"]
     assert "Auction, ends 2026-11-23 20:00 UTC" in sent["plain_text"]
     datas = [b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row]
     assert datas == [

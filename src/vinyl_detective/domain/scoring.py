@@ -132,7 +132,10 @@ def reference_price(release: Release, grade: Grade | None) -> tuple[Money, str |
     if usable:
         best = max(usable)
         return Money(suggestions[best], guide.currency), grade_code(best)
-    if guide.lowest is not None and guide.lowest > 0:
+    # The lowest price for sale is for a copy of unknown condition, typically a played
+    # one: fair against a VG or better copy, flattering for a worn one — refused there.
+    worn = grade is not None and grade < Grade.VG
+    if guide.lowest is not None and guide.lowest > 0 and not worn:
         return Money(guide.lowest, guide.currency), None
     return None
 

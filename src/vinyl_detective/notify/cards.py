@@ -93,9 +93,13 @@ def _facts(deal: Deal, release_limit: int = 300, title_limit: int = 300) -> _Fac
     price_label = "Current bid" if listing.buying_option is BuyingOption.AUCTION else "Price"
     price = Money(listing.price, listing.currency)
     if listing.shipping is None:
-        price_line = (
-            f"{price_label}: {price} + shipping unknown (not included) = {deal.total} + shipping"
-        )
+        # The scorer added a typical shipping cost for the format: say so, and how much.
+        if deal.total.currency == listing.currency:
+            assumed = Money(deal.total.amount - listing.price, listing.currency)
+            shipping_part = f"≈{assumed} shipping (not stated, typical cost assumed)"
+        else:
+            shipping_part = "shipping not stated (typical cost assumed)"
+        price_line = f"{price_label}: {price} + {shipping_part} = {deal.total}"
     elif listing.shipping == 0:
         price_line = f"{price_label}: {price} + free shipping = {deal.total}"
     else:
@@ -105,8 +109,8 @@ def _facts(deal: Deal, release_limit: int = 300, title_limit: int = 300) -> _Fac
     grade = deal.reference_condition
     grade_note = f" ({_shorten(grade, _SHORT_FIELD)})" if grade else ""
     reference_line = f"Discogs{grade_note}: {reference}"
-    before_shipping = " before shipping" if listing.shipping is None else ""
-    saving_line = f"Saving: {deal.saving} ({pct}%){before_shipping}"
+    assumed_note = " with assumed shipping" if listing.shipping is None else ""
+    saving_line = f"Saving: {deal.saving} ({pct}%){assumed_note}"
 
     condition = _shorten(listing.condition or "not stated", _SHORT_FIELD)
     method = _METHOD_LABELS.get(deal.match.method, str(deal.match.method))
