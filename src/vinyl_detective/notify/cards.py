@@ -260,7 +260,8 @@ def markdown_card(deal: Deal) -> str:
     return _fit(_render_markdown, deal, DISCORD_MAX_LENGTH)
 
 
-def _md(text: str) -> str:
+def markdown_escape(text: str) -> str:
+    """Escape Discord markdown and defuse mentions (seller text is untrusted)."""
     out: list[str] = []
     for ch in text:
         if ch in _MARKDOWN_SPECIALS:
@@ -272,26 +273,27 @@ def _md(text: str) -> str:
     return "".join(out)
 
 
-def _md_url(url: str) -> str:
+def markdown_url(url: str) -> str:
+    """A URL safe inside a markdown link target."""
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace(">", "%3E")
 
 
 def _render_markdown(facts: _Facts, with_link: bool) -> str:
     lines = [
-        _md(facts.headline),
-        f"**{_md(facts.release)}**",
-        f"*{_md(facts.listing_title)}*",
+        markdown_escape(facts.headline),
+        f"**{markdown_escape(facts.release)}**",
+        f"*{markdown_escape(facts.listing_title)}*",
         "",
-        _md(facts.price_line),
-        f"[{_md(facts.reference_line)}](<{_md_url(facts.discogs_url)}>)",
-        f"**{_md(facts.saving_line)}**",
-        _md(facts.details_line),
+        markdown_escape(facts.price_line),
+        f"[{markdown_escape(facts.reference_line)}](<{markdown_url(facts.discogs_url)}>)",
+        f"**{markdown_escape(facts.saving_line)}**",
+        markdown_escape(facts.details_line),
     ]
     if facts.seller_line:
-        lines.append(_md(facts.seller_line))
-    lines.append(_md(facts.buying_line))
+        lines.append(markdown_escape(facts.seller_line))
+    lines.append(markdown_escape(facts.buying_line))
     if with_link and facts.link:
-        lines += ["", f"[{_md(facts.link_label)}](<{_md_url(facts.link)}>)"]
+        lines += ["", f"[{markdown_escape(facts.link_label)}](<{markdown_url(facts.link)}>)"]
     return "\n".join(lines)
 
 

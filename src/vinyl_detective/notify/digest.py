@@ -37,7 +37,12 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.models import Deal, Priority
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.apprise_channel import AppriseChannel, saving_percent
-from vinyl_detective.notify.cards import DISCORD_MAX_LENGTH, PRIORITY_MARKERS
+from vinyl_detective.notify.cards import (
+    DISCORD_MAX_LENGTH,
+    PRIORITY_MARKERS,
+    markdown_escape,
+    markdown_url,
+)
 from vinyl_detective.notify.channels import (
     ChannelSpec,
     ChannelStyle,
@@ -243,10 +248,10 @@ def render_digest(
     if style is ChannelStyle.DISCORD:
         # Discord counts the title against its 2000 characters: it goes in the body.
         body = _fit(
-            f"**{_md(title)}**\n{_md(heading)}",
+            f"**{markdown_escape(title)}**\n{markdown_escape(heading)}",
             [_md_entry(line) for line in lines],
             DISCORD_MAX_LENGTH,
-            _md,
+            markdown_escape,
         )
         return "", body, NotifyFormat.MARKDOWN
     body = _fit(heading, [_text_entry(line) for line in lines], TEXT_MAX_LENGTH, str)
@@ -278,10 +283,13 @@ def _text_entry(line: _Line) -> str:
 
 
 def _md_entry(line: _Line) -> str:
-    rows = [f"{line.marker} **{_md(line.release)}**", f"*{_md(line.listing_title)}*"]
-    price = _md(line.price)
+    rows = [
+        f"{line.marker} **{markdown_escape(line.release)}**",
+        f"*{markdown_escape(line.listing_title)}*",
+    ]
+    price = markdown_escape(line.price)
     if line.link:
-        price += f" · [{_md(line.link_label)}](<{_md_url(line.link)}>)"
+        price += f" · [{markdown_escape(line.link_label)}](<{markdown_url(line.link)}>)"
     rows.append(price)
     return "\n".join(rows)
 
@@ -307,26 +315,6 @@ def _render_html(lines: list[_Line], heading: str) -> str:
         f"<p>{esc(heading)}</p>\n<ol>\n" + "\n".join(entries) + f"\n</ol>{more}</div>"
         "</body></html>"
     )
-
-
-_MARKDOWN_SPECIALS = frozenset("\\*_~`|>#[]()-<")
-
-
-def _md(text: str) -> str:
-    """Escape Discord markdown and defuse mentions (seller text is untrusted)."""
-    out: list[str] = []
-    for ch in text:
-        if ch in _MARKDOWN_SPECIALS:
-            out.append("\\" + ch)
-        elif ch == "@":
-            out.append("@\u200b")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _md_url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace(">", "%3E")
 
 
 def _shorten(text: str, limit: int) -> str:

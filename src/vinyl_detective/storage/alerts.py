@@ -13,6 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import alert_log
 
 MAX_ATTEMPTS = 5
@@ -37,30 +38,17 @@ def claim(
     deal_score: float | None = None,
 ) -> bool:
     """Claim the right to alert `recipient` about `item_id`; False if it was ever claimed."""
-    exists = conn.execute(
-        sa.select(alert_log.c.id).where(
-            alert_log.c.recipient == recipient, alert_log.c.item_id == item_id
-        )
-    ).first()
-    if exists:
-        return False
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                alert_log.insert().values(
-                    recipient=recipient,
-                    item_id=item_id,
-                    search_id=search_id,
-                    status="pending",
-                    attempts=0,
-                    deal_score=deal_score,
-                    created_at=now,
-                    last_attempt_at=now,
-                )
-            )
-    except sa.exc.IntegrityError:  # another worker claimed it between the check and now
-        return False
-    return True
+    row = {
+        "recipient": recipient,
+        "item_id": item_id,
+        "search_id": search_id,
+        "status": "pending",
+        "attempts": 0,
+        "deal_score": deal_score,
+        "created_at": now,
+        "last_attempt_at": now,
+    }
+    return insert_if_absent(conn, alert_log, row, ["recipient", "item_id"])
 
 
 def mark_sent(conn: sa.Connection, recipient: str, item_id: str, now: datetime) -> None:

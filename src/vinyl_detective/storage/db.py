@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,29 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size = -64000",
     "PRAGMA busy_timeout = 5000",
 )
+
+
+def insert_if_absent(
+    conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], key: Sequence[str]
+) -> bool:
+    """Insert a row unless one with the same `key` columns exists (a unique index);
+    True when this call created it. Race-free: of two workers, exactly one wins."""
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        insert = sqlite.insert if name == "sqlite" else postgresql.insert
+        stmt = (
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(*(table.c[k] for k in key))
+        )
+        return conn.execute(stmt).first() is not None
+    try:  # other databases: the unique index decides, inside a savepoint
+        with conn.begin_nested():
+            conn.execute(table.insert().values(**values))
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 def is_sqlite(engine: Engine | sa.Connection) -> bool:

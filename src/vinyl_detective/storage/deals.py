@@ -10,14 +10,12 @@ state change, its history row and its outbox event commit or roll back together:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vinyl_detective.domain.lifecycle import (
     OPEN_STATES,
@@ -28,6 +26,7 @@ from vinyl_detective.domain.lifecycle import (
 )
 from vinyl_detective.domain.models import Deal
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.schema import deal_transitions, deals, listings, releases
 
@@ -103,27 +102,6 @@ def _transition(row: sa.Row[Any]) -> Transition:
     return Transition(**m)
 
 
-def _insert_if_absent(conn: sa.Connection, values: Mapping[str, Any]) -> bool:
-    """Insert the deal row unless one exists; True when this call created it."""
-    name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        insert = sqlite.insert if name == "sqlite" else postgresql.insert
-        stmt = (
-            insert(deals)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["item_id"])
-            .returning(deals.c.item_id)
-        )
-        return conn.execute(stmt).first() is not None
-    exists = conn.execute(
-        sa.select(deals.c.item_id).where(deals.c.item_id == values["item_id"])
-    ).first()
-    if exists:
-        return False
-    conn.execute(deals.insert().values(**values))
-    return True
-
-
 def _create(
     conn: sa.Connection,
     values: dict[str, Any],
@@ -137,7 +115,7 @@ def _create(
         "created_at": now,
         "updated_at": now,
     }
-    if not _insert_if_absent(conn, values):
+    if not insert_if_absent(conn, deals, values, ["item_id"]):
         return False
     conn.execute(
         deal_transitions.insert().values(

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import UTCDateTime, digest_queue
 
 __all__ = [
@@ -51,28 +52,15 @@ def enqueue(
     deal_score: float | None = None,
 ) -> bool:
     """Queue a deal for `channel_key`'s next digest; False if it was ever queued there."""
-    exists = conn.execute(
-        sa.select(digest_queue.c.id).where(
-            digest_queue.c.channel_key == channel_key, digest_queue.c.item_id == item_id
-        )
-    ).first()
-    if exists:
-        return False
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                digest_queue.insert().values(
-                    channel_key=channel_key,
-                    item_id=item_id,
-                    summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
-                    priority=priority,
-                    deal_score=deal_score,
-                    queued_at=now,
-                )
-            )
-    except sa.exc.IntegrityError:  # queued by another worker between the check and now
-        return False
-    return True
+    row = {
+        "channel_key": channel_key,
+        "item_id": item_id,
+        "summary": json.dumps(summary, ensure_ascii=False, sort_keys=True),
+        "priority": priority,
+        "deal_score": deal_score,
+        "queued_at": now,
+    }
+    return insert_if_absent(conn, digest_queue, row, ["channel_key", "item_id"])
 
 
 def waiting(conn: sa.Connection, channel_key: str, limit: int = 500) -> list[QueuedDeal]:
