@@ -91,51 +91,51 @@ def _postgres_candidates(conn: sa.Connection, words: Sequence[str], limit: int) 
     folded = list(dict.fromkeys(f for f in (normalize_text(w) for w in words) if f))
     if not folded or limit <= 0:
         return []
-    if len(folded) == 1:
-        return _pg_ranked(conn, folded, limit, pairs=False)
-    found = _pg_ranked(conn, folded, limit, pairs=True)
-    if found:
-        return found
-    # No release holds two of the words. As on SQLite, a listing whose only word known to
-    # the catalog is one (a self-titled album: "The Doors – The Doors") is looked up by it.
-    present = _pg_present(conn, folded)
-    return _pg_ranked(conn, present, limit, pairs=False) if len(present) == 1 else []
-
-
-def _pg_tsqueries(words: Sequence[str]) -> tuple[list[str], dict[str, object]]:
-    queries = [f"plainto_tsquery('{PG_TS_CONFIG}', :w{i})" for i in range(len(words))]
-    return queries, {f"w{i}": word for i, word in enumerate(words)}
-
-
-def _pg_ranked(conn: sa.Connection, words: Sequence[str], limit: int, *, pairs: bool) -> list[int]:
-    """Releases holding any of `words` (with `pairs`: any two), best first."""
-    queries, params = _pg_tsqueries(words)
-    column = f"r.{PG_SEARCH_COLUMN}"
+    queries = [f"plainto_tsquery('{PG_TS_CONFIG}', :w{i})" for i in range(len(folded))]
+    params: dict[str, object] = {f"w{i}": word for i, word in enumerate(folded)}
+    params["n"] = limit
+    column = PG_SEARCH_COLUMN
     anyone = " || ".join(queries)
-    wanted = anyone
-    if pairs:
-        wanted = " || ".join(
-            f"({a} && {b})" for i, a in enumerate(queries) for b in queries[i + 1 :]
+    if len(queries) > 1:
+        # Any two of the words: "a and (b or c or d) or b and (c or d) or c and d" is the
+        # same as every pair, and cheaper for the index to test.
+        two = " || ".join(
+            f"({a} && ({' || '.join(queries[i + 1 :])}))" for i, a in enumerate(queries[:-1])
         )
-    shared = " + ".join(f"({column} @@ {q})::int" for q in queries)
+        shared = " + ".join(f"({column} @@ {q})::int" for q in queries)
+        rows = conn.execute(
+            sa.text(
+                f"SELECT id FROM releases WHERE {column} @@ ({two}) ORDER BY {shared} DESC, "
+                f"ts_rank({column}, {anyone}, 1) DESC, id LIMIT :n"
+            ),
+            params,
+        ).all()
+        if rows:
+            return [int(r[0]) for r in rows]
+    else:
+        rows = conn.execute(
+            sa.text(
+                f"SELECT id FROM releases WHERE {column} @@ {anyone} "
+                f"ORDER BY ts_rank({column}, {anyone}, 1) DESC, id LIMIT :n"
+            ),
+            params,
+        ).all()
+        return [int(r[0]) for r in rows]
+    # No release holds two of the words. As on SQLite, a listing with only one word the
+    # catalog knows at all (a self-titled album: "The Doors – The Doors") is looked up by
+    # that word; two known words that never meet find nothing.
+    known = " + ".join(f"coalesce(bool_or(v @@ {q}), false)::int" for q in queries)
     rows = conn.execute(
         sa.text(
-            f"SELECT r.id FROM releases r WHERE {column} @@ ({wanted}) "
-            f"ORDER BY {shared} DESC, ts_rank({column}, {anyone}, 1) DESC, r.id LIMIT :n"
+            f"WITH hits AS MATERIALIZED (SELECT id, {column} AS v FROM releases "
+            f"WHERE {column} @@ ({anyone})), "
+            f"known AS (SELECT {known} AS words FROM hits) "
+            "SELECT h.id FROM hits h, known k WHERE k.words = 1 "
+            f"ORDER BY ts_rank(h.v, {anyone}, 1) DESC, h.id LIMIT :n"
         ),
-        {**params, "n": limit},
-    )
+        params,
+    ).all()
     return [int(r[0]) for r in rows]
-
-
-def _pg_present(conn: sa.Connection, words: Sequence[str]) -> list[str]:
-    """Those of `words` that some release holds (one index probe each, one round trip)."""
-    queries, params = _pg_tsqueries(words)
-    probes = " UNION ALL ".join(
-        f"SELECT {i} WHERE EXISTS (SELECT 1 FROM releases WHERE {PG_SEARCH_COLUMN} @@ {q})"
-        for i, q in enumerate(queries)
-    )
-    return [words[int(r[0])] for r in conn.execute(sa.text(probes), params)]
 
 
 def rebuild(conn: sa.Connection) -> None:
