@@ -239,3 +239,21 @@ async def test_a_chat_that_blocked_the_bot_gets_alerts_again_after_resume(
             reachable = chats.is_reachable(conn, CHAT_ID)
         engine.dispose()
         assert reachable
+
+
+async def test_the_global_rule_set_from_the_bot_filters_every_search(tmp_path: Path) -> None:
+    with running_market(tmp_path, _now()) as market:
+        daemon = Daemon(market.settings, tick_seconds=30)
+        stop = asyncio.Event()
+        task = asyncio.create_task(daemon.run(stop))
+        market.telegram.push_message(CHAT_ID, '/global_rule title contains "moanin"')
+        replies = await market.telegram.wait_for_sent_async(1, chat_id=CHAT_ID, timeout=10)
+        stop.set()
+        await asyncio.wait_for(task, timeout=6)
+        assert 'Global rule: title contains "moanin"' in replies[0]["plain_text"]
+
+        _add_search(market.settings.database_url)
+        await Daemon(market.settings).run(once=True)
+        cards = market.cards()
+        assert len(cards) == 1  # Kind of Blue is a deal too, but not "moanin"
+        assert "Moanin" in cards[0]["text"]

@@ -95,6 +95,10 @@ class InMemoryBackend:
     async def status(self, chat_id: int) -> str:  # backends may be async too
         return f"Watching {len(self.searches.get(chat_id, []))} search(es) <fast>."
 
+    def global_rule(self, chat_id: int, arg: str) -> str:
+        self.calls.append(("global_rule", chat_id, arg))
+        return f"Global rule: {arg}" if arg else "No global rule."
+
     def deal_action(self, chat_id: int, action: str, item_id: str) -> str:
         self.actions.append((chat_id, action, item_id))
         return {"track": "Tracking it.", "bought": "Marked as bought.", "dismiss": "Dismissed."}[

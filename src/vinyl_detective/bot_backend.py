@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 from vinyl_detective.domain.lifecycle import Actor, DealState
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
 from vinyl_detective.notify.cards import resolve_item_ref
-from vinyl_detective.service import UserInputError, parse_threshold, split_query_and_rule
+from vinyl_detective.service import (
+    GlobalRule,
+    UserInputError,
+    parse_threshold,
+    split_query_and_rule,
+)
 from vinyl_detective.storage import chats, deals, listings
 
 if TYPE_CHECKING:
@@ -105,6 +110,14 @@ class BotCommands:
             nxt = plan.next_run_at.strftime("%H:%M") if plan and plan.next_run_at else "-"
             lines.append(f"#{search.id} {search.query}: last {last}, next {nxt}")
         return "\n".join(lines)
+
+    def global_rule(self, chat_id: int, arg: str) -> str:
+        rule = GlobalRule(self.daemon.engine, self.daemon.settings.global_rule)
+        text = arg.strip()
+        if text:
+            rule.set(None if text.lower() in ("off", "none", "-") else text)
+        current = rule.get()
+        return f"Global rule: {current}" if current else "No global rule: every deal can alert."
 
     def deal_action(self, chat_id: int, action: str, item_id: str) -> str:
         if action not in ACTIONS:

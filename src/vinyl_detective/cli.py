@@ -95,6 +95,14 @@ def run(
         bool,
         typer.Option("--skip-initial", help="Don't run what is due at start; wait one interval."),
     ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="An extra worker on a shared PostgreSQL database: polls and alerts, but "
+            "leaves the Telegram commands to the main process.",
+        ),
+    ] = False,
 ) -> None:
     """Run the daemon: poll eBay, price against Discogs, alert on Telegram.
 
@@ -111,7 +119,7 @@ def run(
         return
     from vinyl_detective.daemon import Daemon
 
-    daemon = Daemon(settings, skip_initial=skip_initial)
+    daemon = Daemon(settings, skip_initial=skip_initial, bot_commands=not worker)
     run_until_signalled(lambda stop: daemon.run(stop, once=once, api_port=api_port))
 
 

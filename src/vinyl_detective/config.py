@@ -76,13 +76,14 @@ class Settings:
 
     def __repr__(self) -> str:  # never print secrets
         return (
-            f"Settings(database_url={_redact_url(self.database_url)!r}, "
+            f"Settings(database_url={redact_url(self.database_url)!r}, "
             f"marketplace={self.ebay_marketplace!r}, poll_minutes={self.poll_minutes}, "
             f"demo={self.is_demo})"
         )
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """A URL with its credentials hidden, for logs and messages."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from vinyl_detective.api.app import IngestResult, create_app
-from vinyl_detective.config import Settings
+from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
@@ -102,6 +102,7 @@ class Daemon:
         on_cycle: Callable[[CycleSummary], Awaitable[None]] | None = None,
         skip_initial: bool = False,
         scheduler_options: Mapping[str, Any] | None = None,
+        bot_commands: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -111,6 +112,8 @@ class Daemon:
         self.cleanup_every = cleanup_every
         self.on_cycle = on_cycle
         self.skip_initial = skip_initial
+        # Only one process may long-poll Telegram for commands; extra workers only send.
+        self.bot_commands = bot_commands
         self.scheduler_options = dict(scheduler_options or {})
         self.paused_until: datetime | None = None
         self._apprise: dict[tuple[str, object], Channel] = {}
@@ -456,7 +459,7 @@ class Daemon:
                     summary.counts.summary(),
                 )
                 return
-            if self.bot_app is not None:
+            if self.bot_app is not None and self.bot_commands:
                 await start_bot(self.bot_app)
             tasks = [asyncio.create_task(self.relay.run(stop), name="events")]
             if api_port is not None:
@@ -487,7 +490,7 @@ class Daemon:
             log.info(
                 "Vinyl Detective running: %d active search(es), database %s",
                 len(self.searches.list()),
-                self.settings.database_url.split("///")[-1],
+                redact_url(self.settings.database_url),
             )
             await stop.wait()
             if api is not None:

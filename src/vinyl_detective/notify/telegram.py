@@ -238,6 +238,10 @@ class BotBackend(Protocol):
 
     def status(self, chat_id: int) -> str | Awaitable[str]: ...
 
+    def global_rule(self, chat_id: int, arg: str) -> str | Awaitable[str]:
+        """`arg` empty: show the global rule; "off": remove it; else the new rule."""
+        ...
+
     def deal_action(self, chat_id: int, action: str, item_id: str) -> str | Awaitable[str]:
         """A deal button: `action` is "track", "bought" or "dismiss".
 
@@ -263,6 +267,11 @@ BOT_COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "set_threshold",
         "Alert for a search only from this deal score (0.35 = 35% under Discogs)",
         ("3 0.35",),
+    ),
+    (
+        "global_rule",
+        "Show or set the rule every search must pass (off removes it)",
+        ("", 'seller_feedback >= 98 AND NOT title contains "lot"', "off"),
     ),
     ("pause", "Pause all alerts", ()),
     ("resume", "Resume alerts", ()),
@@ -403,6 +412,7 @@ def build_bot_application(
                 "pause": lambda: backend.pause(chat_id),
                 "resume": lambda: backend.resume(chat_id),
                 "status": lambda: backend.status(chat_id),
+                "global_rule": lambda: backend.global_rule(chat_id, argument),
             }
             await _reply(update, await _backend_reply(f"/{command}", calls[command]))
 

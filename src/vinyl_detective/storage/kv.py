@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import kv
 
 
@@ -12,6 +13,8 @@ def get_value(conn: sa.Connection, key: str) -> str | None:
 
 
 def set_value(conn: sa.Connection, key: str, value: str | None) -> None:
-    conn.execute(kv.delete().where(kv.c.key == key))
-    if value is not None:
-        conn.execute(kv.insert().values(key=key, value=value))
+    """Set (or with None, remove) a value; safe when two workers set the same key."""
+    if value is None:
+        conn.execute(kv.delete().where(kv.c.key == key))
+    elif not insert_if_absent(conn, kv, {"key": key, "value": value}, ["key"]):
+        conn.execute(kv.update().where(kv.c.key == key).values(value=value))
