@@ -20,8 +20,10 @@ Decisions worth knowing:
 * Corrupt or truncated input raises `DumpError` saying how far the read got.
 * Speed: the file is inflated in a background thread (zlib releases the GIL); sub-trees
   the catalog never reads (tracklist, videos, credits, companies, notes, images) are cut
-  out of the bytes before lxml sees them; `iter_dump_releases_in_worker` runs the parse
-  in a child process so that the caller's database writes overlap it.
+  out of the bytes before lxml sees them; `iter_dump_releases_in_worker` and
+  `iter_dump_batches` run the parse in child processes (two by default) so that the
+  caller's database writes overlap it, and `iter_dump_batches` also runs the caller's
+  `build` there (the bulk importer builds its database rows in the workers).
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ step also runs when the import fails; if the process is killed in between,
 `ensure_fulltext` (called at the start of every import, and safe to call at startup) sees
 the missing triggers and repairs the index.
 
+The dump import's fast path, `import_row_batches`, takes rows already built by
+`dump_release_rows` in the dump reader's worker processes (a test holds them equal to
+`release_rows`), so the importing process only writes.
+
 Every batch commits whole, so an interrupted import leaves complete releases only, and
 rerunning it simply upserts again. A `checkpoint` callback runs inside each batch's
 transaction so the caller can record how far it got atomically with the data.
