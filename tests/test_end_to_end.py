@@ -257,3 +257,29 @@ async def test_the_global_rule_set_from_the_bot_filters_every_search(tmp_path: P
         cards = market.cards()
         assert len(cards) == 1  # Kind of Blue is a deal too, but not "moanin"
         assert "Moanin" in cards[0]["text"]
+
+
+async def test_status_shows_each_search_its_yield_the_budget_and_health(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vinyl_detective.cli import app
+
+    with running_market(tmp_path, _now()) as market:
+        _add_search(market.settings.database_url, "lp")
+        _add_search(market.settings.database_url, "coltrane")
+        await Daemon(market.settings).run(once=True)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("DATABASE_URL", market.settings.database_url)
+    monkeypatch.setenv("COLUMNS", "160")
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    lp = next(line for line in lines if "│ 1 " in line)
+    coltrane = next(line for line in lines if "│ 2 " in line)
+    assert "2/2" in lp  # two deals alerted for "lp"
+    assert "0/0" in coltrane
+    assert "firehose" in lp
+    assert "eBay calls today:" in result.output
+    assert "Daemon: running" in result.output

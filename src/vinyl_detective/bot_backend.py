@@ -93,8 +93,9 @@ class BotCommands:
     def status(self, chat_id: int) -> str:
         from vinyl_detective.service import status_report
 
-        report = status_report(self.daemon.engine, self.daemon.budget)
-        mine = [row for row in report.searches if row[0].chat_id in (chat_id, None)]
+        now = self.daemon.clock()
+        report = status_report(self.daemon.engine, self.daemon.budget, now)
+        mine = [row for row in report.searches if row.search.chat_id in (chat_id, None)]
         with self.daemon.engine.connect() as conn:
             paused, _ = chats.chat_state(conn, chat_id)
         lines = [
@@ -105,10 +106,17 @@ class BotCommands:
         ]
         if self.daemon.paused_until:
             lines.append(f"Polling paused until {self.daemon.paused_until:%H:%M} UTC (budget)")
-        for search, plan, run in mine:
-            last = run.status if run else "never run"
-            nxt = plan.next_run_at.strftime("%H:%M") if plan and plan.next_run_at else "-"
-            lines.append(f"#{search.id} {search.query}: last {last}, next {nxt}")
+        for row in mine:
+            nxt = f"{row.next_run_at:%H:%M}" if row.next_run_at else "-"
+            problem = (
+                f" ⚠️ {row.disabled_reason or row.last_error}"
+                if (row.disabled_reason or row.last_error)
+                else ""
+            )
+            lines.append(
+                f"#{row.search.id} {row.search.query}: {row.alerts_7d} alerts this "
+                f"week, next look {nxt}{problem}"
+            )
         return "\n".join(lines)
 
     def global_rule(self, chat_id: int, arg: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -182,7 +183,8 @@ def fakes(
 
 @app.command()
 def status() -> None:
-    """Show each search's last and next run, today's eBay budget and alert delivery.
+    """Show each search's last and next run, its yield and errors, the category streams,
+    today's eBay budget, alert delivery and whether the daemon is alive.
 
     Example: vinyl-detective status
     """
@@ -193,37 +195,79 @@ def status() -> None:
 
     settings = _settings()
     engine = open_database(settings.database_url)
+    now = utcnow()
     report = status_report(
-        engine, DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow)
+        engine, DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow), now
     )
-    table = Table(title="Saved searches")
-    for column in ("#", "keywords", "rule", "min", "state", "last run", "next run"):
+    engine.dispose()
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        return f"{moment:%H:%M}" if moment.date() == now.date() else f"{moment:%m-%d %H:%M}"
+
+    table = Table(title="Saved searches (times UTC)")
+    for column in (
+        "#",
+        "keywords | rule",
+        "mode",
+        "last",
+        "next",
+        "alerts 7d/all",
+        "backfill",
+        "state",
+    ):
         table.add_column(column)
-    for search, plan, last in report.searches:
-        state = (
-            "active"
-            if search.active
-            else (plan.disabled_reason if plan and plan.disabled_reason else "paused")
-        )
+    for row in report.searches:
+        s = row.search
+        if row.disabled_reason:
+            state = f"[red]disabled: {row.disabled_reason}[/red]"
+        elif row.last_error:
+            state = f"[red]error: {row.last_error[:60]}[/red]"
+        else:
+            state = "active" if s.active else "paused"
+        keywords = f"{s.query} (≥{s.min_deal_score:.0%})" + (f" | {s.rule}" if s.rule else "")
         table.add_row(
-            str(search.id),
-            search.query,
-            search.rule or "",
-            f"{search.min_deal_score:.0%}",
+            str(s.id),
+            keywords,
+            row.mode,
+            when(row.last_run_at),
+            when(row.next_run_at),
+            f"{row.alerts_7d}/{row.alerts_total}",
+            row.backfill or "-",
             state,
-            f"{last.started_at:%Y-%m-%d %H:%M} {last.status}" if last else "never",
-            f"{plan.next_run_at:%Y-%m-%d %H:%M}" if plan and plan.next_run_at else "-",
         )
     console.print(table)
-    console.print(f"eBay calls today: {report.budget_used} / {report.budget_limit}")
-    sent = report.alert_counts
+    if report.streams:
+        streams = Table(title="Category streams (firehose)")
+        for column in ("stream", "last poll", "next poll", "every", "new/min"):
+            streams.add_column(column)
+        for st in report.streams:
+            streams.add_row(
+                st.stream,
+                when(st.last_poll_at),
+                when(st.next_run_at),
+                f"{st.interval_minutes:.2g} min" if st.interval_minutes else "-",
+                f"{st.arrivals_per_min:.1f}" if st.arrivals_per_min is not None else "-",
+            )
+        console.print(streams)
     console.print(
-        f"Alerts: sent {sent.get('sent', 0)}, pending {sent.get('pending', 0)}, "
-        f"failed {sent.get('failed', 0)}"
+        f"eBay calls today: {report.budget_used} / {report.budget_limit} "
+        "(the day resets at 07:00 UTC)"
+    )
+    counts = report.alert_counts
+    console.print(
+        f"Alerts: sent {counts.get('sent', 0)}, pending {counts.get('pending', 0)}, "
+        f"failed {counts.get('failed', 0)}; events waiting: {report.events_waiting}"
     )
     for recipient, item_id, error in report.failures:
         console.print(f"  [red]failed[/red] {recipient} {item_id}: {error}", highlight=False)
-    engine.dispose()
+    if report.last_activity is None:
+        console.print("Daemon: has not run yet (vinyl-detective run).")
+    else:
+        idle = (now - report.last_activity).total_seconds() / 60
+        health = "[green]running[/green]" if idle < 45 else "[yellow]idle or stopped[/yellow]"
+        console.print(f"Daemon: {health}, last job finished {idle:.0f} min ago.")
 
 
 def _service() -> SearchService:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -16,7 +16,7 @@ from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
-from vinyl_detective.storage import alerts, chats, job_runs, kv, searches
+from vinyl_detective.storage import alerts, chats, checkpoints, job_runs, kv, outbox, searches
 from vinyl_detective.storage.usage import DbCallBudget
 
 MAX_QUERY_LENGTH = 100  # eBay's limit for `q`
@@ -175,30 +175,75 @@ def _no_such_search(search_id: int) -> str:
 
 
 @dataclass(frozen=True)
+class SearchStatus:
+    """One saved search as `status` shows it."""
+
+    search: SavedSearch
+    mode: str  # firehose | query
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    disabled_reason: str | None
+    alerts_7d: int  # its yield: alerts sent for it in the last 7 days
+    alerts_total: int
+    last_error: str | None  # the error of its most recent run, if that run failed
+    backfill: str | None  # its backfill's state: syncing, idle, error, paused, complete
+
+
+@dataclass(frozen=True)
 class StatusReport:
-    searches: list[tuple[SavedSearch, searches.SearchSchedule | None, job_runs.JobRun | None]]
+    searches: list[SearchStatus]
+    streams: list[checkpoints.StreamState]
     budget_used: int
     budget_limit: int
     alert_counts: dict[str, int]
     failures: list[tuple[str, str, str | None]]
     recent_runs: list[job_runs.JobRun]
+    last_activity: datetime | None  # when a job last finished: is the daemon alive?
+    events_waiting: int  # domain events not yet delivered by the outbox relay
 
 
-def status_report(engine: Engine, budget: DbCallBudget) -> StatusReport:
+def status_report(engine: Engine, budget: DbCallBudget, now: datetime) -> StatusReport:
     with engine.connect() as conn:
         all_searches = searches.list_searches(conn)
         plan = searches.schedules(conn)
-        runs = job_runs.recent_runs(conn, limit=200)
-        last_poll: dict[str, job_runs.JobRun] = {}
+        modes = checkpoints.all_schedules(conn)
+        runs = job_runs.recent_runs(conn, limit=500)
+        per_search = alerts.counts_by_search(conn, since=now - timedelta(days=7))
+        all_time = alerts.counts_by_search(conn)
+        last_run: dict[str, job_runs.JobRun] = {}
         for run in runs:
-            if run.job_type == "poll" and run.target and run.target not in last_poll:
-                last_poll[run.target] = run
-        rows = [(s, plan.get(s.id), last_poll.get(f"search:{s.id}")) for s in all_searches]
+            if run.target and run.target not in last_run and run.status != "running":
+                last_run[run.target] = run
+        rows = []
+        for s in all_searches:
+            sched = plan.get(s.id)
+            latest = last_run.get(f"search:{s.id}")
+            checkpoint = checkpoints.get_checkpoint(conn, s.id)
+            backfill = None
+            if checkpoint is not None:
+                backfill = "complete" if checkpoint.completed_at else checkpoint.status
+            rows.append(
+                SearchStatus(
+                    search=s,
+                    mode=modes[s.id].mode if s.id in modes else "firehose",
+                    last_run_at=sched.last_run_at if sched else None,
+                    next_run_at=sched.next_run_at if sched else None,
+                    disabled_reason=sched.disabled_reason if sched else None,
+                    alerts_7d=per_search.get(s.id, 0),
+                    alerts_total=all_time.get(s.id, 0),
+                    last_error=latest.error if latest and latest.status == "error" else None,
+                    backfill=backfill,
+                )
+            )
+        finished = [r.finished_at for r in runs if r.finished_at is not None]
         return StatusReport(
             searches=rows,
+            streams=sorted(checkpoints.all_streams(conn).values(), key=lambda st: st.stream),
             budget_used=budget.used_today(),
             budget_limit=budget.limit,
             alert_counts=alerts.status_counts(conn),
             failures=alerts.recent_failures(conn),
             recent_runs=runs[:10],
+            last_activity=max(finished, default=None),
+            events_waiting=outbox.backlog(conn).pending,
         )

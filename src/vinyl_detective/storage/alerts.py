@@ -134,6 +134,18 @@ def status_counts(conn: sa.Connection, since: datetime | None = None) -> dict[st
     return {status: int(n) for status, n in conn.execute(stmt)}
 
 
+def counts_by_search(conn: sa.Connection, since: datetime | None = None) -> dict[int, int]:
+    """Alerts delivered per saved search (a search's yield), optionally since a time."""
+    stmt = (
+        sa.select(alert_log.c.search_id, sa.func.count())
+        .where(alert_log.c.status == "sent", alert_log.c.search_id.is_not(None))
+        .group_by(alert_log.c.search_id)
+    )
+    if since is not None:
+        stmt = stmt.where(alert_log.c.created_at >= since)
+    return {int(search_id): int(n) for search_id, n in conn.execute(stmt)}
+
+
 def recent_failures(conn: sa.Connection, limit: int = 10) -> list[tuple[str, str, str | None]]:
     """(recipient, item_id, error) of alerts that failed for good, newest first."""
     rows = conn.execute(

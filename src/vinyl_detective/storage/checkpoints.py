@@ -26,8 +26,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import (
     firehose_streams,
     saved_searches,
@@ -110,14 +110,7 @@ def _insert_ignore(
     conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], key: str
 ) -> None:
     """Insert the row unless one with the same key exists (portable, race-free)."""
-    name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        insert = sqlite.insert if name == "sqlite" else postgresql.insert
-        conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
-        return
-    column = table.c[key]
-    if conn.execute(sa.select(column).where(column == values[key])).first() is None:
-        conn.execute(table.insert().values(**values))
+    insert_if_absent(conn, table, values, [key])
 
 
 # --- backfill checkpoints -------------------------------------------------------------

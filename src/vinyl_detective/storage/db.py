@@ -77,10 +77,29 @@ def create_db_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
-            # One writer at a time, taken up front: no "database is locked" mid-transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writes (`engine.begin()`) take the write lock up front: one writer at a time,
+            # no "database is locked" halfway through. Reads (`engine.connect()`, which
+            # begins on first use) take none: in WAL mode they never wait for a writer.
+            read_only = conn.info.get(_READING, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        engine._connection_cls = _SqliteConnection  # type: ignore[misc]
 
     return engine
+
+
+_READING = "vinyl_detective.reading"
+
+
+class _SqliteConnection(sa.Connection):
+    """A connection that tells its begin listener whether it began by itself (a read)."""
+
+    def _autobegin(self) -> None:
+        self.info[_READING] = True
+        try:
+            super()._autobegin()
+        finally:
+            self.info.pop(_READING, None)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
