@@ -283,3 +283,22 @@ async def test_status_shows_each_search_its_yield_the_budget_and_health(
     assert "firehose" in lp
     assert "eBay calls today:" in result.output
     assert "Daemon: running" in result.output
+
+
+async def test_a_broken_rule_disables_only_its_own_search(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_market(tmp_path, _now()) as market:
+        url = market.settings.database_url
+        broken = _add_search(url, "lp", rule="price <<< 3")  # stored behind the CLI's back
+        _add_search(url, "lp")
+        caplog.set_level(logging.ERROR, logger="vinyl_detective")
+        await Daemon(market.settings).run(once=True)
+        assert len(market.cards()) == 2  # the healthy search still alerts
+        engine = open_database(url)
+        with engine.connect() as conn:
+            plan = searches.schedules(conn)[broken]
+        engine.dispose()
+        assert plan.disabled_reason is not None
+        assert "rule does not parse" in plan.disabled_reason
+        assert f"search {broken} disabled" in caplog.text
