@@ -16,6 +16,12 @@ serves it on loopback (fakes/server.py) and adds listings while it runs:
 
 Items are dicts in eBay's item-detail shape; search returns them as item summaries
 (detail-only keys dropped).
+
+It stays fast with tens of thousands of listings (benchmarks/freshness.py): each
+distinct search (keywords, category, filter) keeps its result set sorted newest first and
+only looks at the listings added since it last ran, found through a word index when the
+search has keywords; `sort=newlyListed` pages are then slices. Replacing or removing a
+listing rebuilds the result sets on their next use.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ import base64
 import binascii
 import copy
 import threading
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,9 +46,13 @@ from starlette.routing import Route
 
 from vinyl_detective.fakes.ebay_query import (
     SORTS,
-    matches,
+    Item,
+    index_words,
+    item_matcher,
+    origin_date,
     parse_filter,
     sort_items,
+    title_words,
 )
 from vinyl_detective.sources.ebay import RECORDS, ROTATION_IDS
 
@@ -76,6 +88,10 @@ DETAIL_ONLY_KEYS = frozenset(
 )
 
 _CATEGORY_NAMES = {"176985": "Records", "176984": "CDs", "176983": "Cassettes"}
+# Result sets kept up to date (least recently used dropped first).
+MAX_SELECTIONS = 2048
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNDATED = 2**62  # a listing without a start date sorts after every dated one
 
 
 def _utc_now() -> datetime:
@@ -248,6 +264,41 @@ class _Failure:
     retry_after: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A listing as the fake holds it, with what searching needs precomputed."""
+
+    item: dict[str, Any]
+    seq: int  # insertion order: eBay's "best match" order here
+    newest_first: tuple[int, int]  # sort key of `sort=newlyListed` (ties: insertion order)
+
+
+def _stored(item: dict[str, Any], seq: int) -> _Stored:
+    started = origin_date(item)
+    micros = _UNDATED if started is None else -((started - _EPOCH) // timedelta(microseconds=1))
+    return _Stored(item, seq, (micros, seq))
+
+
+SelectionKey = tuple[str | None, str | None, str, str | None, str | None]
+
+
+@dataclass(slots=True)
+class _Selection:
+    """The result set of one search (keywords, category, filter, gtin, epid), newest first."""
+
+    accept: Callable[[Item], bool]
+    words: tuple[str, ...] | None  # a matching title holds one of these (None: any title)
+    checked: int  # listings added before this position of `_arrivals` were considered
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    found: list[_Stored] = field(default_factory=list)
+
+    def take(self, stored: _Stored) -> None:
+        if self.accept(stored.item):
+            at = bisect_right(self.keys, stored.newest_first)
+            self.keys.insert(at, stored.newest_first)
+            self.found.insert(at, stored)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """A Browse API request the fake received (the Authorization header left out)."""
@@ -282,7 +333,12 @@ class FakeEbay:
         """Every request to the token endpoint, granted or not."""
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._items: dict[str, dict[str, Any]] = {}
+        self._items: dict[str, _Stored] = {}
+        self._by_legacy_id: dict[str, str] = {}
+        self._arrivals: list[_Stored] = []  # listings in the order they were first added
+        self._postings: dict[str, list[int]] = {}  # title word -> positions in _arrivals
+        self._selections: OrderedDict[SelectionKey, _Selection] = OrderedDict()
+        self._serial = 0
         self._tokens: dict[str, datetime] = {}
         self._failures: list[_Failure] = []
         self._quota_day: date | None = None
@@ -315,7 +371,7 @@ class FakeEbay:
     def items(self) -> list[dict[str, Any]]:
         """A copy of the listings the fake holds, in insertion (best match) order."""
         with self._lock:
-            return copy.deepcopy(list(self._items.values()))
+            return copy.deepcopy([stored.item for stored in self._items.values()])
 
     def add_items(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Add (or replace, by itemId) listings; they show up in the next search."""
@@ -324,12 +380,14 @@ class FakeEbay:
                 item_id = item.get("itemId")
                 if not isinstance(item_id, str) or not item_id:
                     raise ValueError(f"a fake eBay item needs an itemId: {item!r:.80}")
-                self._items[item_id] = copy.deepcopy(dict(item))
+                self._put(item_id, copy.deepcopy(dict(item)))
 
     def remove_item(self, item_id: str) -> None:
         """The listing ends: item lookups answer 404, searches no longer show it."""
         with self._lock:
-            self._items.pop(item_id, None)
+            gone = self._items.pop(item_id, None)
+            if gone is not None:
+                self._forget(gone)
 
     def fail_next(
         self,
@@ -358,6 +416,59 @@ class FakeEbay:
             return self._quota_used
 
     # --- internals ----------------------------------------------------------------------
+
+    def _put(self, item_id: str, item: dict[str, Any]) -> None:
+        """Store one listing (the lock held): indexed as new, or replacing one in place."""
+        old = self._items.get(item_id)
+        if old is not None:  # keeps its place in the best-match order
+            self._forget(old)
+            self._items[item_id] = _stored(item, old.seq)
+        else:
+            stored = self._items[item_id] = _stored(item, self._serial)
+            self._serial += 1
+            position = len(self._arrivals)
+            self._arrivals.append(stored)
+            for word in title_words(str(item.get("title", ""))):
+                self._postings.setdefault(word, []).append(position)
+        legacy = item.get("legacyItemId")
+        if isinstance(legacy, str):
+            self._by_legacy_id[legacy] = item_id
+
+    def _forget(self, stored: _Stored) -> None:
+        """A listing changed or went: result sets are rebuilt when next asked for."""
+        self._selections.clear()
+        legacy = stored.item.get("legacyItemId")
+        if isinstance(legacy, str):
+            self._by_legacy_id.pop(legacy, None)
+
+    def _select(self, key: SelectionKey, accept: Callable[[Item], bool]) -> _Selection:
+        """The up-to-date result set for `key` (the lock held), newest first."""
+        selection = self._selections.get(key)
+        if selection is None:
+            selection = _Selection(accept, index_words(key[0]), len(self._arrivals))
+            for stored in sorted(self._items.values(), key=lambda s: s.newest_first):
+                if accept(stored.item):
+                    selection.keys.append(stored.newest_first)
+                    selection.found.append(stored)
+            self._selections[key] = selection
+            if len(self._selections) > MAX_SELECTIONS:
+                self._selections.popitem(last=False)
+            return selection
+        self._selections.move_to_end(key)
+        end = len(self._arrivals)
+        if selection.checked < end:
+            if selection.words is None:
+                positions: Iterable[int] = range(selection.checked, end)
+            else:
+                candidates: set[int] = set()
+                for word in selection.words:
+                    posting = self._postings.get(word, [])
+                    candidates.update(posting[bisect_left(posting, selection.checked) :])
+                positions = sorted(candidates)
+            for position in positions:
+                selection.take(self._arrivals[position])
+            selection.checked = end
+        return selection
 
     def _roll_quota_day(self) -> date:
         day = (self.clock() - QUOTA_RESET).date()
@@ -425,9 +536,8 @@ class FakeEbay:
         self, item: Mapping[str, Any], request: Request, *, summary: bool
     ) -> dict[str, Any]:
         """The item as eBay would return it to this request."""
-        shown = {
-            k: copy.deepcopy(v) for k, v in item.items() if not (summary and k in DETAIL_ONLY_KEYS)
-        }
+        # A shallow copy: the response is serialised at once and stored items never change.
+        shown = {k: v for k, v in item.items() if not (summary and k in DETAIL_ONLY_KEYS)}
         shown.pop("itemAffiliateWebUrl", None)
         context = self._end_user_context(request)
         campaign = context.get("affiliateCampaignId")
@@ -547,27 +657,29 @@ class FakeEbay:
                 "The 'offset' value must be zero or a multiple of the 'limit' value.",
                 parameters={"offset": str(offset), "limit": str(limit)},
             )
-        search_filter = parse_filter(params.get("filter"))
+        raw_filter = params.get("filter") or ""
+        search_filter = parse_filter(raw_filter)
         sort = params.get("sort")
+        accept = item_matcher(
+            q=q, category_id=category_id, search_filter=search_filter, gtin=gtin, epid=epid
+        )
         with self._lock:
-            pool = list(self._items.values())
-        found: list[Mapping[str, Any]] = [
-            item
-            for item in pool
-            if matches(item, q=q, category_id=category_id, search_filter=search_filter)
-            and (gtin is None or item.get("gtin") == gtin)
-            and (epid is None or item.get("epid") == epid)
-        ]
-        found = sort_items(found, sort if sort in SORTS else None)
-        page = found[offset : offset + limit]
+            selection = self._select((q, category_id, raw_filter, gtin, epid), accept)
+            total = len(selection.found)
+            if sort == "newlyListed":
+                page: list[Item] = [s.item for s in selection.found[offset : offset + limit]]
+            else:
+                in_order = [s.item for s in sorted(selection.found, key=lambda s: s.seq)]
+                page = sort_items(in_order, sort if sort in SORTS else None)
+                page = page[offset : offset + limit]
         body: dict[str, Any] = {
             "href": str(request.url),
-            "total": len(found),
+            "total": total,
             "limit": limit,
             "offset": offset,
         }
         following = offset + limit
-        if following < len(found) and following + limit <= MAX_WINDOW:
+        if following < total and following + limit <= MAX_WINDOW:
             body["next"] = str(request.url.include_query_params(offset=following, limit=limit))
         if offset > 0:
             body["prev"] = str(
@@ -601,16 +713,16 @@ class FakeEbay:
         if (refused := self._browse_gate(request)) is not None:
             return refused
         with self._lock:
-            item = self._items.get(request.path_params["item_id"])
-        return self._item_response(item, request)
+            stored = self._items.get(request.path_params["item_id"])
+        return self._item_response(stored.item if stored else None, request)
 
     async def _item_by_legacy_id(self, request: Request) -> Response:
         if (refused := self._browse_gate(request)) is not None:
             return refused
         legacy = request.query_params.get("legacy_item_id", "")
         with self._lock:
-            item = next((i for i in self._items.values() if i.get("legacyItemId") == legacy), None)
-        return self._item_response(item, request)
+            stored = self._items.get(self._by_legacy_id.get(legacy, ""))
+        return self._item_response(stored.item if stored else None, request)
 
     async def _rate_limit(self, request: Request) -> Response:
         """Developer Analytics getRateLimits: the Browse quota as the fake counts it."""

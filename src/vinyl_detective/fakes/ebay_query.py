@@ -8,13 +8,13 @@ JSON shape. Keyword semantics are the product's reading of eBay's syntax
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from vinyl_detective.domain.query import query_matches
+from vinyl_detective.domain.query import fold, parse_query
 
 Item = Mapping[str, Any]
 
@@ -200,14 +200,60 @@ def in_category(item: Item, category_id: str) -> bool:
     return category_id in ids
 
 
+def item_matcher(
+    *,
+    q: str | None,
+    category_id: str | None,
+    search_filter: SearchFilter,
+    gtin: str | None = None,
+    epid: str | None = None,
+) -> Callable[[Item], bool]:
+    """The result-set test of one search request, with its keywords parsed once."""
+    keywords = parse_query(q) if q else None
+
+    def accept(item: Item) -> bool:
+        if gtin is not None and item.get("gtin") != gtin:
+            return False
+        if epid is not None and item.get("epid") != epid:
+            return False
+        if keywords is not None and not keywords.matches(str(item.get("title", ""))):
+            return False
+        if category_id and not in_category(item, category_id):
+            return False
+        return _passes_filter(item, search_filter)
+
+    return accept
+
+
 def matches(
     item: Item, *, q: str | None, category_id: str | None, search_filter: SearchFilter
 ) -> bool:
     """Whether `item` is in the result set of one search request."""
-    if q and not query_matches(q, str(item.get("title", ""))):
-        return False
-    if category_id and not in_category(item, category_id):
-        return False
+    return item_matcher(q=q, category_id=category_id, search_filter=search_filter)(item)
+
+
+def title_words(title: str) -> frozenset[str]:
+    """The words of a title as keyword matching sees them (folded, punctuation dropped)."""
+    return frozenset(fold(title).split())
+
+
+def index_words(q: str | None) -> tuple[str, ...] | None:
+    """Words one of which every title matching `q` must contain, or None if there are none.
+
+    Each required group matches when one of its phrases does, so a matching title holds
+    the first word of one of that group's phrases; the group with the fewest phrases is
+    taken. A query of exclusions only (or no query) narrows nothing.
+    """
+    if not q:
+        return None
+    required = parse_query(q).required
+    if not required:
+        return None
+    group = min(required, key=len)
+    return tuple(phrase.split()[0] for phrase in group)
+
+
+def _passes_filter(item: Item, search_filter: SearchFilter) -> bool:
     f = search_filter
     if not f.buying_options & set(item.get("buyingOptions") or []):
         return False
