@@ -9,7 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from vinyl_detective.domain.query import query_matches
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.sources.ebay import CDS, RECORDS
 
@@ -409,3 +412,143 @@ async def test_rate_limit_resource_reports_the_quota(
     rate = response.json()["rateLimits"][0]["resources"][0]["rates"][0]
     assert (rate["count"], rate["limit"], rate["remaining"]) == (1, 50, 49)
     assert rate["reset"] == "2026-11-23T07:00:00.000Z"
+
+
+# --- result sets kept up to date as listings come and go ---------------------------------
+
+
+async def test_listings_added_between_searches_appear_newest_first(
+    http: httpx.AsyncClient, fake: FakeEbay
+) -> None:
+    assert titles(await search(http, q="(train,moanin) blue", sort="newlyListed")) == [
+        "Art Blakey Moanin' LP Blue Note BLP 4003",
+        "John Coltrane Blue Train LP Blue Note 1577",
+    ]
+    fake.add_items(
+        [
+            make_item(10, "Blue Train mono LP", "80.00", listed_at=NOW + timedelta(minutes=5)),
+            make_item(11, "Blue Moanin' reissue", "15.00", listed_at=NOW - timedelta(minutes=90)),
+            make_item(
+                12, "Blue Train", "15.00", listed_at=NOW + timedelta(minutes=1), auction=True
+            ),
+            make_item(13, "Red Train LP", "15.00", listed_at=NOW + timedelta(minutes=2)),
+        ]
+    )
+    response = await search(http, q="(train,moanin) blue", sort="newlyListed")
+    assert titles(response) == [
+        "Blue Train mono LP",
+        "Art Blakey Moanin' LP Blue Note BLP 4003",
+        "John Coltrane Blue Train LP Blue Note 1577",
+        "Blue Moanin' reissue",
+    ]
+    assert response.json()["total"] == 4
+
+
+async def test_exclusions_only_and_categories_see_new_listings_too(
+    http: httpx.AsyncClient, fake: FakeEbay
+) -> None:
+    before = await search(http, category_ids=RECORDS, filter=BOTH, sort="newlyListed")
+    assert before.json()["total"] == 4
+    fake.add_items(
+        [
+            make_item(20, "Sun Ra Lanquidity LP", "60.00", listed_at=NOW + timedelta(minutes=1)),
+            make_item(21, "Sun Ra CD", "9.00", category_id=CDS, listed_at=NOW),
+        ]
+    )
+    after = await search(http, category_ids=RECORDS, filter=BOTH, sort="newlyListed")
+    assert titles(after)[0] == "Sun Ra Lanquidity LP"
+    assert after.json()["total"] == 5
+    found = titles(await search(http, q="-blue", filter=BOTH, sort="newlyListed"))
+    assert found == ["Sun Ra Lanquidity LP", "Sun Ra CD"]
+
+
+async def test_a_replaced_listing_is_searched_by_its_new_title(
+    http: httpx.AsyncClient, fake: FakeEbay
+) -> None:
+    assert titles(await search(http, q="moanin")) == ["Art Blakey Moanin' LP Blue Note BLP 4003"]
+    fake.add_items([make_item(1, "Art Blakey Mosaic LP Blue Note", "45.00", listed_at=NOW)])
+    assert titles(await search(http, q="moanin")) == []
+    assert titles(await search(http, q="mosaic")) == ["Art Blakey Mosaic LP Blue Note"]
+    best_match = titles(await search(http, q="blue note"))
+    assert best_match[0] == "Art Blakey Mosaic LP Blue Note"  # keeps its place
+
+
+async def test_a_removed_listing_leaves_searches_already_made(
+    http: httpx.AsyncClient, fake: FakeEbay
+) -> None:
+    assert len(titles(await search(http, q="blue note"))) == 2
+    fake.remove_item("v1|286000000001|0")
+    assert titles(await search(http, q="blue note")) == [
+        "John Coltrane Blue Train LP Blue Note 1577"
+    ]
+
+
+async def test_item_by_legacy_id_finds_the_current_listing(
+    http: httpx.AsyncClient, fake: FakeEbay
+) -> None:
+    fake.add_items([make_item(2, "John Coltrane Blue Train mono", "99.00", listed_at=NOW)])
+    token = await token_for(http)
+    response = await http.get(
+        "/buy/browse/v1/item/get_item_by_legacy_id",
+        params={"legacy_item_id": "286000000002"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.json()["title"] == "John Coltrane Blue Train mono"
+    fake.remove_item("v1|286000000002|0")
+    gone = await http.get(
+        "/buy/browse/v1/item/get_item_by_legacy_id",
+        params={"legacy_item_id": "286000000002"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert gone.status_code == 404
+
+
+WORDS = ["blue", "note", "train", "moanin", "kind", "of", "lp", "mono", "sun-ra", "o'day"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.lists(st.sampled_from(WORDS), min_size=1, max_size=5), st.integers(-99, 99)
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    query=st.lists(
+        st.sampled_from([*WORDS, "-blue", "-lp", "(train,mono)", '"blue note"', "(kind,sun)"]),
+        min_size=1,
+        max_size=3,
+    ),
+)
+async def test_searches_answer_what_a_full_scan_would(
+    batches: list[list[tuple[list[str], int]]], query: list[str]
+) -> None:
+    fake = FakeEbay(clock=lambda: NOW)
+    q = " ".join(query)
+    added: list[tuple[str, datetime, int]] = []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake.app), base_url="https://api.ebay.test"
+    ) as client:
+        token = await token_for(client)
+        for batch in batches:
+            items = []
+            for words, minutes in batch:
+                n = len(added)
+                listed = NOW + timedelta(minutes=minutes)
+                items.append(make_item(n, " ".join(words), "5.00", listed_at=listed))
+                added.append((" ".join(words), listed, n))
+            fake.add_items(items)
+            response = await client.get(
+                SEARCH,
+                params={"q": q, "sort": "newlyListed", "limit": "200"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            expected = sorted(
+                (a for a in added if query_matches(q, a[0])),
+                key=lambda a: (-a[1].timestamp(), a[2]),
+            )
+            assert titles(response) == [title for title, _, _ in expected]
