@@ -57,31 +57,27 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run the daemon; the first Ctrl+C/SIGTERM stops it gracefully, a second forces."""
+def run_until_signalled(main: Callable[[asyncio.Event, asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop, force)`: the first Ctrl+C/SIGTERM sets `stop` (running work
+    finishes), a second sets `force` (running work is cancelled at once)."""
 
     async def runner() -> None:
-        stop = asyncio.Event()
+        stop, force = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
 
         def on_signal() -> None:
             if stop.is_set():
-                err.print("Forced stop.")
-                if task is not None:
-                    task.cancel()
+                err.print("Forced stop: cancelling the running work.")
+                force.set()
             else:
                 err.print("Stopping: letting running work finish (Ctrl+C again to force)…")
                 stop.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
-        await main(stop)
+        await main(stop, force)
 
-    try:
-        asyncio.run(runner())
-    except asyncio.CancelledError:
-        raise typer.Exit(130) from None
+    asyncio.run(runner())
 
 
 @app.command()
@@ -121,7 +117,9 @@ def run(
     from vinyl_detective.daemon import Daemon
 
     daemon = Daemon(settings, skip_initial=skip_initial, bot_commands=not worker)
-    run_until_signalled(lambda stop: daemon.run(stop, once=once, api_port=api_port))
+    run_until_signalled(
+        lambda stop, force: daemon.run(stop, once=once, api_port=api_port, force=force)
+    )
 
 
 @app.command()
@@ -143,7 +141,9 @@ def serve(
             "(see .env.example).[/yellow]"
         )
     daemon = Daemon(settings)
-    run_until_signalled(lambda stop: daemon.run(stop, api_port=port, poll=False))
+    run_until_signalled(
+        lambda stop, force: daemon.run(stop, api_port=port, poll=False, force=force)
+    )
 
 
 @app.command()
@@ -162,7 +162,11 @@ def demo(
     from vinyl_detective.demo import run_demo
 
     setup_logging("INFO")
-    run_until_signalled(lambda stop: run_demo(stop, once=once, data_dir=data_dir, console=console))
+    run_until_signalled(
+        lambda stop, force: run_demo(
+            stop, once=once, data_dir=data_dir, console=console, force=force
+        )
+    )
 
 
 @app.command()
@@ -178,7 +182,7 @@ def fakes(
     from vinyl_detective.demo import serve_fakes_forever
 
     setup_logging("INFO")
-    run_until_signalled(lambda stop: serve_fakes_forever(stop, port=port, console=console))
+    run_until_signalled(lambda stop, _force: serve_fakes_forever(stop, port=port, console=console))
 
 
 @app.command()

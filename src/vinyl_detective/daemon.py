@@ -80,6 +80,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+async def _drain(
+    tasks: list[asyncio.Task[Any]], force: asyncio.Event, grace: float
+) -> set[asyncio.Task[Any]]:
+    """Wait for `tasks` to finish, at most `grace` seconds or until `force`; return
+    those still running."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    pending: set[asyncio.Task[Any]] = set(tasks)
+    forced = asyncio.ensure_future(force.wait())
+    try:
+        while pending and not force.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            done, _ = await asyncio.wait(
+                pending | {forced}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending -= done
+    finally:
+        forced.cancel()
+    return pending
+
+
 @dataclass
 class CycleSummary:
     searches: int = 0
@@ -442,6 +465,7 @@ class Daemon:
         once: bool = False,
         api_port: int | None = None,
         poll: bool = True,
+        force: asyncio.Event | None = None,
     ) -> None:
         """Run until `stop`; `api_port` also serves the admin API and dashboard there;
         `poll=False` serves without polling (the `serve` command)."""
@@ -465,7 +489,11 @@ class Daemon:
             if api_port is not None:
                 api = uvicorn.Server(
                     uvicorn.Config(
-                        self.api_app(), host="127.0.0.1", port=api_port, log_level="warning"
+                        self.api_app(),
+                        host="127.0.0.1",
+                        port=api_port,
+                        log_level="warning",
+                        lifespan="off",  # the app has no startup/shutdown hooks
                     )
                 )
                 # Our own SIGINT/SIGTERM handling stops everything; uvicorn must not take it.
@@ -495,8 +523,11 @@ class Daemon:
             await stop.wait()
             if api is not None:
                 api.should_exit = True
-            # Current work finishes: each loop checks `stop` between jobs.
-            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            # Current work finishes (each loop checks `stop` between jobs), unless it takes
+            # longer than the grace or the stop is forced: then it is cancelled.
+            pending = await _drain(tasks, force or asyncio.Event(), STOP_GRACE_SECONDS)
+            if pending and api is not None:
+                api.force_exit = True
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

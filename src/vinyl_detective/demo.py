@@ -157,7 +157,14 @@ async def _print_alerts(fakes: FakeServices, console: Console, stop: asyncio.Eve
             await asyncio.wait_for(stop.wait(), timeout=0.5)
 
 
-async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: Console) -> None:
+async def run_demo(
+    stop: asyncio.Event,
+    *,
+    once: bool,
+    data_dir: Path,
+    console: Console,
+    force: asyncio.Event | None = None,
+) -> None:
     await asyncio.to_thread(_reset, data_dir)
     with serve_fakes() as fakes:
         settings = demo_settings(fakes, data_dir)
@@ -188,7 +195,7 @@ async def run_demo(stop: asyncio.Event, *, once: bool, data_dir: Path, console: 
             fakes.telegram.push_message(DEMO_CHAT_ID, "/my_searches")
         try:
             await Daemon(settings, tick_seconds=5, scheduler_options=DEMO_SCHEDULE).run(
-                stop, once=once, api_port=api_port
+                stop, once=once, api_port=api_port, force=force
             )
         finally:
             printing.set()
