@@ -302,3 +302,22 @@ async def test_a_broken_rule_disables_only_its_own_search(
         assert plan.disabled_reason is not None
         assert "rule does not parse" in plan.disabled_reason
         assert f"search {broken} disabled" in caplog.text
+
+
+async def test_a_forced_stop_cancels_running_work_at_once_and_still_closes_cleanly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_market(tmp_path, _now()) as market:
+        _add_search(market.settings.database_url)
+        market.ebay.fail_next(503, times=1000)  # every poll now retries with backoff
+        daemon = Daemon(market.settings, tick_seconds=0.2)
+        stop, force = asyncio.Event(), asyncio.Event()
+        caplog.set_level(logging.INFO, logger="vinyl_detective")
+        task = asyncio.create_task(daemon.run(stop, force=force))
+        await asyncio.sleep(1.5)  # a poll is now waiting between retries
+        started = time.monotonic()
+        stop.set()
+        force.set()
+        await asyncio.wait_for(task, timeout=5)
+        assert time.monotonic() - started < 2
+        assert "Vinyl Detective stopped." in caplog.text
