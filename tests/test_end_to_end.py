@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,39 @@ async def test_a_forced_stop_cancels_running_work_at_once_and_still_closes_clean
         await asyncio.wait_for(task, timeout=5)
         assert time.monotonic() - started < 2
         assert "Vinyl Detective stopped." in caplog.text
+
+
+async def test_bought_asks_for_the_price_and_records_the_answer(tmp_path: Path) -> None:
+    with running_market(tmp_path, _now()) as market:
+        _add_search(market.settings.database_url)
+        daemon = Daemon(market.settings, tick_seconds=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(daemon.run(stop))
+        assert await asyncio.to_thread(
+            market.telegram.wait_until, lambda: len(market.cards()) == 2, 10.0
+        )
+        card = market.cards()[0]
+        bought = card["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+        item_id = bought.split(":", 1)[1]
+        market.telegram.push_callback(CHAT_ID, card["message_id"], bought)
+        question = await asyncio.to_thread(
+            market.telegram.wait_until,
+            lambda: any("What did you pay" in m["plain_text"] for m in market.telegram.sent),
+            5.0,
+        )
+        market.telegram.push_message(CHAT_ID, "$42,50")
+        answered = await asyncio.to_thread(
+            market.telegram.wait_until,
+            lambda: any("Marked as bought" in m["plain_text"] for m in market.telegram.sent),
+            5.0,
+        )
+        stop.set()
+        await asyncio.wait_for(task, timeout=6)
+        assert question
+        assert answered
+        engine = open_database(market.settings.database_url)
+        with engine.connect() as conn:
+            deal = deal_store.require_deal(conn, item_id)
+        engine.dispose()
+        assert deal.state.value == "PURCHASED"
+        assert deal.purchase_price == Decimal("42.50")

@@ -95,6 +95,10 @@ class InMemoryBackend:
     async def status(self, chat_id: int) -> str:  # backends may be async too
         return f"Watching {len(self.searches.get(chat_id, []))} search(es) <fast>."
 
+    def text_reply(self, chat_id: int, text: str) -> str:
+        self.calls.append(("text_reply", chat_id, text))
+        return "Send /help to see what I can do."
+
     def global_rule(self, chat_id: int, arg: str) -> str:
         self.calls.append(("global_rule", chat_id, arg))
         return f"Global rule: {arg}" if arg else "No global rule."

@@ -3,9 +3,11 @@ the bot escapes them."""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from vinyl_detective.domain.lifecycle import Actor, DealState
+from vinyl_detective.domain.lifecycle import Actor, DealState, check_transition
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
 from vinyl_detective.notify.cards import resolve_item_ref
 from vinyl_detective.service import (
@@ -14,14 +16,14 @@ from vinyl_detective.service import (
     parse_threshold,
     split_query_and_rule,
 )
-from vinyl_detective.storage import chats, deals, listings
+from vinyl_detective.storage import chats, deals, kv, listings
 
 if TYPE_CHECKING:
     from vinyl_detective.daemon import Daemon
 
 ACTIONS = {
     "track": (DealState.MESSAGING, "Tracking it: state MESSAGING. Contact the seller!"),
-    "bought": (DealState.PURCHASED, "Marked as bought (PURCHASED) at {price}."),
+    "bought": (DealState.PURCHASED, ""),  # asks for the price first: see text_reply
     "dismiss": (DealState.CANCELLED, "Dismissed."),
 }
 
@@ -146,16 +148,62 @@ class BotCommands:
                 except NotFoundError:
                     return "That listing is no longer known."
                 deal = deals.require_deal(conn, item_id)
-            try:
-                moved = deals.transition(
-                    conn,
-                    item_id,
-                    target,
-                    now,
-                    Actor.BOT,
-                    reason=f"{action} button",
-                    purchase_price=deal.found_price if target is DealState.PURCHASED else None,
+            if target is DealState.PURCHASED:
+                # The price is needed: ask for it, and move the deal when the answer comes.
+                try:
+                    check_transition(deal.state, target)
+                except InvalidTransitionError as exc:
+                    return str(exc)
+                kv.set_value(conn, _awaiting_key(chat_id), item_id)
+                return (
+                    f"What did you pay for {deal.title}? Reply with the amount, e.g. "
+                    f"{deal.found_price}, or 'ok' for the listed {deal.found_price} "
+                    f"{deal.currency}."
                 )
+            try:
+                deals.transition(conn, item_id, target, now, Actor.BOT, reason=f"{action} button")
             except InvalidTransitionError as exc:
                 return str(exc)
-        return reply.format(price=f"{moved.purchase_price} {moved.currency}")
+        return reply
+
+    def text_reply(self, chat_id: int, text: str) -> str:
+        """A plain message: the answer to a question the bot asked (the purchase price)."""
+        now = self.daemon.clock()
+        with self.daemon.engine.begin() as conn:
+            item_id = kv.get_value(conn, _awaiting_key(chat_id))
+            if item_id is None:
+                return "Send /help to see what I can do."
+            deal = deals.require_deal(conn, item_id)
+            amount = _parse_amount(text, deal.found_price)
+            moved = deals.transition(
+                conn,
+                item_id,
+                DealState.PURCHASED,
+                now,
+                Actor.BOT,
+                reason="bought button",
+                purchase_price=amount,
+            )
+            kv.set_value(conn, _awaiting_key(chat_id), None)
+        return f"Marked as bought (PURCHASED) at {moved.purchase_price} {moved.currency}."
+
+
+def _awaiting_key(chat_id: int) -> str:
+    return f"bot:price_for:{chat_id}"
+
+
+def _parse_amount(text: str, listed: Decimal) -> Decimal:
+    """'ok' → the listed price; '42.50', '$42,50', '42.50 USD' → 42.50."""
+    cleaned = text.strip().lower()
+    if cleaned in ("ok", "yes", "y", "same"):
+        return listed
+    digits = re.sub(r"[^\d.,]", "", cleaned).replace(",", ".")
+    try:
+        amount = Decimal(digits)
+    except InvalidOperation:
+        raise UserInputError(
+            f"{text!r} is not an amount: reply with what you paid, e.g. {listed}, or 'ok'."
+        ) from None
+    if amount <= 0:
+        raise UserInputError("The price must be more than zero.")
+    return amount.quantize(Decimal("0.01"))

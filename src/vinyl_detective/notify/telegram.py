@@ -56,7 +56,9 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 from telegram.warnings import PTBDeprecationWarning
 
@@ -240,6 +242,10 @@ class BotBackend(Protocol):
 
     def global_rule(self, chat_id: int, arg: str) -> str | Awaitable[str]:
         """`arg` empty: show the global rule; "off": remove it; else the new rule."""
+        ...
+
+    def text_reply(self, chat_id: int, text: str) -> str | Awaitable[str]:
+        """A plain (non-command) message, e.g. the price the bot asked for after Bought."""
         ...
 
     def deal_action(self, chat_id: int, action: str, item_id: str) -> str | Awaitable[str]:
@@ -442,6 +448,8 @@ def build_bot_application(
             log.exception("telegram bot: %s button failed", action)
             reply, failed = "Sorry, that failed on our side.", True
         await query.answer(_shorten(reply, CALLBACK_ANSWER_MAX), show_alert=failed)
+        if action == "bought" and not failed and chat_id:
+            await context.bot.send_message(chat_id, reply)  # a question: it needs an answer
         if action == "dismiss" and not failed and query.message is not None:
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
@@ -465,6 +473,15 @@ def build_bot_application(
         if command != "help":
             application.add_handler(CommandHandler(command, backend_command(command)))
     application.add_handler(CallbackQueryHandler(button))
+
+    async def plain_text(update: Update, context: Context) -> None:
+        chat_id = update.effective_chat.id if update.effective_chat else 0
+        text = update.effective_message.text if update.effective_message else ""
+        await _reply(
+            update, await _backend_reply("message", lambda: backend.text_reply(chat_id, text or ""))
+        )
+
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, plain_text))
     application.add_error_handler(on_error)
     return application
 
