@@ -455,3 +455,56 @@ def test_tiers_are_ranked_catalog_number_over_barcode_over_fuzzy(catalog: SqlCat
     assert by_catno.confidence >= 0.95
     assert by_barcode.confidence == 1.0
     assert fuzzy.confidence < by_catno.confidence
+
+
+# ------------------------------------------------------------------ crowds in the full-text index
+
+
+def _made_up_word(i: int) -> str:
+    return "Zo" + "".join("bcdfghjklmnpqrstvwxz"[int(d)] for d in f"{i:04d}")
+
+
+def test_namesakes_hidden_in_a_crowd_are_reported_ambiguous(engine: Engine, now: datetime) -> None:
+    # Two unrelated releases called "Jazz Messengers – Funk" (other labels, other masters),
+    # the second stored after dozens of longer "Funk …" titles by the same artist. The
+    # full-text prefilter must not hand the matcher only the first one to pick.
+    first = Release(id=3, artist="Jazz Messengers", title="Funk", format="Vinyl", master_id=3)
+    crowd = [
+        Release(id=1000 + i, artist="Jazz Messengers", title=f"Funk {_made_up_word(i)}")
+        for i in range(40)
+    ]
+    second = Release(id=6000, artist="Jazz Messengers", title="Funk", format="Vinyl", master_id=6)
+    add(engine, now, first, *crowd, second)
+    with engine.connect() as conn:
+        result = identify(listing("Jazz Messengers - Funk LP NM"), SqlCatalog(conn))
+    assert result.match is None
+    assert result.ambiguous
+    assert set(result.candidates) == {first.id, second.id}
+
+
+def test_the_named_release_is_found_when_crowds_share_every_pair_of_its_words(
+    engine: Engine, now: datetime
+) -> None:
+    # Hundreds of releases share each of the listing's words (all "common"), and the first
+    # ones by id that share two of them are not the record the listing names.
+    artist_crowd = [
+        Release(id=10 + i, artist="Jazz Messengers", title=f"{_made_up_word(i)} Revisited")
+        for i in range(320)
+    ]
+    title_crowd = [
+        Release(
+            id=400 + i,
+            artist="Nina Simone",
+            title=f"Train Midnight Song Stockholm {_made_up_word(i)}",
+        )
+        for i in range(320)
+    ]
+    near = Release(id=2, artist="Jazz Messengers", title="Stockholm Train Midnight")
+    named = Release(id=5000, artist="Jazz Messengers", title="Song Stockholm Train Midnight")
+    add(engine, now, near, *artist_crowd, *title_crowd, named)
+    with engine.connect() as conn:
+        result = identify(
+            listing("Jazz Messengers - Song Stockholm Train Midnight LP"), SqlCatalog(conn)
+        )
+    assert result.match is not None
+    assert result.match.release_id == named.id

@@ -325,6 +325,8 @@ PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, o
 COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
 CROWD_THIRDS = 2  # words tried as a third one when a pair matches too many releases
 COMMON_CEILING = 5_000  # common words are counted up to this, once per process
+CROWD_SAMPLE = 128  # releases of a crowd read to pick the ones with the shortest names
+FULLEST_DROPS = 2  # words left out in turn when no release holds every word of the listing
 _COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
 
 # The catalog's columns as CatalogEntry needs them, with every identifier (one row each).
@@ -369,6 +371,13 @@ class SqlCatalog:
         word — so nothing is ranked by the index. Instead pairs of words are looked up
         together, the most selective pair first, until `limit` releases are found: the
         release a listing names usually shares its rarest words.
+
+        When more releases share a pair of words than were asked for (a crowd), the first
+        ones by id are an arbitrary sample: the release the listing names, and its
+        namesakes, may not be among them — and the matcher would then take the one it sees
+        for the only one. So after a crowd, the releases holding every word of the listing
+        (or all but one) come first, those with the shortest names first: they are the
+        ones the listing can name exactly.
         """
         words = [w for w in dict.fromkeys(words) if w]
         if not words:
@@ -380,13 +389,22 @@ class SqlCatalog:
         if len(present) <= 1:
             return self._in_order(candidate_release_ids(self._conn, present, limit))
         found: dict[int, None] = {}
+        crowded = False
         for a, b in _word_pairs(present, frequencies):
             wanted = limit - len(found)
             pair = f"{_fts_phrase(a)} AND {_fts_phrase(b)}"
             ids = self._matching_ids(pair, wanted + 1)
             if len(ids) > wanted:
-                # A crowd shares these two words: those sharing a third come first.
+                if not crowded:
+                    # The first ids of a crowd are arbitrary: first the releases that hold
+                    # the most of the listing's words, with the shortest names.
+                    crowded = True
+                    found = dict.fromkeys([*self._fullest(present, limit), *found])
+                    wanted = limit - len(found)
+                # Then those sharing a third word with the listing.
                 for third in [w for w in present if w not in (a, b)][:CROWD_THIRDS]:
+                    if wanted <= 0:
+                        break
                     narrower = f"{pair} AND {_fts_phrase(third)}"
                     found.update(dict.fromkeys(self._matching_ids(narrower, wanted)))
                     wanted = limit - len(found)
@@ -394,6 +412,39 @@ class SqlCatalog:
             if len(found) >= limit:
                 break
         return self._in_order(list(found)[:limit])
+
+    def _fullest(self, present: list[str], limit: int) -> list[int]:
+        """Up to `limit` releases holding all of `present` (else all but one), shortest first.
+
+        `present` is rarest first; the commonest words are the first left out.
+        """
+        subsets = [present]
+        if len(present) >= 3:
+            subsets += [
+                [w for w in present if w != left_out]
+                for left_out in reversed(present[-FULLEST_DROPS:])
+            ]
+        for subset in subsets:
+            expression = " AND ".join(_fts_phrase(w) for w in subset)
+            ids = self._shortest_ids(expression, limit)
+            if ids:
+                return ids
+        return []
+
+    def _shortest_ids(self, expression: str, limit: int) -> list[int]:
+        """Up to `limit` releases matching `expression`, fewest artist and title words first.
+
+        A crowd is sampled (CROWD_SAMPLE releases by id): namesakes are found in proportion.
+        The word counts come from FTS5's docsize table (one varint per column).
+        """
+        rows = self._conn.exec_driver_sql(
+            "SELECT h.id, d.sz FROM (SELECT rowid AS id FROM releases_fts "
+            "WHERE releases_fts MATCH ? LIMIT ?) h "
+            "LEFT JOIN releases_fts_docsize d ON d.id = h.id",
+            (expression, CROWD_SAMPLE),
+        ).all()
+        sized = sorted((_name_words(sz), int(release_id)) for release_id, sz in rows)
+        return [release_id for _, release_id in sized[:limit]]
 
     def _matching_ids(self, expression: str, limit: int) -> list[int]:
         rows = self._conn.exec_driver_sql(
@@ -464,6 +515,24 @@ class SqlCatalog:
             )
             entries.update(_collect(rows))
         return entries
+
+
+def _name_words(size: bytes | None) -> int:
+    """Artist + title word count from an FTS5 docsize blob (varints: artist, title, catno)."""
+    if not size:
+        return 1 << 30
+    counts: list[int] = []
+    value = shift = 0
+    for byte in size:
+        value |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+            continue
+        counts.append(value)
+        if len(counts) == 2:
+            break
+        value = shift = 0
+    return sum(counts)
 
 
 def _word_pairs(present: list[str], frequencies: dict[str, int]) -> list[tuple[str, str]]:
