@@ -508,3 +508,74 @@ def test_the_named_release_is_found_when_crowds_share_every_pair_of_its_words(
         )
     assert result.match is not None
     assert result.match.release_id == named.id
+
+
+# ------------------------------------------------------------------ records the catalog lacks
+
+MOVING = Release(
+    id=801,
+    artist="Broadcast",
+    title="Moving",
+    labels=("Blue Note",),
+    catalog_nos=("SD 48657",),
+    format="Vinyl",
+    master_id=8010,
+)
+GARDEN_CD = Release(
+    id=802,
+    artist="Kraftwerk",
+    title="Moving Garden Stockholm",
+    labels=("4AD",),
+    catalog_nos=("A-88925",),
+    format="CD",
+    master_id=8020,
+)
+GARDEN_LP = Release(
+    id=803,
+    artist="Kraftwerk",
+    title="Garden Stockholm",
+    labels=("Creation Records",),
+    catalog_nos=("RT.33684",),
+    format="Vinyl",
+    master_id=8030,
+)
+
+
+def test_a_catalog_number_shared_with_a_record_named_by_one_listing_word_is_refused(
+    engine: Engine, now: datetime
+) -> None:
+    # The listing's record is not in the catalog; another label's "Moving" carries the same
+    # number, and its one-word title happens to be among the listing's words.
+    add(engine, now, MOVING)
+    with engine.connect() as conn:
+        result = identify(
+            listing("Dee Rollins - Drift Paradise Moving Of LP 1st press SD48657"),
+            SqlCatalog(conn),
+        )
+    assert result.match is None
+
+
+def test_a_catalog_number_with_the_title_and_little_else_still_matches(
+    engine: Engine, now: datetime
+) -> None:
+    add(engine, now, MOVING)
+    with engine.connect() as conn:
+        result = identify(listing("Moving LP Blue Note SD-48657 VG+"), SqlCatalog(conn))
+    assert result.match is not None
+    assert result.match.release_id == MOVING.id
+
+
+def test_a_lesser_title_is_not_matched_when_the_listing_names_an_album_held_in_another_format(
+    engine: Engine, now: datetime
+) -> None:
+    # The catalog holds "Moving Garden Stockholm" on CD only; the LP listing names it
+    # exactly. "Garden Stockholm" on vinyl fits the format but leaves "Moving" unexplained.
+    add(engine, now, GARDEN_CD, GARDEN_LP)
+    with engine.connect() as conn:
+        result = identify(listing("Kraftwerk - Moving Garden Stockholm LP"), SqlCatalog(conn))
+        other = identify(listing("Kraftwerk - Garden Stockholm LP"), SqlCatalog(conn))
+    assert result.match is None
+    assert result.ambiguous
+    assert set(result.candidates) == {GARDEN_CD.id, GARDEN_LP.id}
+    assert other.match is not None
+    assert other.match.release_id == GARDEN_LP.id

@@ -71,6 +71,7 @@ PRESENCE_CUTOFF = 88.0  # how well an artist or title must appear in the listing
 UNEXPLAINED_PENALTY = 5.0  # points per informative listing word the release does not explain
 NEAR_TIE = 3.0  # scores closer than this between two releases: the title cannot tell them apart
 PLAUSIBLE_FLOOR = 70.0  # below the cutoff but above this, with artist and title present
+ONE_NAME_UNEXPLAINED = 2  # identifier hit naming only the artist or the title: words left at most
 MAX_QUERY_WORDS = 10  # words sent to the full-text prefilter
 _MAX_CATNO_WINDOW = 4  # "CDP 7 46516 2"
 
@@ -353,11 +354,16 @@ class _Fit:
     unexplained: int
     short_title: bool  # the title is one word: any unexplained word is fatal
     refused: bool  # decoy or wrong format
+    wrong_format: bool = False  # refused for its format alone
 
     @property
     def plausible(self) -> bool:
-        """The release's artist or title appears in the listing."""
-        return not self.refused and max(self.artist, self.title) >= PRESENCE_CUTOFF
+        """The release's artist or title appears in the listing, and when only one of them
+        does, the listing names little else (a catalog number shared by an unrelated record
+        whose one-word title happens to be in the listing is no evidence)."""
+        if self.refused or max(self.artist, self.title) < PRESENCE_CUTOFF:
+            return False
+        return self.both_present or self.unexplained <= ONE_NAME_UNEXPLAINED
 
     @property
     def both_present(self) -> bool:
@@ -479,13 +485,16 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
         name_tokens = frozenset(names.split())
     title, title_variant = _best_presence(_title_variants(entry.title), listing)
     relevant = max(artist, title) >= PRESENCE_CUTOFF  # else nothing more is worth computing
+    decoy = _decoy(names, listing)
+    wrong_format = _format_conflict(entry, listing)
     fit = _Fit(
         entry=entry,
         artist=artist,
         title=title,
         unexplained=_unexplained(entry, name_tokens, listing) if relevant else 99,
         short_title=len((title_variant or title_norm).split()) <= 1,
-        refused=_decoy(names, listing) or _format_conflict(entry, listing),
+        refused=decoy or wrong_format,
+        wrong_format=wrong_format and not decoy,
     )
     listing._cache[entry.release_id] = fit
     return fit
@@ -532,13 +541,47 @@ def _choose(fits: Sequence[_Fit], listing: _ListingText) -> _Choice:
     return _Choice(None, ambiguous=tuple(f.entry.release_id for f in near))
 
 
+def _same_record(a: CatalogEntry, b: CatalogEntry) -> bool:
+    """Pressings of one album: one master, or the same artist and title."""
+    if a.master_id is not None and a.master_id == b.master_id:
+        return True
+    return normalize_text(strip_disambiguation(a.artist)) == normalize_text(
+        strip_disambiguation(b.artist)
+    ) and normalize_text(a.title) == normalize_text(b.title)
+
+
+def _better_named_elsewhere(chosen: _Fit, fits: Iterable[_Fit]) -> tuple[int, ...]:
+    """Releases refused only for their format that name the listing at least as well as
+    `chosen` and are another album: the listing is likely that album, in a format the
+    catalog does not hold (or the seller got the format wrong) — `chosen` would be a guess.
+    """
+    return tuple(
+        f.entry.release_id
+        for f in fits
+        if f.wrong_format
+        and f.both_present
+        and f.score >= chosen.score - NEAR_TIE
+        and not _same_record(f.entry, chosen.entry)
+    )
+
+
+def _guarded(choice: _Choice, fits: Sequence[_Fit]) -> _Choice:
+    """`choice`, unless a release refused for its format names the listing as well."""
+    if choice.fit is None:
+        return choice
+    rivals = _better_named_elsewhere(choice.fit, fits)
+    if rivals:
+        return _Choice(None, ambiguous=(choice.fit.entry.release_id, *rivals))
+    return choice
+
+
 def _identifier_choice(
     entries: Iterable[CatalogEntry], listing: _ListingText, *, need_names: bool
 ) -> _Choice:
     unique = {e.release_id: e for e in entries}
     fits = [_fit(e, listing) for e in unique.values()]
     usable = [f for f in fits if (f.plausible if need_names else not f.refused)]
-    return _choose(usable, listing)
+    return _guarded(_choose(usable, listing), fits)
 
 
 def _identifier_confidence(choice: _Choice, method: MatchMethod) -> float:
@@ -626,7 +669,7 @@ def _fuzzy(text: _ListingText, catalog: CatalogLookup) -> Identification:
         if plausible:
             return Identification(None, ambiguous=True, candidates=tuple(plausible))
         return _NO_MATCH
-    choice = _choose(accepted, text)
+    choice = _guarded(_choose(accepted, text), fits)
     if choice.fit is None:
         return Identification(None, ambiguous=True, candidates=choice.ambiguous)
     confidence = min(choice.fit.score, 100.0) / 100 * 0.95
