@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from vinyl_detective.domain.models import Release
+from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
 from vinyl_detective.errors import DumpError
 from vinyl_detective.fakes.dump_generator import write_corrupt_variants, write_synthetic_dump
 from vinyl_detective.sources.dump import (
@@ -196,6 +198,30 @@ def test_synthetic_dump_looks_like_the_real_one(synthetic_dump: Path) -> None:
     assert b" (2)</name>" in xml or b" (3)</name>" in xml
     ids = [r.id for r in releases]
     assert ids == sorted(ids)
+
+
+def test_synthetic_identifiers_are_shared_only_by_pressings_of_one_album(tmp_path: Path) -> None:
+    # As on Discogs: a catalog number belongs to one label's one album (its represses may
+    # keep it), a barcode to one release. Unrelated namesakes are told apart by them.
+    path = tmp_path / "ids.xml.gz"
+    write_synthetic_dump(path, 4000, seed=11)
+    by_catno: dict[str, list[Release]] = {}
+    by_barcode: dict[str, list[int]] = {}
+    for release in iter_dump_releases(path):
+        for raw in release.catalog_nos:
+            value = normalize_catalog_no(raw)
+            if value:
+                by_catno.setdefault(value, []).append(release)
+        for raw in release.barcodes:
+            value = normalize_barcode(raw)
+            if value:
+                by_barcode.setdefault(value, []).append(release.id)
+    shared = [group for group in by_catno.values() if len({r.id for r in group}) > 1]
+    assert shared, "represses keeping their catalog number"
+    for group in shared:
+        assert len({(r.artist, r.title, r.master_id) for r in group}) == 1
+        assert set.intersection(*(set(r.labels) for r in group))
+    assert all(len(set(ids)) == 1 for ids in by_barcode.values())
 
 
 def test_same_seed_same_dump(tmp_path: Path) -> None:

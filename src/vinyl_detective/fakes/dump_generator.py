@@ -8,6 +8,14 @@ element (images, artists with join words and " (2)" suffixes, extraartists, labe
 barcodes with matrix/runout strings, videos, companies), with about 1–2 KB of XML per
 release. Everything is derived from `seed`: the same arguments give the same bytes.
 
+Identifiers behave as on Discogs: each label prints its own catalog-number prefix and never
+gives one number to two albums, and barcodes are unique. About 6 % of releases are another
+pressing of a recent album (same artist, title, label and master; the label keeps the
+catalog number half the time; the barcode is the pressing's own). The name vocabulary is small,
+so unrelated albums with the same artist and title are common: only their identifiers,
+label, year or country tell them apart. `GENERATOR_VERSION` changes whenever the same seed
+starts giving different releases (benchmarks key their cached dumps with it).
+
 `write_corrupt_variants(good, directory)` cuts and damages a dump in the ways downloads
 go wrong, for tests of the reader's error handling.
 """
@@ -17,9 +25,12 @@ from __future__ import annotations
 import gzip
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
+
+GENERATOR_VERSION = 2  # 2: catalog numbers per label, represses sharing them
 
 _FIRST = (
     "Art",
@@ -128,28 +139,33 @@ _WORDS = (
     "Garden",
     "Paradise",
 )
-_LABELS = (
-    "Blue Note",
-    "Svek",
-    "Prestige",
-    "Warp Records",
-    "Factory",
-    "Island Records",
-    "Motown",
-    "Ruffhouse Records",
-    "Columbia",
-    "Atlantic",
-    "Impulse!",
-    "Rough Trade",
-    "Tresor",
-    "ECM",
-    "Stax",
-    "Verve Records",
-    "4AD",
-    "Mute",
-    "Trojan Records",
-    "Creation Records",
-)
+# Each label prints its own catalog-number prefix, as real labels do, so two labels'
+# numbers do not collide by accident (a label's namesake "X (2)" gets a letter more).
+_LABEL_PREFIXES = {
+    "Blue Note": "BLP",
+    "Svek": "SK",
+    "Prestige": "PRLP",
+    "Warp Records": "WARP",
+    "Factory": "FAC",
+    "Island Records": "ILPS",
+    "Motown": "MT",
+    "Ruffhouse Records": "RH",
+    "Columbia": "CK",
+    "Atlantic": "SD",
+    "Impulse!": "AS",
+    "Rough Trade": "RT",
+    "Tresor": "TRESOR",
+    "ECM": "ECM",
+    "Stax": "STAX",
+    "Verve Records": "V",
+    "4AD": "CAD",
+    "Mute": "STUMM",
+    "Trojan Records": "TRL",
+    "Creation Records": "CRE",
+}
+_LABELS = tuple(_LABEL_PREFIXES)
+_REPRESS = 0.06  # share of releases that are another pressing of an album seen shortly before
+_REMEMBERED_ALBUMS = 2000  # recent albums a pressing may come from (bounded memory)
 _PREFIXES = ("BLP", "SK", "WARP", "FAC", "ILPS", "CK", "SD", "A", "RT", "ECM", "STAX", "MUTE")
 _GENRES = {
     "Electronic": ("Techno", "Deep House", "Ambient", "Tech House", "Electro"),
@@ -224,13 +240,31 @@ def _artist_xml(name: str, artist_id: int, join: str, role: str = "") -> str:
     )
 
 
-def _release_xml(release_id: int, rng: random.Random) -> str:
-    parts: list[str] = [f'<release id="{release_id}" status="Accepted">']
-    parts.append(
-        '<images><image type="primary" uri="" uri150="" width="600" height="600"/>'
-        + '<image type="secondary" uri="" uri150="" width="600" height="600"/>' * rng.randint(0, 1)
-        + "</images>"
-    )
+@dataclass
+class _Album:
+    """What another pressing of an album keeps: names, label and number, master."""
+
+    artists: str
+    title: str
+    labels: list[tuple[str, str, int]]  # (label, catno, label id)
+    master_id: int | None
+    barcode: str | None
+
+
+def _catno(label: str, release_id: int, position: int, rng: random.Random) -> str:
+    """A catalog number of `label`, never printed by the label on another album."""
+    base, _, namesake = label.partition(" (")
+    prefix = _LABEL_PREFIXES[base] + (chr(ord("A") + int(namesake[:-1])) if namesake else "")
+    # A bijection of the release id (7919 is prime to 10**7): unique for ids < 10**7.
+    number = (release_id * 7919 + position * 1_000_003) % 10_000_000
+    sep = rng.choice(("", " ", "-", " ", "."))
+    catno = f"{prefix}{sep}{number}"
+    if rng.random() < 0.03:
+        catno += " "  # Discogs keeps stray trailing spaces
+    return catno
+
+
+def _new_album(release_id: int, rng: random.Random) -> _Album:
     n_artists = 1 if rng.random() < 0.8 else rng.randint(2, 3)
     if rng.random() < 0.03:
         artists = [_artist_xml("Various", 194, "")]
@@ -243,25 +277,55 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
             )
             for i in range(n_artists)
         ]
-    parts.append("<artists>" + "".join(artists) + "</artists>")
-    parts.append(f"<title>{escape(_title(rng, rng.randint(1, 4)))}</title>")
+    title = _title(rng, rng.randint(1, 4))
     labels = []
-    for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 3)):
+    for position in range(1 if rng.random() < 0.85 else rng.randint(2, 3)):
         label = rng.choice(_LABELS)
         if rng.random() < 0.05:
             label += f" ({rng.randint(2, 6)})"
-        if rng.random() < 0.1:
-            catno = "none"
-        else:
-            number = rng.randint(1, 99999)
-            sep = rng.choice(("", " ", "-", " ", "."))
-            catno = f"{rng.choice(_PREFIXES)}{sep}{number}"
-            if rng.random() < 0.03:
-                catno += " "  # Discogs keeps stray trailing spaces
-        labels.append(
-            f"<label name={quoteattr(label)} catno={quoteattr(catno)} "
-            f'id="{rng.randint(1, 2_000_000)}"/>'
-        )
+        catno = "none" if rng.random() < 0.1 else _catno(label, release_id, position, rng)
+        labels.append((label, catno, rng.randint(1, 2_000_000)))
+    master_id = rng.randint(1, 3_000_000) if rng.random() < 0.75 else None
+    barcode = _ean13(rng) if rng.random() < 0.45 else None
+    return _Album("".join(artists), title, labels, master_id, barcode)
+
+
+def _repress(album: _Album, release_id: int, rng: random.Random) -> _Album:
+    """Another pressing (or format) of `album`: same names, label and master; the label
+    keeps the catalog number about half the time; the barcode is its own."""
+    labels = [
+        (label, catno, label_id)
+        if catno == "none" or rng.random() < 0.5
+        else (label, _catno(label, release_id, position, rng), label_id)
+        for position, (label, catno, label_id) in enumerate(album.labels)
+    ]
+    barcode = _ean13(rng) if rng.random() < 0.45 else None
+    return _Album(album.artists, album.title, labels, album.master_id, barcode)
+
+
+def _release_xml(release_id: int, rng: random.Random, albums: list[_Album] | None = None) -> str:
+    """One `<release>`; with `albums` (recent albums, updated here) some are represses."""
+    parts: list[str] = [f'<release id="{release_id}" status="Accepted">']
+    parts.append(
+        '<images><image type="primary" uri="" uri150="" width="600" height="600"/>'
+        + '<image type="secondary" uri="" uri150="" width="600" height="600"/>' * rng.randint(0, 1)
+        + "</images>"
+    )
+    if albums and rng.random() < _REPRESS:
+        album = _repress(rng.choice(albums), release_id, rng)
+    else:
+        album = _new_album(release_id, rng)
+        if albums is not None:
+            if len(albums) >= _REMEMBERED_ALBUMS:
+                albums[rng.randrange(len(albums))] = album
+            else:
+                albums.append(album)
+    parts.append("<artists>" + album.artists + "</artists>")
+    parts.append(f"<title>{escape(album.title)}</title>")
+    labels = [
+        f'<label name={quoteattr(label)} catno={quoteattr(catno)} id="{label_id}"/>'
+        for label, catno, label_id in album.labels
+    ]
     parts.append("<labels>" + "".join(labels) + "</labels>")
     extra = [
         _artist_xml(_artist_name(rng), rng.randint(1, 9_000_000), "", rng.choice(_ROLES))
@@ -303,9 +367,9 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
         + rng.choice(("Needs Vote", "Needs Vote", "Correct", "Complete and Correct"))
         + "</data_quality>"
     )
-    if rng.random() < 0.75:
+    if album.master_id is not None:
         main = rng.choice(("true", "false"))
-        parts.append(f'<master_id is_main_release="{main}">{rng.randint(1, 3_000_000)}</master_id>')
+        parts.append(f'<master_id is_main_release="{main}">{album.master_id}</master_id>')
     tracks = []
     for number in range(rng.randint(2, 8)):
         side = "ABCD"[number * 2 // 6 % 4]
@@ -316,8 +380,8 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
         )
     parts.append("<tracklist>" + "".join(tracks) + "</tracklist>")
     identifiers = []
-    if rng.random() < 0.45:
-        printed = _printed_barcode(_ean13(rng), rng)
+    if album.barcode is not None:
+        printed = _printed_barcode(album.barcode, rng)
         identifiers.append(f'<identifier type="Barcode" value={quoteattr(printed)}/>')
         if rng.random() < 0.1:  # a barcode field holding text: the reader must refuse it
             identifiers.append('<identifier type="Barcode" description="Text" value="none"/>')
@@ -361,9 +425,10 @@ def _release_xml(release_id: int, rng: random.Random) -> str:
 def iter_synthetic_release_xml(count: int, *, seed: int = 1, first_id: int = 1) -> Iterator[str]:
     """The `<release>` elements of a synthetic dump, one string each, ids ascending."""
     rng = random.Random(seed)
+    albums: list[_Album] = []
     release_id = first_id
     for _ in range(count):
-        yield _release_xml(release_id, rng)
+        yield _release_xml(release_id, rng, albums)
         release_id += rng.choice((1, 1, 1, 2, 3, 7))  # real dumps have gaps (deleted ids)
 
 
