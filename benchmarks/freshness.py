@@ -90,6 +90,8 @@ DAILY_LIMIT = 5_000
 FIXED_MINUTES = 30
 GRACE = timedelta(hours=1)  # simulated after the measured window, for late polls
 ITEM_BASE = 286_000_000_000  # make_item's legacy id offset
+# In results-freshness.md, what follows this line survives `--write` (longer runs, notes).
+KEEP_MARK = "<!-- kept by --write -->"
 
 # --- the marketplace -------------------------------------------------------------------
 
@@ -553,7 +555,11 @@ def write_results(
         + "\n".join(f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items())
         + "\n"
     )
-    Path(__file__).with_name("results-freshness.md").write_text(text)
+    target = Path(__file__).with_name("results-freshness.md")
+    kept = ""
+    if target.exists() and KEEP_MARK in (old := target.read_text()):
+        kept = "\n" + old[old.index(KEEP_MARK) :]
+    target.write_text(text + kept)
 
 
 if __name__ == "__main__":
