@@ -41,6 +41,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).parent / "out"
 
@@ -50,7 +51,9 @@ def _rss_mb(who: int) -> float:
 
 
 def _dump_path(count: int, seed: int) -> Path:
-    return OUT / f"synthetic_{count}_seed{seed}_releases.xml.gz"
+    from vinyl_detective.fakes.dump_generator import GENERATOR_VERSION
+
+    return OUT / f"synthetic_{count}_seed{seed}_v{GENERATOR_VERSION}_releases.xml.gz"
 
 
 def _ensure_dump(count: int, seed: int) -> Path:
@@ -79,7 +82,57 @@ def _xml_bytes(path: Path) -> int:
     return total
 
 
+# Seller noise for the listing titles. Format words are drawn to agree with the release's
+# format: a CD is not listed as "LP" (the matcher rightly refuses a release whose format the
+# listing contradicts, and would then find the namesake in the stated format instead).
+_NOISE = ("VG+", "NM", "1st press", "RARE", "OG", "EX", "")
+_FORMAT_NOISE = {
+    "vinyl": ("LP", "vinyl", "180g"),
+    "cd": ("CD",),
+    "cassette": ("cassette",),
+}
+
+
+def _same_record(conn: Any, picked_id: int, matched_id: int) -> bool:
+    """Whether a match to another release id is the same record: the same master, or the
+    same artist and title sharing a catalog number or barcode (a repress)."""
+    import sqlalchemy as sa
+
+    from vinyl_detective.storage.schema import release_identifiers, releases
+
+    ids = [picked_id, matched_id]
+    rows = {
+        r.id: r
+        for r in conn.execute(
+            sa.select(
+                releases.c.id, releases.c.artist, releases.c.title, releases.c.master_id
+            ).where(releases.c.id.in_(ids))
+        )
+    }
+    a, b = rows[picked_id], rows[matched_id]
+    if a.master_id is not None and a.master_id == b.master_id:
+        return True
+    if (a.artist, a.title) != (b.artist, b.title):
+        return False
+    identifiers: dict[int, set[tuple[str, str]]] = {picked_id: set(), matched_id: set()}
+    for r in conn.execute(
+        sa.select(
+            release_identifiers.c.release_id,
+            release_identifiers.c.kind,
+            release_identifiers.c.value,
+        ).where(release_identifiers.c.release_id.in_(ids))
+    ):
+        identifiers[r.release_id].add((r.kind, r.value))
+    return bool(identifiers[picked_id] & identifiers[matched_id])
+
+
 def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | None:
+    """The matcher over the imported catalog, for listings made from random releases.
+
+    Outcomes: `right` (the release picked), `same_record` (another id of the same record,
+    see `_same_record`: counted apart, not as wrong), `wrong`, `ambiguous` (no match, several
+    candidates named), `none`.
+    """
     try:
         from vinyl_detective.domain.matching import identify
         from vinyl_detective.storage.catalog import SqlCatalog
@@ -88,15 +141,15 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | 
         return None
     import sqlalchemy as sa
 
+    from vinyl_detective.domain.matching import format_family
     from vinyl_detective.domain.models import Listing
     from vinyl_detective.storage.db import create_db_engine
     from vinyl_detective.storage.schema import releases
 
     engine = create_db_engine(db_url)
     rng = random.Random(seed)
-    noise = ("LP", "VG+", "NM", "1st press", "RARE", "vinyl", "OG", "EX", "180g", "")
     timings: list[float] = []
-    right = wrong = none = 0
+    right = same_record = wrong = ambiguous = none = 0
     with engine.connect() as conn:
         top = conn.execute(sa.select(sa.func.max(releases.c.id))).scalar_one()
         picked = []
@@ -108,6 +161,7 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | 
                     releases.c.title,
                     releases.c.catalog_no,
                     releases.c.barcode,
+                    releases.c.format,
                 )
                 .where(releases.c.id >= rng.randint(1, top))
                 .order_by(releases.c.id)
@@ -118,6 +172,7 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | 
         catalog = SqlCatalog(conn)
         for i, row in enumerate(picked):
             kind = i % 3
+            noise = _NOISE + _FORMAT_NOISE.get(format_family(row.format) or "", ())
             words = [row.artist, "-", row.title, rng.choice(noise), rng.choice(noise)]
             if kind == 0 and row.catalog_no:
                 words.append(row.catalog_no)
@@ -131,11 +186,16 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | 
             started = time.perf_counter()
             found = identify(listing, catalog)
             timings.append((time.perf_counter() - started) * 1000)
-            match = getattr(found, "match", None)
+            match = found.match
             if match is None:
-                none += 1
+                if found.ambiguous:
+                    ambiguous += 1
+                else:
+                    none += 1
             elif match.release_id == row.id:
                 right += 1
+            elif _same_record(conn, row.id, match.release_id):
+                same_record += 1
             else:
                 wrong += 1
     engine.dispose()
@@ -144,7 +204,9 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float] | 
         "p50_ms": statistics.median(timings),
         "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))],
         "right": right,
+        "same_record": same_record,
         "wrong": wrong,
+        "ambiguous": ambiguous,
         "none": none,
         "listings": len(timings),
     }
@@ -331,8 +393,9 @@ def main() -> int:
     if latency is not None:
         print(
             f"matcher         p50 {latency['p50_ms']:.2f} ms, p99 {latency['p99_ms']:.2f} ms over "
-            f"{latency['listings']:.0f} listings (right {latency['right']:.0f}, "
-            f"wrong {latency['wrong']:.0f}, no match {latency['none']:.0f})"
+            f"{latency['listings']:.0f} listings (right {latency['right']:.0f}, same record "
+            f"{latency['same_record']:.0f}, wrong {latency['wrong']:.0f}, ambiguous "
+            f"{latency['ambiguous']:.0f}, no match {latency['none']:.0f})"
         )
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
