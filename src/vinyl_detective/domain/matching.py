@@ -6,7 +6,10 @@ tier refuses rather than guesses:
 
 1. Catalog number — the listing's own (item specifics) first, then numbers found in the
    title (runs of 1–4 tokens with a digit, looked up in one batch). A hit counts only when
-   the release's artist or title appears in the listing title and the formats agree.
+   the release's artist or title appears in the listing title and the formats agree; when
+   only one of them appears, the listing may hold at most two other informative words (a
+   number shared by another label's record whose one-word title is in the listing is no
+   evidence).
 2. Barcode — the listing's own, then a 12/13-digit run in the title; UPC-A ⇔ EAN-13.
 3. Fuzzy — the cleaned title's words pick candidates from the full-text index; each one
    must have its artist AND its title present in the listing, few unexplained words left,
@@ -23,8 +26,13 @@ country words, not the release's label, catalog number or year) each cost points
 (title absent) nor "Miles Davis – Blue" (one-word title with a word left over).
 
 Several releases that fit equally well (pressings of one album in different countries or
-years) give no match but `ambiguous=True`: item specifics (catalog number, UPC) can settle
-it, details in the title (year, country, mono/stereo) sometimes already do.
+years, or unrelated namesakes) give no match but `ambiguous=True`: item specifics (catalog
+number, UPC) can settle it, details in the title (year, country, mono/stereo) sometimes
+already do. So does a release refused only for its format that names the listing at least
+as well as the best fit and is another album ("Moving Garden Stockholm" on CD when the
+listing says LP and the vinyl candidate is "Garden Stockholm"): the listing is probably that
+album in a format the catalog lacks. The catalog must therefore hand over namesakes: see
+`SqlCatalog.fuzzy_candidates`, which puts the releases holding every listing word first.
 """
 
 from __future__ import annotations
