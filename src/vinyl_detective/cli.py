@@ -187,8 +187,9 @@ def fakes(
 
 @app.command()
 def status() -> None:
-    """Show each search's last and next run, its yield and errors, the category streams,
-    today's eBay budget, alert delivery and whether the daemon is alive.
+    """Show searches, category streams, today's eBay budget and the daemon's health.
+
+    Per search: mode, last and next run, yield (alerts), last error, backfill state.
 
     Example: vinyl-detective status
     """
@@ -324,7 +325,10 @@ def search_add(
 
 @search_app.command("list")
 def search_list() -> None:
-    """List saved searches.  Example: vinyl-detective search list"""
+    """List saved searches.
+
+    Example: vinyl-detective search list
+    """
     table = Table()
     for column in ("#", "keywords", "rule", "min", "every", "active", "chat"):
         table.add_column(column)
@@ -343,7 +347,10 @@ def search_list() -> None:
 
 @search_app.command("remove")
 def search_remove(search_id: int) -> None:
-    """Delete a saved search.  Example: vinyl-detective search remove 3"""
+    """Delete a saved search.
+
+    Example: vinyl-detective search remove 3
+    """
     try:
         _service().remove(search_id)
     except VinylDetectiveError as exc:
@@ -353,7 +360,10 @@ def search_remove(search_id: int) -> None:
 
 @search_app.command("pause")
 def search_pause(search_id: int) -> None:
-    """Stop polling a search.  Example: vinyl-detective search pause 3"""
+    """Stop polling a search.
+
+    Example: vinyl-detective search pause 3
+    """
     try:
         _service().set_active(search_id, False)
     except VinylDetectiveError as exc:
@@ -363,7 +373,10 @@ def search_pause(search_id: int) -> None:
 
 @search_app.command("resume")
 def search_resume(search_id: int) -> None:
-    """Poll a paused search again.  Example: vinyl-detective search resume 3"""
+    """Poll a paused search again.
+
+    Example: vinyl-detective search resume 3
+    """
     try:
         _service().set_active(search_id, True)
     except VinylDetectiveError as exc:
@@ -376,7 +389,10 @@ def search_rule(
     search_id: int,
     rule: Annotated[str, typer.Argument(help='The filter; "" removes it.')],
 ) -> None:
-    """Set a search's filter rule.  Example: vinyl-detective search rule 3 'shipping = 0'"""
+    """Set a search's filter rule.
+
+    Example: vinyl-detective search rule 3 'shipping = 0'
+    """
     try:
         _service().set_rule(search_id, rule or None)
     except VinylDetectiveError as exc:
@@ -427,7 +443,10 @@ def rules_global(
 def deals(
     state: Annotated[str | None, typer.Option(help="Only deals in this state.")] = None,
 ) -> None:
-    """Summarise tracked deals and realised profit.  Example: vinyl-detective deals"""
+    """Summarise tracked deals and realised profit.
+
+    Example: vinyl-detective deals --state PURCHASED
+    """
     from vinyl_detective.storage import deals as deal_store
     from vinyl_detective.storage.db import open_database
 
@@ -574,8 +593,10 @@ def sync_wantlist_command(
         bool, typer.Option("--by-artist", help="One search per artist instead of per album.")
     ] = False,
 ) -> None:
-    """Watch everything on your Discogs wantlist: its releases join the catalog, and
-    searches are created for them (once; re-running adds only what is new).
+    """Watch everything on your Discogs wantlist.
+
+    Its releases join the catalog and searches are created for them, once: re-running
+    adds only what is new.
 
     Example: vinyl-detective sync-wantlist crate_digger_88 --by-artist
     """
