@@ -25,14 +25,18 @@ The marketplace: Records, CDs and Cassettes receive 30,000 / 10,000 / 2,000 new 
 a day (Poisson, with a daily swell peaking in the evening). A few hundred saved searches
 on EBAY_US (default 300) want 30 % of them, with heavy-tailed (Pareto) rates: most see a
 handful of listings a day, a few see hundreds. Ten more searches (EBAY_GB) have their own
-listings outside the record categories, so the firehose cannot serve them. Backfills are
+listings (~20 a day each, also heavy-tailed) outside the record categories, so the
+firehose cannot serve them. Backfills are
 marked done at the start (both strategies start in steady state on an empty market).
 
 The two strategies run in two processes at once (one each per core of a 2-core machine);
-`--serial` runs them one after the other.
+`--serial` runs them one after the other. The default window is 4 simulated hours (plus
+one for late polls), about 2.5 minutes: the scheduler's side costs ~30 s of CPU per
+simulated hour, most of it the pipeline matching every firehose listing against every
+search's keywords (see results-freshness.md). A full day is `--hours 24`, ~25 minutes.
 
-    .venv/bin/python benchmarks/freshness.py                     # 24 h, 300 + 10 searches
-    .venv/bin/python benchmarks/freshness.py --hours 6 --write   # and results-freshness.md
+    .venv/bin/python benchmarks/freshness.py                     # 4 h, 300 + 10 searches
+    .venv/bin/python benchmarks/freshness.py --hours 24 --write  # and results-freshness.md
 
 Targets: never over budget, nothing missed, median latency ≤ 1/3 of the fixed loop's.
 """
