@@ -203,6 +203,7 @@ job_runs = sa.Table(
     sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
+    sa.Column("owner", sa.String(128)),  # "host:pid" of the process running it (0007)
 )
 sa.Index("ix_job_runs_type_started", job_runs.c.job_type, job_runs.c.started_at)
 
