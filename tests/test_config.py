@@ -35,8 +35,9 @@ def test_complete_keys_mean_live_mode_with_parsed_values() -> None:
 
 def test_a_missing_key_is_named_with_where_to_get_it() -> None:
     values = {k: v for k, v in LIVE.items() if k != "EBAY_CERT_ID"}
+    settings = parse_settings(values)  # local commands (import-dump, status) work without
     with pytest.raises(ConfigError) as caught:
-        parse_settings(values)
+        settings.require_live()  # running against eBay does not
     message = str(caught.value)
     assert "EBAY_CERT_ID is missing" in message
     assert "developer.ebay.com" in message
@@ -79,3 +80,22 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     settings = load_settings({"POLL_MINUTES": "20"}, env_file=env_file)
     assert settings.poll_minutes == 20
     assert settings.discogs_refresh_days == 3
+
+
+def test_apprise_alone_is_enough_to_go_live_without_telegram() -> None:
+    values = {k: v for k, v in LIVE.items() if not k.startswith("TELEGRAM")}
+    parse_settings({**values, "APPRISE_URLS": "ntfy://my-topic"}).require_live()
+    with pytest.raises(ConfigError, match="TELEGRAM_TOKEN is missing"):
+        parse_settings(values).require_live()
+
+
+def test_a_broken_global_rule_and_log_level_are_refused_at_start() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"GLOBAL_RULE": "price <", "LOG_LEVEL": "LOUD"})
+    assert "GLOBAL_RULE" in str(caught.value)
+    assert "LOG_LEVEL" in str(caught.value)
+
+
+def test_an_unsupported_database_is_named() -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        parse_settings({"DATABASE_URL": "mysql://x/y"})

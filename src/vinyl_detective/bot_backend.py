@@ -59,7 +59,8 @@ class BotCommands:
         for s in found:
             state = "active" if s.active else "paused"
             rule = f" | {s.rule}" if s.rule else ""
-            lines.append(f"#{s.id} {s.query}{rule} (≥ {s.min_deal_score:.0%}, {state})")
+            shared = ", shared" if s.chat_id is None else ""
+            lines.append(f"#{s.id} {s.query}{rule} (≥ {s.min_deal_score:.0%}, {state}{shared})")
         return "\n".join(lines)
 
     def remove_search(self, chat_id: int, arg: str) -> str:

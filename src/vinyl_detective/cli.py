@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import exc as sa_exc
 
 from vinyl_detective.config import Settings, load_settings
 from vinyl_detective.errors import ConfigError, VinylDetectiveError
@@ -38,7 +40,7 @@ def _settings() -> Settings:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, markup=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     setup_logging(
         settings.log_level,
@@ -53,7 +55,7 @@ def _settings() -> Settings:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]{exc}[/red]", highlight=False)
+    err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
     return typer.Exit(1)
 
 
@@ -108,6 +110,8 @@ def run(
     Example: vinyl-detective run --once
     """
     settings = _settings()
+    if not settings.is_demo:
+        settings.require_live()
     if settings.is_demo:
         console.print(
             "[yellow]No keys configured (see .env.example): running the demo marketplace.[/yellow]"
@@ -120,6 +124,13 @@ def run(
     run_until_signalled(
         lambda stop, force: daemon.run(stop, once=once, api_port=api_port, force=force)
     )
+    summary = daemon.last_cycle
+    if once and summary is not None:
+        if summary.searches == 0 and summary.failed == 0 and not daemon.searches.list():
+            err.print('No saved searches: add one, e.g. vinyl-detective search add "blue note"')
+        if summary.failed and summary.failed >= summary.searches:
+            err.print(f"[red]Every job of the cycle failed ({summary.failed}); see the log.[/red]")
+            raise typer.Exit(1)
 
 
 @app.command()
@@ -140,7 +151,8 @@ def serve(
             "[yellow]ADMIN_TOKEN is not set: the admin routes answer 503 until it is "
             "(see .env.example).[/yellow]"
         )
-    daemon = Daemon(settings)
+    settings.require_live()
+    daemon = Daemon(settings, bot_commands=False)  # `run` answers the bot, not `serve`
     run_until_signalled(
         lambda stop, force: daemon.run(stop, api_port=port, poll=False, force=force)
     )
@@ -267,12 +279,24 @@ def status() -> None:
     )
     for recipient, item_id, error in report.failures:
         console.print(f"  [red]failed[/red] {recipient} {item_id}: {error}", highlight=False)
-    if report.last_activity is None:
+    if report.started_at is None:
         console.print("Daemon: has not run yet (vinyl-detective run).")
+    elif report.stopped_at is not None:
+        console.print(f"Daemon: stopped at {when(report.stopped_at)}.")
     else:
-        idle = (now - report.last_activity).total_seconds() / 60
-        health = "[green]running[/green]" if idle < 45 else "[yellow]idle or stopped[/yellow]"
-        console.print(f"Daemon: {health}, last job finished {idle:.0f} min ago.")
+        last = report.last_activity or report.started_at
+        idle = (now - last).total_seconds() / 60
+        if idle < 45:
+            console.print(
+                f"Daemon: [green]running[/green] since {when(report.started_at)}, "
+                f"last job finished {idle:.0f} min ago."
+            )
+        else:
+            console.print(
+                f"Daemon: [yellow]not responding[/yellow]: started "
+                f"{when(report.started_at)}, nothing done for {idle:.0f} min "
+                "(crashed? check its log)."
+            )
 
 
 def _service() -> SearchService:
@@ -456,17 +480,20 @@ def deals(
         rows = deal_store.list_deals(conn, state=state.upper() if state else None, limit=100)
         summary = deal_store.summary(conn)
     table = Table(title="Deals")
-    for column in ("item", "title", "state", "found", "bought", "sold", "profit"):
-        table.add_column(column)
+    table.add_column("item", no_wrap=True)
+    table.add_column("title", max_width=36, overflow="ellipsis", no_wrap=True)
+    for column in ("state", "found", "bought", "sold", "profit"):
+        table.add_column(column, no_wrap=True)
     for d in rows:
         table.add_row(
             d.item_id,
-            d.title[:50],
+            d.title,
             d.state.value,
             f"{d.found_price} {d.currency}",
-            str(d.purchase_price or ""),
-            str(d.sale_price or ""),
-            str(d.profit or ""),
+            *(
+                f"{amount} {d.currency}" if amount is not None else ""
+                for amount in (d.purchase_price, d.sale_price, d.profit)
+            ),
         )
     console.print(table)
     profit = ", ".join(f"{v} {k}" for k, v in summary.realised_profit.items()) or "0"
@@ -686,4 +713,20 @@ def import_history_command(
 
 
 def main() -> None:
-    app()
+    """The console script: expected failures end in one clear line, never a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        raise SystemExit(130) from None
+    except VinylDetectiveError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        raise SystemExit(1) from None
+    except sa_exc.SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        err.print(
+            f"[red]Cannot use the database: {escape(str(reason).strip())}[/red]\n"
+            "Check DATABASE_URL (see .env.example).",
+            highlight=False,
+        )
+        raise SystemExit(1) from None

@@ -74,6 +74,29 @@ class Settings:
             (self.discogs_token, self.ebay_app_id, self.ebay_cert_id, self.telegram_token)
         )
 
+    def require_live(self) -> None:
+        """What running against the real services needs: Discogs and eBay keys, and a way
+        to alert (Telegram, or Apprise URLs). Local commands (import-dump, search, status)
+        need none of it. Raises ConfigError naming every missing key."""
+        problems = [
+            f"{key} is missing: {_HOW_TO_GET[key]}"
+            for key, value in (
+                ("DISCOGS_TOKEN", self.discogs_token),
+                ("EBAY_APP_ID", self.ebay_app_id),
+                ("EBAY_CERT_ID", self.ebay_cert_id),
+            )
+            if not value
+        ]
+        if not self.telegram_token and not self.apprise_urls:
+            problems.append(
+                "TELEGRAM_TOKEN is missing (or set APPRISE_URLS to alert elsewhere): "
+                + _HOW_TO_GET["TELEGRAM_TOKEN"]
+            )
+        if problems:
+            raise ConfigError(
+                "Configuration problems (see .env.example):\n- " + "\n- ".join(problems)
+            )
+
     def __repr__(self) -> str:  # never print secrets
         return (
             f"Settings(database_url={redact_url(self.database_url)!r}, "
@@ -136,29 +159,40 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             raise ValueError(raw)
         return raw
 
+    def log_level(raw: str) -> str:
+        if raw.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(raw)
+        return raw.upper()
+
+    def rule(raw: str) -> str:
+        from vinyl_detective.domain.rules import validate_rule
+        from vinyl_detective.errors import RuleSyntaxError
+
+        try:
+            validate_rule(raw)
+        except RuleSyntaxError as exc:
+            raise ValueError(exc.message) from None
+        return raw
+
     def marketplace(raw: str) -> str:
         if raw.upper() not in MARKETPLACES:
             raise ValueError(raw)
         return raw.upper()
 
     live = {key: get(key) for key in LIVE_KEYS}
-    if any(live.values()):
-        for key, value in live.items():
-            if not value:
-                problems.append(f"{key} is missing: {_HOW_TO_GET[key]}")
     allowed: frozenset[int] = typed(
         "TELEGRAM_ALLOWED_CHAT_IDS",
         chat_ids,
         frozenset[int](),
         "comma-separated numeric chat ids, e.g. 123456789,-1001234567890",
     )
-    if live["TELEGRAM_TOKEN"] and not allowed:
+    if live["TELEGRAM_TOKEN"] and not get("TELEGRAM_ALLOWED_CHAT_IDS"):
         problems.append(
             "TELEGRAM_ALLOWED_CHAT_IDS is missing: list the chat ids that may use "
             "the bot (message @userinfobot to learn yours), e.g. 123456789."
         )
     database_url = get("DATABASE_URL", "sqlite:///vinyl_detective.db")
-    if "://" not in database_url:
+    if not database_url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
         problems.append(
             f"DATABASE_URL={database_url!r} is malformed: expected a URL such as "
             "sqlite:///vinyl_detective.db or postgresql+psycopg://user@host/db."
@@ -197,7 +231,12 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         ),
         user_agent=get("USER_AGENT") or Settings.user_agent,
         apprise_urls=tuple(u for u in get("APPRISE_URLS").split() if u),
-        global_rule=get("GLOBAL_RULE") or None,
+        global_rule=typed(
+            "GLOBAL_RULE",
+            rule,
+            None,
+            'a watch rule (check it with: vinyl-detective rules check "...")',
+        ),
         admin_token=get("ADMIN_TOKEN") or None,
         events_url=typed(
             "EVENTS_URL",
@@ -207,7 +246,7 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             "amqp:// RabbitMQ URL such as amqp://guest:guest@127.0.0.1:5672/",
         ),
         events_secret=get("EVENTS_WEBHOOK_SECRET") or None,
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_level=typed("LOG_LEVEL", log_level, "INFO", "one of DEBUG, INFO, WARNING, ERROR"),
         extra=dict(values),
     )
     if problems:

@@ -63,13 +63,17 @@ from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
-from vinyl_detective.storage import alerts, catalog, chats, job_runs, listings, searches
+from vinyl_detective.storage import alerts, catalog, chats, job_runs, kv, listings, searches
+from vinyl_detective.storage.bulk_import import ensure_fulltext
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.usage import DbCallBudget
 
 log = logging.getLogger("vinyl_detective")
 
+# When the daemon last started and stopped cleanly, for `status`.
+STARTED_AT_KEY = "daemon:started_at"
+STOPPED_AT_KEY = "daemon:stopped_at"
 # A claimed alert not yet sent after this long was orphaned by a crash: send it again.
 IN_FLIGHT_GRACE = timedelta(minutes=5)
 # On stop, running work gets this long to finish before it is cancelled.
@@ -139,6 +143,7 @@ class Daemon:
         self.bot_commands = bot_commands
         self.scheduler_options = dict(scheduler_options or {})
         self.paused_until: datetime | None = None
+        self.last_cycle: CycleSummary | None = None
         self._apprise: dict[tuple[str, object], Channel] = {}
         self.rates = ExchangeRates()
         self.engine: Engine
@@ -157,8 +162,13 @@ class Daemon:
 
     async def open(self) -> None:
         s = self.settings
-        parse_channel_urls(s.apprise_urls)  # a bad URL stops the start, named (redacted)
         self.engine = open_database(s.database_url)
+        if ensure_fulltext(self.engine):  # an interrupted bulk import left it half-done
+            log.warning("the catalog's full-text index was repaired")
+        with self.engine.begin() as conn:
+            kv.set_value(conn, STARTED_AT_KEY, self.clock().isoformat())
+            kv.set_value(conn, STOPPED_AT_KEY, None)
+        parse_channel_urls(s.apprise_urls)  # a bad URL stops the start, named (redacted)
         with self.engine.begin() as conn:
             interrupted = job_runs.fail_interrupted_runs(conn, self.clock())
         if interrupted:
@@ -238,6 +248,9 @@ class Daemon:
         return BotCommands(self)
 
     async def close(self) -> None:
+        if hasattr(self, "engine"):
+            with contextlib.suppress(Exception), self.engine.begin() as conn:
+                kv.set_value(conn, STOPPED_AT_KEY, self.clock().isoformat())
         if self.bot_app is not None:
             with contextlib.suppress(Exception):
                 await self.bot_app.shutdown()
@@ -314,6 +327,7 @@ class Daemon:
         summary.searches = report.query_polls + report.firehose_polls + report.backfills
         summary.failed = report.failed
         summary.counts = report.counts
+        self.last_cycle = summary
         if self.on_cycle is not None:
             await self.on_cycle(summary)
         return summary
@@ -470,9 +484,9 @@ class Daemon:
         """Run until `stop`; `api_port` also serves the admin API and dashboard there;
         `poll=False` serves without polling (the `serve` command)."""
         stop = stop or asyncio.Event()
-        await self.open()
         api: uvicorn.Server | None = None
         try:
+            await self.open()
             if once:
                 summary = await self.cycle()
                 await self.relay.run_once()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import re
 import secrets
 import socket
@@ -166,6 +167,8 @@ async def run_demo(
     force: asyncio.Event | None = None,
 ) -> None:
     await asyncio.to_thread(_reset, data_dir)
+    # The cards are the show: one log line per event would drown them.
+    logging.getLogger("vinyl_detective.events").setLevel(logging.WARNING)
     with serve_fakes() as fakes:
         settings = demo_settings(fakes, data_dir)
         console.print(
@@ -205,9 +208,8 @@ async def run_demo(
                 with contextlib.suppress(asyncio.CancelledError):
                     await feeder
         cards = sum(1 for m in fakes.telegram.sent if m.get("reply_markup"))
-        console.print(
-            f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat ({fakes.telegram_url})."
-        )
+        where = "" if once else f" (the inbox was {fakes.telegram_url})"
+        console.print(f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat{where}.")
 
 
 async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
@@ -230,13 +232,17 @@ async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
 async def serve_fakes_forever(stop: asyncio.Event, *, port: int, console: Console) -> None:
     with serve_fakes(port) as fakes:
         console.print(
-            Panel.fit(
-                "Fake services running. Point the daemon at them with:\n\n"
-                f"EBAY_API_BASE_URL={fakes.ebay_url}\nEBAY_APP_ID={DEMO_APP_ID}\n"
-                f"EBAY_CERT_ID={DEMO_CERT_ID}\nDISCOGS_API_BASE_URL={fakes.discogs_url}\n"
-                f"DISCOGS_TOKEN={DEMO_DISCOGS_TOKEN}\nTELEGRAM_API_BASE_URL={fakes.telegram_url}\n"
-                f"TELEGRAM_TOKEN={DEMO_TELEGRAM_TOKEN}\nTELEGRAM_ALLOWED_CHAT_IDS={DEMO_CHAT_ID}",
-                title="vinyl-detective fakes",
-            )
+            "Fake eBay, Discogs and Telegram are running. Point a daemon at them with these\n"
+            "lines in its .env (Ctrl+C stops the fakes):\n",
+            highlight=False,
         )
+        # Plain lines, so they copy and paste as they are.
+        print(
+            f"EBAY_API_BASE_URL={fakes.ebay_url}\nEBAY_APP_ID={DEMO_APP_ID}\n"
+            f"EBAY_CERT_ID={DEMO_CERT_ID}\nDISCOGS_API_BASE_URL={fakes.discogs_url}\n"
+            f"DISCOGS_TOKEN={DEMO_DISCOGS_TOKEN}\nTELEGRAM_API_BASE_URL={fakes.telegram_url}\n"
+            f"TELEGRAM_TOKEN={DEMO_TELEGRAM_TOKEN}\nTELEGRAM_ALLOWED_CHAT_IDS={DEMO_CHAT_ID}",
+            flush=True,
+        )
+        console.print(f"\nThe bot's inbox: {fakes.telegram_url}/", highlight=False)
         await stop.wait()

@@ -20,6 +20,7 @@ from vinyl_detective.storage import alerts, chats, checkpoints, job_runs, kv, ou
 from vinyl_detective.storage.usage import DbCallBudget
 
 MAX_QUERY_LENGTH = 100  # eBay's limit for `q`
+MIN_POLL_MINUTES, MAX_POLL_MINUTES = 1, 1440
 
 
 class UserInputError(VinylDetectiveError):
@@ -80,6 +81,11 @@ class SearchService:
             )
         if rule:
             validate_rule(rule)
+        if poll_minutes is not None and not MIN_POLL_MINUTES <= poll_minutes <= MAX_POLL_MINUTES:
+            raise UserInputError(
+                f"A search is polled every {MIN_POLL_MINUTES} to {MAX_POLL_MINUTES} minutes "
+                f"(a day), not {poll_minutes}."
+            )
         parse_channel_urls(channels, "the search's channels")  # refuse a bad URL, store nothing
         with self.engine.begin() as conn:
             return searches.add_search(
@@ -91,7 +97,7 @@ class SearchService:
                 min_deal_score=(
                     self.default_min_score if min_deal_score is None else min_deal_score
                 ),
-                poll_minutes=poll_minutes or self.default_poll_minutes,
+                poll_minutes=self.default_poll_minutes if poll_minutes is None else poll_minutes,
                 rule=rule,
                 channels=channels,
                 category_id=category_id,
@@ -170,6 +176,10 @@ class GlobalRule:
             kv.set_value(conn, GLOBAL_RULE_KEY, rule or "")
 
 
+def _stamp(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
 def _no_such_search(search_id: int) -> str:
     return f"There is no search #{search_id} (see the list of your searches for the numbers)."
 
@@ -199,6 +209,8 @@ class StatusReport:
     failures: list[tuple[str, str, str | None]]
     recent_runs: list[job_runs.JobRun]
     last_activity: datetime | None  # when a job last finished: is the daemon alive?
+    started_at: datetime | None  # when the daemon last started
+    stopped_at: datetime | None  # when it last stopped cleanly (None while it runs)
     events_waiting: int  # domain events not yet delivered by the outbox relay
 
 
@@ -245,5 +257,7 @@ def status_report(engine: Engine, budget: DbCallBudget, now: datetime) -> Status
             failures=alerts.recent_failures(conn),
             recent_runs=runs[:10],
             last_activity=max(finished, default=None),
+            started_at=_stamp(kv.get_value(conn, "daemon:started_at")),
+            stopped_at=_stamp(kv.get_value(conn, "daemon:stopped_at")),
             events_waiting=outbox.backlog(conn).pending,
         )

@@ -85,8 +85,10 @@ def list_searches(
     conn: sa.Connection, *, chat_id: int | None = None, active_only: bool = False
 ) -> list[SavedSearch]:
     stmt = sa.select(saved_searches).order_by(saved_searches.c.id)
-    if chat_id is not None:
-        stmt = stmt.where(saved_searches.c.chat_id == chat_id)
+    if chat_id is not None:  # a chat's own searches and the shared ones
+        stmt = stmt.where(
+            sa.or_(saved_searches.c.chat_id == chat_id, saved_searches.c.chat_id.is_(None))
+        )
     if active_only:
         stmt = stmt.where(
             saved_searches.c.active.is_(True), saved_searches.c.disabled_reason.is_(None)
@@ -95,9 +97,12 @@ def list_searches(
 
 
 def _owned(search_id: int, chat_id: int | None) -> sa.ColumnElement[bool]:
+    """The search, if `chat_id` may change it: its own, or a shared one (added from the
+    CLI, no owner: every allowed chat manages those)."""
     clause = saved_searches.c.id == search_id
     if chat_id is not None:
-        clause = sa.and_(clause, saved_searches.c.chat_id == chat_id)
+        mine = sa.or_(saved_searches.c.chat_id == chat_id, saved_searches.c.chat_id.is_(None))
+        clause = sa.and_(clause, mine)
     return clause
 
 
