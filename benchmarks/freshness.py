@@ -56,12 +56,11 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -93,6 +92,7 @@ MATCH_SHARE = 0.30
 DAILY_LIMIT = 5_000
 FIXED_MINUTES = 30
 GRACE = timedelta(hours=1)  # simulated after the measured window, for late polls
+DAEMON_TICK = timedelta(seconds=20)  # Daemon's default tick_seconds: its longest sleep
 ITEM_BASE = 286_000_000_000  # make_item's legacy id offset
 # In results-freshness.md, what follows this line survives `--write` (longer runs, notes).
 KEEP_MARK = "<!-- kept by --write -->"
@@ -312,15 +312,17 @@ def _routes(due: list[SavedSearch]) -> list[Route]:
     return compile_routes(due, None)[0]
 
 
-async def run_fixed_loop(world: World, until: datetime) -> None:
+async def run_fixed_loop(world: World, until: datetime) -> list[str]:
     """(a) The seed's loop: every search, its own query, one page, every 30 minutes."""
     routes = _routes(world.searches)
+    notes: list[str] = []
+    refused = False
     now = START
     while now <= until:
         world.clock.now = now
         world.release(now)
         for route in routes:
-            with contextlib.suppress(BudgetExhaustedError):  # the seed logs it and goes on
+            try:
                 await poll_search(
                     engine=world.engine,
                     ebay=world.ebay,
@@ -330,11 +332,21 @@ async def run_fixed_loop(world: World, until: datetime) -> None:
                     page_size=100,
                     max_pages=1,
                 )
+                refused = False
+            except BudgetExhaustedError:  # the seed logs it and goes on
+                if not refused:
+                    notes.append(f"{_when(now)} budget refused: every poll fails until 07:00")
+                refused = True
         now += timedelta(minutes=FIXED_MINUTES)
+    return notes
 
 
-async def run_scheduler(world: World, until: datetime) -> None:
-    """(b) Our scheduler, woken as the daemon wakes it."""
+def _when(moment: datetime) -> str:
+    return f"{moment:%H:%M}" + ("" if moment.date() == START.date() else " (day 2)")
+
+
+async def run_scheduler(world: World, until: datetime) -> list[str]:
+    """(b) Our scheduler, woken as the daemon wakes it (at the latest every 20 s)."""
     scheduler = Scheduler(
         engine=world.engine,
         ebay=world.ebay,
@@ -344,17 +356,30 @@ async def run_scheduler(world: World, until: datetime) -> None:
         budget=world.budget,
         sleep=_no_sleep,
     )
+    notes: list[str] = []
+    firehose: bool | None = None
+    query_polls = 0
     now = START
     while now <= until:
         world.clock.now = now
         world.release(now)
-        await scheduler.run_due(now)
-        now = max(scheduler.next_wakeup(now), now + timedelta(seconds=1))
+        report = await scheduler.run_due(now)
+        query_polls += report.query_polls
+        if report.plan is not None and report.plan.use_firehose != firehose:
+            firehose = report.plan.use_firehose
+            notes.append(f"{_when(now)} firehose {'on' if firehose else 'OFF (riders query)'}")
+        if report.paused_until is not None and (not notes or "paused" not in notes[-1]):
+            notes.append(f"{_when(now)} paused until {_when(report.paused_until)}")
+        # Daemon.run: sleep until the next wake-up, at least 1 s, at most a tick.
+        wake = scheduler.next_wakeup(now)
+        now = min(max(wake, now + timedelta(seconds=1)), now + DAEMON_TICK)
+    notes.append(f"own-query polls: {query_polls:,}")
+    return notes
 
 
 # --- figures -----------------------------------------------------------------------------
 
-STRATEGIES: dict[str, Callable[[World, datetime], Any]] = {
+STRATEGIES: dict[str, Callable[[World, datetime], Awaitable[list[str]]]] = {
     "fixed 30-minute loop (seed)": run_fixed_loop,
     "our scheduler (firehose + plan)": run_scheduler,
 }
@@ -371,6 +396,7 @@ class Figures:
     ebay_calls: int  # Browse calls the fake eBay received (token requests not counted)
     wall_seconds: float
     by_category: dict[str, tuple[float, float, float]]  # median, p95, never seen
+    notes: list[str]  # what happened when (budget refusals, the firehose off and on)
 
     @property
     def over_budget(self) -> bool:
@@ -387,8 +413,9 @@ def measure(name: str, seed: int, hours: float, us: int, gb: int) -> Figures:
 
         async def run() -> Figures:
             async with open_world(market, directory) as world:
-                await STRATEGIES[name](world, until)
-                return _figures(name, market, hours, world.first_seen(), world, started)
+                notes = await STRATEGIES[name](world, until)
+                figures = _figures(name, market, hours, world.first_seen(), world, started)
+                return replace(figures, notes=notes)
 
         return asyncio.run(run())
 
@@ -418,6 +445,7 @@ def _figures(
         world.fake.calls,
         time.perf_counter() - started,
         by_category,
+        [],
     )
 
 
@@ -458,6 +486,8 @@ def table(rows: Sequence[Figures]) -> str:
             for median, p95, never in f.by_category.values()
         ]
         lines.append(f"| {f.name} | " + " | ".join(cells) + " |")
+    lines += ["", "What happened when (simulated UTC):", ""]
+    lines += [f"- {f.name}: {'; '.join(f.notes) or 'nothing of note'}" for f in rows]
     return "\n".join(lines)
 
 
