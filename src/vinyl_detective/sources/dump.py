@@ -29,11 +29,14 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import marshal
 import queue
 import re
+import signal
 import threading
+import time
 import zlib
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -470,9 +473,13 @@ class _ChunkReader:
             return
         self._put(None)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread; wait at most `timeout` seconds for it (it is a daemon thread)."""
         self._stopping.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
         while self._thread.is_alive():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             if self._local:
                 with contextlib.suppress(queue.Empty):
                     self._queue.get(timeout=0.05)
@@ -665,6 +672,13 @@ def _piece_worker(
     inbox: Any,
     outbox: Any,
 ) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what happens (it stops the
+    # workers itself), so a worker neither dies with a traceback nor leaves half a result.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # the parent blocked it around the fork
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # Never wait at exit for the parent to drain a full pipe (it may have stopped reading).
+    outbox.cancel_join_thread()
     wanted = _Filter(formats, genres, years)
     parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
     while True:
@@ -828,12 +842,12 @@ def _iter_pieces(
         )
         for i in range(workers)
     ]
-    for process in processes:
-        process.start()
     order: Any = queue.Queue()
     splitter = _Splitter(inboxes, order, skip_first, name)
-    reader = _PieceReader(stream, stats, splitter)
+    reader: _PieceReader | None = None
     try:
+        _start_ignoring_sigint(processes)
+        reader = _PieceReader(stream, stats, splitter)
         while True:
             step = order.get()
             kind = step[0]
@@ -877,20 +891,81 @@ def _iter_pieces(
             else:
                 raise DumpError(step[1])
     finally:
-        splitter.stopping.set()
-        reader.stop()
+        _shut_down(splitter, reader, processes, [*inboxes, *outboxes], stream, to_close)
+
+
+def _start_ignoring_sigint(processes: list[Any]) -> None:
+    """Start the workers with SIGINT blocked, so that a Ctrl-C arriving before a worker has
+    set it to be ignored stays pending (and is then dropped) instead of killing it."""
+    block = hasattr(signal, "pthread_sigmask")
+    if block:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
         for process in processes:
-            if process.is_alive():
-                process.terminate()
+            process.start()
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+# How long the workers get to exit after SIGTERM before they are killed.
+_STOP_TIMEOUT = 1.0
+
+
+def _shut_down(
+    splitter: _Splitter,
+    reader: _PieceReader | None,
+    processes: list[Any],
+    channels: list[Any],
+    stream: Any,
+    to_close: BinaryIO | None,
+) -> None:
+    """Stop the reader thread and the worker processes and release their pipes, however the
+    parse ended (finished, failed, closed early, Ctrl-C). Every step runs even if one before
+    it fails or a second Ctrl-C lands in the middle; the first such error is raised at the end.
+    """
+    first: BaseException | None = None
+
+    def step(action: Callable[[], object]) -> None:
+        nonlocal first
+        try:
+            action()
+        except BaseException as exc:  # finish the cleanup, raise the first error after
+            if first is None:
+                first = exc
+
+    splitter.stopping.set()
+    # Our end of the pipes first: no thread of ours may stay blocked writing to a worker that
+    # is gone, and nothing waits for the queues' feeder threads at exit.
+    for channel in channels:
+        step(channel.cancel_join_thread)
+    deadline = time.monotonic() + _STOP_TIMEOUT
+
+    def terminate(process: Any) -> None:
+        if process.is_alive():
+            process.terminate()
+
+    def join(process: Any) -> None:
+        process.join(max(deadline - time.monotonic(), 0.0))
+
+    def kill(process: Any) -> None:
+        if process.is_alive():  # did not stop on SIGTERM in time
+            process.kill()
+            process.join(_STOP_TIMEOUT)
+
+    for action in (terminate, join, kill):
         for process in processes:
-            process.join()
-        for channel in (*inboxes, *outboxes):
-            channel.cancel_join_thread()
-            channel.close()
-        if isinstance(stream, gzip.GzipFile):
-            stream.close()
-        if to_close is not None:
-            to_close.close()
+            step(functools.partial(action, process))
+    for channel in channels:
+        step(channel.close)
+    if reader is not None:
+        step(lambda: reader.stop(timeout=_STOP_TIMEOUT))
+    if isinstance(stream, gzip.GzipFile):
+        step(stream.close)
+    if to_close is not None:
+        step(to_close.close)
+    if first is not None:
+        raise first
 
 
 def _result_from(outbox: Any, process: Any, stats: DumpStats) -> tuple[Any, ...]:
