@@ -7,7 +7,10 @@ Every run is a job-run record (type "import_dump", target the file name) with it
 (`fetched` = releases read, `inserted` = releases written, `skipped` = filtered out or
 already imported by an interrupted earlier run). A corrupt or truncated file marks the run
 as failed and raises `DumpError`; the batches committed before stay complete and the
-full-text index stays in step.
+full-text index stays in step. An interrupted run (Ctrl-C, or any other error) is recorded
+as failed with where it stopped ("interrupted after N releases (last id X); run the same
+command to resume"), after its parser processes have stopped and the full-text index has
+been restored; the KeyboardInterrupt is then raised again for the CLI to exit with.
 
 Resuming: each batch records, in the same transaction, how many releases of this file
 (same name, size and modification time) have been read. Rerunning the same import after
@@ -58,6 +61,7 @@ from vinyl_detective.storage.bulk_import import (
     dump_release_rows,
     import_releases,
     import_row_batches,
+    interrupts_deferred,
 )
 from vinyl_detective.storage.job_runs import finish_job, start_job
 
@@ -220,6 +224,9 @@ def import_dump(
     stats = DumpStats()
     written = ImportStats()
     committed = [0, 0]  # releases, batches: known even when the import fails midway
+    # Where a rerun resumes: releases of the file read up to the last commit, and the id
+    # of the last of them.
+    resume_at: list[int | None] = [0, None]
     try:
         if not path.is_file():
             raise DumpError(
@@ -229,6 +236,7 @@ def import_dump(
         total_bytes = path.stat().st_size
         checkpoint_key = _CheckpointKey(path, _filters_repr(formats, genres, years)).key
         skip_first = _read_checkpoint(engine, checkpoint_key) if resume else 0
+        resume_at[0] = skip_first
         if skip_first:
             log.info("import_dump resuming %s after %d releases", path.name, skip_first)
         if parallel is None:
@@ -260,6 +268,7 @@ def import_dump(
 
         def record_checkpoint(conn: sa.Connection) -> None:
             kv.set_value(conn, checkpoint_key, str(stats.seen))
+            resume_at[:] = [stats.seen, stats.last_id]
 
         def on_batch(count: int) -> None:
             committed[0] += count
@@ -295,17 +304,24 @@ def import_dump(
         finished = now()
         partial = ImportStats(releases=committed[0], batches=committed[1])
         result = _result(partial, stats, started, finished)
-        with engine.begin() as conn:
-            finish_job(
-                conn,
-                run_id,
-                finished,
-                fetched=result.parsed,
-                inserted=result.releases,
-                skipped=result.filtered + result.resumed,
-                error=_error_text(exc),
-            )
-        log.error("import_dump %s failed %s: %s", path.name, stats.position(), exc)
+        reason = _error_text(exc, resume_at[0] or 0, resume_at[1])
+        try:  # a second Ctrl-C must not leave the run "running"
+            with interrupts_deferred(), engine.begin() as conn:
+                finish_job(
+                    conn,
+                    run_id,
+                    finished,
+                    fetched=result.parsed,
+                    inserted=result.releases,
+                    skipped=result.filtered + result.resumed,
+                    error=reason,
+                )
+        except Exception as record_error:  # never hide what stopped the import
+            log.error("import_dump could not record the failed run: %s", record_error)
+        if isinstance(exc, KeyboardInterrupt):
+            log.warning("import_dump %s %s", path.name, reason)
+        else:
+            log.error("import_dump %s failed: %s", path.name, reason)
         if progress is not None:
             progress.finish(result)
         raise
@@ -346,10 +362,18 @@ def _result(
     )
 
 
-def _error_text(exc: BaseException) -> str:
+def _error_text(exc: BaseException, position: int, last_id: int | None) -> str:
+    """The run's error: what stopped it, and for anything but a bad file, where a rerun
+    resumes (`position` releases of the file stored, the last one `last_id`)."""
+    if isinstance(exc, DumpError):
+        return str(exc)  # says how far the read got and what to do about the file
+    last = f" (last id {last_id})" if last_id is not None else ""
+    where = f"after {position:,} releases{last}; run the same command to resume"
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted (Ctrl-C); rerun the same import to continue where it stopped"
-    return str(exc) or type(exc).__name__
+        return f"interrupted {where}"
+    text = str(exc).strip()
+    reason = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return f"{reason}; interrupted {where}"
 
 
 def _read_checkpoint(engine: Engine, key: str) -> int:

@@ -21,12 +21,25 @@ The dump import's fast path, `import_row_batches`, takes rows already built by
 Every batch commits whole, so an interrupted import leaves complete releases only, and
 rerunning it simply upserts again. A `checkpoint` callback runs inside each batch's
 transaction so the caller can record how far it got atomically with the data.
+
+Ctrl-C: a first SIGINT that lands while a batch is being written is held until the batch
+has committed (and `on_batch` has run), then raised as usual: a KeyboardInterrupt in the
+middle of a driver call would make SQLAlchemy throw the connection away with its
+transaction still open, keeping the write lock and leaving the triggers dropped. A second
+Ctrl-C interrupts at once. When an import stops for any reason, its input is closed first
+(the dump reader stops its worker processes), the open transaction is rolled back, and the
+index is restored (retried while the database is momentarily locked); a failure of that
+cleanup is logged and never hides the error that stopped the import.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import operator
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -247,6 +260,52 @@ def ensure_fulltext(engine: Engine) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a first Ctrl-C (SIGINT) until the block has finished, then raise it as usual.
+
+    For work that must not stop halfway (a transaction, a cleanup). A second Ctrl-C inside
+    the block interrupts at once. A no-op outside the main thread (where no signal handler
+    can be set) and when SIGINT is ignored or not handled from Python.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous) and previous != signal.SIG_DFL:
+        yield
+        return
+    held: list[bool] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if held:  # the second one: stop now
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        held.append(True)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:  # the block finished: deliver the Ctrl-C it held
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        else:
+            raise KeyboardInterrupt
+
+
+def _is_locked(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _close_input(items: object) -> None:
+    close = getattr(items, "close", None)
+    if callable(close):
+        close()
+
+
 class _Writer:
     """Writes batches of driver rows, one transaction each, over one connection.
 
@@ -254,8 +313,19 @@ class _Writer:
     import: the index is rebuilt once at the end by `close`, also after a failure).
     """
 
-    def __init__(self, engine: Engine, columns: Sequence[str]) -> None:
+    # Restoring the index after a failure: attempts, and the pause before the second one
+    # (doubled each time). Each attempt also waits out SQLite's busy_timeout.
+    RESTORE_ATTEMPTS = 3
+    RESTORE_PAUSE = 0.5
+
+    def __init__(
+        self,
+        engine: Engine,
+        columns: Sequence[str],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.engine = engine
+        self.sleep = sleep
         self.sqlite = engine.dialect.name == "sqlite"
         ensure_fulltext(engine)
         self.conn = engine.connect()
@@ -293,15 +363,83 @@ class _Writer:
                 checkpoint(conn)
         self.batches += 1
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """Restore the index if the triggers were dropped, and release the connection.
+
+        `failed`: the import is stopping on an error (or Ctrl-C) that the caller will raise;
+        a restore that fails then is logged (the next import or start repairs the index)
+        instead of hiding that error.
+        """
         try:
             if self.triggers_dropped:
-                if self.conn.in_transaction():
-                    self.conn.rollback()
-                with self.conn.begin():
-                    _restore_fulltext(self.conn)
+                if failed:
+                    log.info("restoring the full-text index before stopping")
+                with interrupts_deferred():
+                    self._restore()
+                self.triggers_dropped = False
+        except BaseException as exc:
+            if not failed:
+                raise
+            log.error(
+                "could not restore the full-text index after the import stopped (%s); it is "
+                "rebuilt at the next start or import",
+                _first_line(exc),
+            )
         finally:
-            self.conn.close()
+            with contextlib.suppress(Exception):
+                self.conn.close()
+
+    def _restore(self) -> None:
+        pause = self.RESTORE_PAUSE
+        for attempt in range(1, self.RESTORE_ATTEMPTS + 1):
+            conn = self._usable_connection()
+            try:
+                with conn.begin():
+                    _restore_fulltext(conn)
+                return
+            except sa.exc.OperationalError as exc:
+                if not _is_locked(exc) or attempt == self.RESTORE_ATTEMPTS:
+                    raise
+                log.warning(
+                    "the database is locked; restoring the full-text index again in %.1fs",
+                    pause,
+                )
+            self.sleep(pause)
+            pause *= 2
+
+    def _usable_connection(self) -> sa.Connection:
+        """The writer's connection with no transaction left open (a batch that was stopped
+        halfway still holds one, and with it the write lock), or a new one if it is broken."""
+        conn = self.conn
+        try:
+            if conn.invalidated:
+                raise sa.exc.InvalidRequestError("connection invalidated")
+            if conn.in_transaction():
+                conn.rollback()
+            return conn
+        except Exception:
+            with contextlib.suppress(Exception):
+                conn.close()
+            self.conn = self.engine.connect()
+            return self.conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _stop(writer: _Writer, items: object) -> None:
+    """An import is stopping on an error the caller re-raises: stop the input (a dump
+    reader's worker processes), then restore the index; neither may hide that error."""
+    try:
+        with interrupts_deferred():
+            _close_input(items)
+    except KeyboardInterrupt:
+        pass  # already stopping
+    except Exception as exc:
+        log.warning("stopping the import's input failed: %s", _first_line(exc))
+    writer.close(failed=True)
 
 
 def import_releases(
@@ -312,12 +450,16 @@ def import_releases(
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
     checkpoint: Callable[[sa.Connection], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ImportStats:
     """Upsert `releases_` into the catalog in transactions of `batch_size`; returns the counts.
 
     `on_batch(n)` is called after each commit with the number of releases it wrote;
     `checkpoint(conn)` runs inside each batch's transaction, after the writes. Cached prices
     are never overwritten. Safe to rerun: the same input gives the same catalog.
+    When the import stops early (an error, Ctrl-C), `releases_` is closed if it can be,
+    the index is restored, and the error is raised. `sleep` waits between attempts to
+    restore the index while the database is locked.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -329,7 +471,7 @@ def import_releases(
 
     written = 0
     identifiers = 0
-    writer = _Writer(engine, columns)
+    writer = _Writer(engine, columns, sleep)
     try:
         for batch in _batches(releases_, batch_size):
             rows: dict[int, tuple[Any, ...]] = {}
@@ -340,13 +482,16 @@ def import_releases(
                 rows[release.id] = row_values(row)
                 ident_rows[release.id] = [identifier_values(i) for i in idents]
             flat = [r for rs in ident_rows.values() for r in rs]
-            writer.write(list(rows.values()), flat, checkpoint)
-            written += len(rows)
-            identifiers += len(flat)
-            if on_batch is not None:
-                on_batch(len(rows))
-    finally:
-        writer.close()
+            with interrupts_deferred():
+                writer.write(list(rows.values()), flat, checkpoint)
+                written += len(rows)
+                identifiers += len(flat)
+                if on_batch is not None:
+                    on_batch(len(rows))
+    except BaseException:
+        _stop(writer, releases_)
+        raise
+    writer.close()
     return ImportStats(releases=written, identifiers=identifiers, batches=writer.batches)
 
 
@@ -357,6 +502,7 @@ def import_row_batches(
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
     checkpoint: Callable[[sa.Connection], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ImportStats:
     """Write releases already turned into driver rows (`dump_release_rows`), as the dump
     reader's workers send them: the fast path of the dump import.
@@ -364,13 +510,13 @@ def import_row_batches(
     Consecutive input batches are gathered into transactions of at least `batch_size`
     releases, never splitting an input batch, so `checkpoint(conn)` (run inside each
     transaction) sees the reader at a batch boundary. A release repeated within one
-    transaction: the last one wins. Same guarantees as `import_releases`.
+    transaction: the last one wins. Same guarantees (and `sleep`) as `import_releases`.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     written = 0
     identifiers = 0
-    writer = _Writer(engine, ROW_COLUMNS)
+    writer = _Writer(engine, ROW_COLUMNS, sleep)
     pending: list[DriverRows] = []
 
     def flush() -> None:
@@ -380,12 +526,13 @@ def import_row_batches(
             pending = list({row[0]: (row, ids) for row, ids in pending}.values())
             rows = [row for row, _ in pending]
         flat = [ident for _, ids in pending for ident in ids]
-        writer.write(rows, flat, checkpoint)
-        written += len(rows)
-        identifiers += len(flat)
-        pending = []
-        if on_batch is not None:
-            on_batch(len(rows))
+        with interrupts_deferred():
+            writer.write(rows, flat, checkpoint)
+            written += len(rows)
+            identifiers += len(flat)
+            pending = []
+            if on_batch is not None:
+                on_batch(len(rows))
 
     try:
         for batch in batches:
@@ -394,8 +541,10 @@ def import_row_batches(
                 flush()
         if pending:
             flush()
-    finally:
-        writer.close()
+    except BaseException:
+        _stop(writer, batches)
+        raise
+    writer.close()
     return ImportStats(releases=written, identifiers=identifiers, batches=writer.batches)
 
 
@@ -408,4 +557,5 @@ __all__ = [
     "ensure_fulltext",
     "import_releases",
     "import_row_batches",
+    "interrupts_deferred",
 ]
