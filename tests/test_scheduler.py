@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import timedelta
+import itertools
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from test_firehose import NOW, World, item, open_world
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.jobs.pipeline import Route, compile_routes
 from vinyl_detective.jobs.scheduler import Scheduler
-from vinyl_detective.sources.ebay import EbayClient
+from vinyl_detective.sources.ebay import RECORD_CATEGORIES, EbayClient
 from vinyl_detective.storage import checkpoints, job_runs, searches
 from vinyl_detective.storage.usage import DbCallBudget, next_reset
 
@@ -280,3 +281,119 @@ async def test_a_search_that_finds_deals_is_polled_more_often_than_one_that_does
     assert plan.searches[hot.id] < plan.searches[cold.id]
     assert plan.searches[hot.id] >= 5
     assert plan.searches[cold.id] <= 120
+
+
+class SlowNetwork(httpx.AsyncBaseTransport):
+    """The fake eBay over a network where each request takes a few milliseconds of the
+    test's clock; notes when each stream poll (a category read, no query) arrived."""
+
+    def __init__(self, world: World, latency: timedelta = timedelta(milliseconds=40)) -> None:
+        self.world = world
+        self.latency = latency
+        self.inner = httpx.ASGITransport(app=world.fake.app)
+        self.stream_polls: dict[str, list[datetime]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.world.clock.advance(seconds=self.latency.total_seconds())
+        params = request.url.params
+        if "/item_summary/search" in request.url.path and "q" not in params:
+            polls = self.stream_polls.setdefault(params.get("category_ids", ""), [])
+            polls.append(self.world.clock())
+        return await self.inner.handle_async_request(request)
+
+
+async def run_like_the_daemon(sched: Scheduler, world: World, *, until: datetime) -> None:
+    """The daemon's loop: a cycle, then sleep until the next wake-up (1 s to 20 s)."""
+    while world.clock() < until:
+        await sched.run_due(world.clock())
+        wait = (sched.next_wakeup(world.clock()) - world.clock()).total_seconds()
+        world.clock.advance(seconds=min(max(wait, 1.0), 20.0))
+
+
+@pytest.fixture
+async def slow_network(world: World) -> AsyncIterator[tuple[SlowNetwork, httpx.AsyncClient]]:
+    network = SlowNetwork(world)
+    async with httpx.AsyncClient(transport=network) as client:
+        yield network, client
+
+
+def riders_on_every_stream(world: World) -> list[SavedSearch]:
+    riders = [world.add_search("art blakey")] + [
+        world.add_search(f"blue note {c}", category_id=c) for c in RECORD_CATEGORIES
+    ]
+    for rider in riders:
+        backfilled(world, rider)
+    return riders
+
+
+async def test_each_stream_is_polled_once_per_period_however_many_searches_ride_it(
+    world: World, slow_network: tuple[SlowNetwork, httpx.AsyncClient]
+) -> None:
+    network, client = slow_network
+    riders_on_every_stream(world)
+    sched = scheduler(world, client)
+    start = world.clock()
+
+    await run_like_the_daemon(sched, world, until=start + timedelta(minutes=10, seconds=30))
+
+    assert sched.last_plan is not None
+    intervals = {key.split(":")[1]: p.interval_min for key, p in sched.last_plan.streams.items()}
+    assert set(network.stream_polls) == set(RECORD_CATEGORIES)
+    for category, polls in network.stream_polls.items():
+        period = timedelta(minutes=intervals[category])
+        gaps = [later - earlier for earlier, later in itertools.pairwise(polls)]
+        # (a token request's latency may fall between a first poll's plan and its call)
+        assert all(gap >= period * 0.99 for gap in gaps), (category, gaps)
+        assert len(polls) == 1 + int(timedelta(minutes=10, seconds=30) / period), category
+
+
+def ask_by_request(conn: Connection, search_id: int, now: datetime) -> None:
+    checkpoints.request_run(conn, search_id, now)
+
+
+def ask_the_older_way(conn: Connection, search_id: int, now: datetime) -> None:
+    searches.mark_run(conn, search_id, ran_at=now, next_run_at=now)
+
+
+@pytest.mark.parametrize("ask", [ask_by_request, ask_the_older_way])
+async def test_a_manual_trigger_makes_every_stream_look_at_once_exactly_once(
+    world: World,
+    slow_network: tuple[SlowNetwork, httpx.AsyncClient],
+    ask: Callable[[Connection, int, datetime], None],
+) -> None:
+    network, client = slow_network
+    riders = riders_on_every_stream(world)
+    sched = scheduler(world, client, firehose_min_minutes=10)
+    await run_like_the_daemon(sched, world, until=world.clock() + timedelta(minutes=2))
+    before = {c: len(p) for c, p in network.stream_polls.items()}
+    assert before == dict.fromkeys(RECORD_CATEGORIES, 1)  # the streams are not due for minutes
+
+    with world.engine.begin() as conn:
+        ask(conn, riders[0].id, world.clock())
+    triggered = world.clock()
+    await run_like_the_daemon(sched, world, until=triggered + timedelta(minutes=3))
+
+    for category in RECORD_CATEGORIES:
+        polls = network.stream_polls[category]
+        assert len(polls) == 2, category
+        assert polls[1] - triggered < timedelta(seconds=2)
+    with world.engine.connect() as conn:
+        assert searches.schedules(conn)[riders[0].id].last_run_at >= triggered  # type: ignore[operator]
+
+
+async def test_a_manual_trigger_runs_a_search_with_its_own_query_once(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    own = query_search(world, "art blakey", poll_minutes=30)
+    sched = scheduler(world, http)
+    assert (await sched.run_due(world.clock())).query_polls == 1
+    world.clock.advance(minutes=1)
+    with world.engine.begin() as conn:
+        checkpoints.request_run(conn, own.id, world.clock())
+
+    assert sched.next_wakeup(world.clock()) == world.clock()
+    assert (await sched.run_due(world.clock())).query_polls == 1
+    world.clock.advance(seconds=1)
+    assert (await sched.run_due(world.clock())).query_polls == 0
+    with world.engine.connect() as conn:
+        assert checkpoints.run_requests(conn) == {}

@@ -7,8 +7,9 @@ Every cycle (`run_due(now)`) it
    yield, the firehose streams and their observed arrival rates, the calls used today;
 2. runs what is due, at most `concurrency` jobs at a time, freshest work first:
    - the firehose streams (one per record category), when the plan uses the firehose
-     and a stream is due, or a search riding it was made due (a new search, a manual
-     trigger from the API): each poll serves every search that rides it;
+     and a stream is due, or a search riding it asks for a look now (a new search, or a
+     manual trigger: `checkpoints.request_run`), which makes the streams it rides look
+     once; each poll serves every search that rides it;
    - the own-query polls of searches that cannot ride the firehose (another marketplace,
      a category outside the record streams, or mode "query"), or of every search when
      the firehose does not fit the budget;
@@ -291,6 +292,7 @@ class Scheduler:
             streams = checkpoints.all_streams(conn)
             runs = searches.schedules(conn)
             pending = set(checkpoints.pending_backfills(conn))
+            requests = checkpoints.run_requests(conn)
         plan = self._plan(now, active, schedules, streams)
         report.plan = self.last_plan = plan
 
@@ -305,24 +307,20 @@ class Scheduler:
         # What is due.
         streams_due: list[str] = []
         if riders:
-            # A rider that never ran (a new search) or was made due again by hand (its
-            # next run set to its last run or earlier) asks for a look now.
-            rider_due = any(
-                s.id not in runs
-                or runs[s.id].last_run_at is None
-                or (
-                    runs[s.id].next_run_at is not None
-                    and runs[s.id].next_run_at <= runs[s.id].last_run_at  # type: ignore[operator]
-                    and is_due(runs[s.id].next_run_at, now)
-                )
+            # The streams that riders asking for a look now ride: a manual request, a new
+            # search, or the older way of asking (its next run set to its last run).
+            asked = {
+                category
                 for s in riders
-            )
+                if self._asks_for_a_look(s.id, runs, requests, now)
+                for category in self._categories_of(s)
+            }
             with self.engine.connect() as conn:
                 streams = checkpoints.all_streams(conn)
             streams_due = [
                 key
-                for key in self._stream_keys()
-                if rider_due or is_due(streams[key].next_run_at, now)
+                for key, category in self._stream_keys().items()
+                if category in asked or is_due(streams[key].next_run_at, now)
             ]
         polls_due = {
             s.id for s in querying if is_due(runs[s.id].next_run_at if s.id in runs else None, now)
@@ -401,10 +399,42 @@ class Scheduler:
         await asyncio.gather(*jobs)
         if self.paused_until is not None:
             report.paused_until = self.paused_until
+        elif requests:  # served now: streams looked, own queries ran (or another worker did)
+            with self.engine.begin() as conn:
+                checkpoints.clear_run_requests(conn, requests)
         ran = report.firehose_polls + report.query_polls + report.backfills + report.failed
         # An idle tick is not news; a cycle that did something is one line for the operator.
         log.log(logging.INFO if ran else logging.DEBUG, "scheduler cycle %s", report.summary())
         return report
+
+    def _asks_for_a_look(
+        self,
+        search_id: int,
+        runs: dict[int, searches.SearchSchedule],
+        requests: dict[int, datetime],
+        now: datetime,
+    ) -> bool:
+        """A rider wants its streams to look now: asked by hand, or it never ran.
+
+        `next_run_at <= last_run_at` is how a trigger was marked before `request_run`; the
+        scheduler itself always plans a rider's next run after its last one.
+        """
+        if search_id in requests:
+            return True
+        stored = runs.get(search_id)
+        if stored is None or stored.last_run_at is None:
+            return True
+        return (
+            stored.next_run_at is not None
+            and stored.next_run_at <= stored.last_run_at
+            and is_due(stored.next_run_at, now)
+        )
+
+    def _categories_of(self, search: SavedSearch) -> tuple[str, ...]:
+        """The streams a rider hears: its own category, or every record category."""
+        if search.category_id and search.category_id in self.categories:
+            return (search.category_id,)
+        return self.categories
 
     def _persist_plan(
         self, plan: SchedulePlan, streams: dict[str, StreamState], now: datetime
@@ -543,17 +573,24 @@ class Scheduler:
             next_at = next_run_after(ran_at, interval)
             with self.engine.begin() as conn:
                 checkpoints.plan_stream(conn, key, interval_minutes=interval, next_run_at=next_at)
-                # The searches riding the firehose are looked at when the streams are.
-                upcoming = min(
-                    (
-                        s.next_run_at
-                        for s in checkpoints.all_streams(conn).values()
-                        if s.next_run_at
-                    ),
-                    default=next_at,
-                )
+                # The searches riding the firehose are looked at when their streams are:
+                # next when one of them is next planned (never at or before this run, which
+                # would read as a run asked for by hand).
+                planned = {
+                    s.category_id: s.next_run_at
+                    for k, s in checkpoints.all_streams(conn).items()
+                    if k in self._stream_keys() and s.next_run_at is not None
+                }
                 for route in routes:
                     if route.search is not None:
+                        upcoming = min(
+                            (
+                                at
+                                for c in self._categories_of(route.search)
+                                if (at := planned.get(c)) is not None and at > ran_at
+                            ),
+                            default=next_at,
+                        )
                         searches.mark_run(
                             conn, route.search.id, ran_at=ran_at, next_run_at=upcoming
                         )

@@ -11,6 +11,10 @@ Three tables (migration 0003):
 - `firehose_streams`: per (marketplace, category) the newest listing seen, the last poll,
   the arrival-rate estimate, the interval and next run, and a lease.
 
+A manual "run this search now" (`request_run`) is a `kv` row `run_requested:search:<id>`
+holding when it was asked for; the scheduler serves it once (a search riding the firehose
+makes every stream look at once) and clears it (`clear_run_requests`).
+
 Leases make "never two runs of the same search at once" hold across worker processes:
 `acquire_*_lease` succeeds only when nobody else holds an unexpired lease (one UPDATE,
 atomic on SQLite and PostgreSQL alike); an expired lease (its holder crashed) is taken over.
@@ -27,6 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from vinyl_detective.storage import kv, schema
 from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import (
     firehose_streams,
@@ -447,3 +452,49 @@ def acquire_stream_lease(
 
 def release_stream_lease(conn: sa.Connection, stream: str, owner: str) -> None:
     _release(conn, firehose_streams, firehose_streams.c.stream == stream, owner)
+
+
+# --- manual run requests --------------------------------------------------------------
+
+RUN_REQUEST_PREFIX = "run_requested:search:"
+
+
+def request_run(conn: sa.Connection, search_id: int, now: datetime) -> None:
+    """Ask for one run of the search now (the API's or the bot's "run it now").
+
+    A search with its own query is simply due; one riding the firehose makes every
+    stream look at once, once. The scheduler clears the request when it has served it.
+    """
+    kv.set_value(conn, f"{RUN_REQUEST_PREFIX}{search_id}", now.isoformat())
+    conn.execute(
+        saved_searches.update().where(saved_searches.c.id == search_id).values(next_run_at=now)
+    )
+
+
+def run_requests(conn: sa.Connection) -> dict[int, datetime]:
+    """The searches asked to run now, with when they were asked."""
+    rows = conn.execute(
+        sa.select(schema.kv.c.key, schema.kv.c.value).where(
+            schema.kv.c.key.startswith(RUN_REQUEST_PREFIX, autoescape=True)
+        )
+    )
+    requests: dict[int, datetime] = {}
+    for key, value in rows:
+        search_id = key[len(RUN_REQUEST_PREFIX) :]
+        if search_id.isdigit() and value:
+            try:
+                requests[int(search_id)] = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+    return requests
+
+
+def clear_run_requests(conn: sa.Connection, served: Mapping[int, datetime]) -> None:
+    """Drop the requests that were served; one asked for again meanwhile stays."""
+    for search_id, asked_at in served.items():
+        conn.execute(
+            schema.kv.delete().where(
+                schema.kv.c.key == f"{RUN_REQUEST_PREFIX}{search_id}",
+                schema.kv.c.value == asked_at.isoformat(),
+            )
+        )
