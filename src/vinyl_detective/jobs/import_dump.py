@@ -82,7 +82,8 @@ class ImportProgress(Protocol):
         """`releases` more were written; `bytes_read` of the file have been read so far."""
 
     def finish(self, stats: ImportStats) -> None:
-        """The import ended (successfully or not) with these counts."""
+        """The import completed with these counts (not called when it stops on an error or
+        Ctrl-C: the error, logged and recorded, says where it stopped)."""
 
 
 class LogProgress:
@@ -322,8 +323,6 @@ def import_dump(
             log.warning("import_dump %s %s", path.name, reason)
         else:
             log.error("import_dump %s failed: %s", path.name, reason)
-        if progress is not None:
-            progress.finish(result)
         raise
     finished = now()
     result = _result(written, stats, started, finished)
@@ -368,7 +367,8 @@ def _error_text(exc: BaseException, position: int, last_id: int | None) -> str:
     if isinstance(exc, DumpError):
         return str(exc)  # says how far the read got and what to do about the file
     last = f" (last id {last_id})" if last_id is not None else ""
-    where = f"after {position:,} releases{last}; run the same command to resume"
+    stored = f"after {position:,} releases{last}" if position else "before storing any release"
+    where = f"{stored}; run the same command to resume"
     if isinstance(exc, KeyboardInterrupt):
         return f"interrupted {where}"
     text = str(exc).strip()
