@@ -63,7 +63,16 @@ from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
-from vinyl_detective.storage import alerts, catalog, chats, job_runs, kv, listings, searches
+from vinyl_detective.storage import (
+    alerts,
+    catalog,
+    chats,
+    checkpoints,
+    job_runs,
+    kv,
+    listings,
+    searches,
+)
 from vinyl_detective.storage.bulk_import import ensure_fulltext
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.outbox import emit_event
@@ -447,7 +456,7 @@ class Daemon:
             search = searches.get_search(conn, search_id)
             if search is None:
                 raise NotFoundError("searches", f"no saved search #{search_id}", status=404)
-            searches.mark_run(conn, search_id, ran_at=now, next_run_at=now)
+            checkpoints.request_run(conn, search_id, now)
             emit_event(
                 conn,
                 "scraper.job.created",
