@@ -603,6 +603,9 @@ def import_dump_command(
             )
     except VinylDetectiveError as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("Interrupted. What was imported is kept: run the same command to resume.")
+        raise typer.Exit(130) from None
     finally:
         engine.dispose()
     rate = stats.releases / stats.seconds if stats.seconds else 0.0
