@@ -15,7 +15,7 @@ from tests.marketplace import PRICES, RELEASES, release
 
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Deal, Listing, SavedSearch
-from vinyl_detective.errors import RateLimitedError
+from vinyl_detective.errors import AuthError, RateLimitedError
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.jobs.pipeline import DealPipeline, Route
@@ -197,3 +197,18 @@ async def test_ebay_saying_too_many_requests_stops_the_job(world: World) -> None
             check_keywords=True,
         )
     assert world.ebay.calls == 1
+
+
+async def test_a_rejected_discogs_token_stops_the_job_and_loses_no_listing(
+    world: World, engine: Engine
+) -> None:
+    route = world.search("art blakey")
+    world.discogs.fail_next(401, times=5)
+    with pytest.raises(AuthError):
+        await world.pipeline.process(
+            [world.listing(1, BLAKEY, "45.00")], [route], check_keywords=False
+        )
+    with engine.connect() as conn:
+        stored = listings.get_listing(conn, "v1|1|0")
+    assert stored is not None
+    assert stored.processed_at is None  # evaluated again once the token is fixed

@@ -25,6 +25,7 @@ from vinyl_detective.domain.query import query_matches
 from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
+    AuthError,
     BudgetExhaustedError,
     ExternalServiceError,
     NotFoundError,
@@ -213,6 +214,8 @@ class DealPipeline:
         when eBay said stop (budget spent, 429): then the whole job stops."""
         try:
             await self._handle(listing, stored, routes, check_keywords, counts)
+        except AuthError:
+            raise  # bad credentials fail every listing alike: stop the job, keep them unfinished
         except (BudgetExhaustedError, RateLimitedError) as exc:
             if exc.service == "ebay":
                 raise
