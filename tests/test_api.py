@@ -714,3 +714,14 @@ async def test_an_absurd_release_id_is_refused_not_a_crash(client: httpx.AsyncCl
     missing = await client.get("/releases/123456")
     assert missing.status_code == 404
     assert "not in the catalog" in missing.text
+
+
+async def test_a_body_that_is_not_json_is_named_as_such(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/webhooks/listings",
+        content=b'[{"item_id": "1", ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "not valid JSON" in response.json()["detail"]
+    assert "listings." not in response.json()["detail"]

@@ -73,7 +73,9 @@ def field_path(loc: Sequence[int | str]) -> str:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        FieldError(field=field_path(e.get("loc", ())), message=str(e.get("msg", "is invalid")))
+        FieldError(field="body", message=f"not valid JSON (at character {e['loc'][-1]})")
+        if e.get("type") == "json_invalid" and e.get("loc")
+        else FieldError(field=field_path(e.get("loc", ())), message=str(e.get("msg", "is invalid")))
         for e in exc.errors()
     ]
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
