@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -425,3 +428,44 @@ def test_an_empty_releases_dump_has_no_releases(tmp_path: Path) -> None:
         gzip.compress(b'<?xml version="1.0" encoding="UTF-8"?>\n<releases>\n</releases>\n')
     )
     assert list(iter_dump_releases_in_worker(path)) == []
+
+
+# --- Stopping the parallel reader: Ctrl-C, closing early ----------------------------------
+
+
+def _parser_processes() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name.startswith("dump-parser")]
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_ctrl_c_reaching_the_parser_processes_leaves_them_parsing(
+    synthetic_dump: Path,
+) -> None:
+    # A terminal's Ctrl-C goes to the whole process group: the parsers must leave the
+    # decision to the importing process, not die with a traceback halfway through.
+    releases = iter_dump_releases_in_worker(synthetic_dump, workers=2)
+    first = next(releases)
+    parsers = _parser_processes()
+    assert len(parsers) == 2
+    for process in parsers:
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGINT)
+
+    rest = list(releases)
+
+    assert [first, *rest] == list(iter_dump_releases(synthetic_dump))
+    assert _parser_processes() == []
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_stopping_the_parallel_reader_midway_ends_its_parser_processes(
+    synthetic_dump: Path,
+) -> None:
+    releases = iter_dump_releases_in_worker(synthetic_dump, workers=2)
+    next(releases)  # the parsers are now blocked, their queues full: nobody reads them
+    assert len(_parser_processes()) == 2
+
+    releases.close()
+
+    assert _parser_processes() == []
+    assert multiprocessing.active_children() == []
