@@ -426,7 +426,10 @@ class DiscogsClient:
             data = await self._get_json(path)
         except PermanentError as exc:
             if not isinstance(exc, AuthError) and exc.status in (403, 404):
-                self._log_seller_hint(str(exc))
+                if "seller" in str(exc).lower() or exc.status == 403:
+                    self._log_seller_hint(str(exc))
+                else:  # the release itself is unknown: nothing to suggest, nothing to fix
+                    log.debug("no price suggestions for release %s: %s", release_id, exc)
                 return None
             raise
         guide = parse_price_suggestions(data)
