@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import gzip
+import multiprocessing
 import os
-from collections.abc import Callable
+import signal
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.models import PriceGuide
+from vinyl_detective.domain.models import PriceGuide, Release
 from vinyl_detective.errors import DumpError
 from vinyl_detective.fakes.dump_generator import write_corrupt_variants, write_synthetic_dump
 from vinyl_detective.jobs.import_dump import LogProgress, RichProgress, import_dump, rich_progress
@@ -508,3 +511,208 @@ def test_a_release_repeated_in_the_dump_is_stored_once_the_last_way(
     with engine.connect() as conn:
         updated_at = conn.execute(sa.select(releases.c.updated_at)).scalar_one()
     assert updated_at == now
+
+
+# --- Ctrl-C and other interruptions --------------------------------------------------------
+
+
+def _run_error(engine: Engine) -> tuple[str, str | None]:
+    with engine.connect() as conn:
+        run = recent_runs(conn, job_type="import_dump")[0]
+    return run.status, run.error
+
+
+def test_ctrl_c_during_a_parallel_import_stops_the_parsers_and_leaves_a_consistent_catalog(
+    engine: Engine,
+    dump_file: Path,
+    clock: Callable[[], datetime],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vinyl_detective.sources import dump
+
+    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)  # many pieces even in a small file
+    with pytest.raises(KeyboardInterrupt):
+        import_dump(
+            engine,
+            dump_file,
+            now=clock,
+            batch_size=BATCH,
+            parallel=True,
+            workers=2,
+            progress=StopAfter(2),  # Ctrl-C right after the second batch has committed
+        )
+
+    assert multiprocessing.active_children() == []
+    assert ensure_fulltext(engine) is False  # the triggers are back: nothing to repair
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+    with engine.connect() as conn:
+        stored = list(conn.execute(sa.select(releases.c.id, releases.c.title)).all())
+        last_id, last_title = max(stored)
+        assert last_id in candidate_release_ids(conn, last_title.split(), limit=COUNT)
+    in_file = [r.id for r in iter_dump_releases(dump_file)]
+    assert {i for i, _ in stored} == set(in_file[: len(stored)])  # whole batches, in order
+    status, error = _run_error(engine)
+    assert status == "error"
+    assert error == (
+        f"interrupted after {len(stored):,} releases (last id {in_file[len(stored) - 1]}); "
+        "run the same command to resume"
+    )
+
+    stats = import_dump(engine, dump_file, now=clock, batch_size=BATCH, parallel=True)
+
+    assert (stats.resumed, stats.releases) == (len(stored), COUNT - len(stored))
+    assert _count(engine, "SELECT count(*) FROM releases") == COUNT
+    _fulltext_is_consistent(engine)
+    assert _run_error(engine) == ("success", None)
+
+
+def test_a_ctrl_c_while_a_batch_is_written_stops_the_import_once_that_batch_is_stored(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    stored: list[int] = []
+
+    def press_ctrl_c(conn: sa.Connection) -> None:  # inside the batch's transaction
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        import_releases(
+            engine,
+            iter_dump_releases(dump_file),
+            now=now,
+            batch_size=BATCH,
+            checkpoint=press_ctrl_c,
+            on_batch=stored.append,
+        )
+
+    assert stored == [BATCH]  # the batch was committed and reported, then the import stopped
+    assert _count(engine, "SELECT count(*) FROM releases") == BATCH
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _fulltext_is_consistent(engine)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_catalog_still_holds_only_whole_batches(
+    engine: Engine, dump_file: Path, now: datetime
+) -> None:
+    batches = 0
+
+    def press_ctrl_c_twice_in_the_second_batch(conn: sa.Connection) -> None:
+        if batches == 1:  # the full-text triggers are dropped by now
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def count(n: int) -> None:
+        nonlocal batches
+        batches += 1
+
+    with pytest.raises(KeyboardInterrupt):
+        import_releases(
+            engine,
+            iter_dump_releases(dump_file),
+            now=now,
+            batch_size=BATCH,
+            checkpoint=press_ctrl_c_twice_in_the_second_batch,
+            on_batch=count,
+        )
+
+    assert batches == 1
+    assert _count(engine, "SELECT count(*) FROM releases") == BATCH  # the second rolled back
+    assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+    _fulltext_is_consistent(engine)
+
+
+def test_the_index_is_restored_even_if_the_database_is_locked_for_a_moment(
+    db_url: str, dump_file: Path, now: datetime
+) -> None:
+    from sqlalchemy import event
+
+    from vinyl_detective.storage.db import create_db_engine, migrate
+
+    engine = create_db_engine(db_url)
+
+    @event.listens_for(engine, "connect")
+    def _wait_briefly(dbapi_conn: object, _record: object) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 20")  # type: ignore[attr-defined]
+
+    migrate(engine)
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("PRAGMA busy_timeout = 20")
+    pauses: list[float] = []
+
+    def another_writer_stops(seconds: float) -> None:  # the lock goes away during the pause
+        pauses.append(seconds)
+        other.execute("ROLLBACK")
+
+    def failing_after_two_batches() -> Iterator[Release]:
+        yield from list(iter_dump_releases(dump_file))[: BATCH * 2]
+        other.execute("BEGIN IMMEDIATE")  # someone else is writing when the import fails
+        raise OSError("disk full")
+
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            import_releases(
+                engine,
+                failing_after_two_batches(),
+                now=now,
+                batch_size=BATCH,
+                sleep=another_writer_stops,
+            )
+        assert len(pauses) == 1
+        assert set(FTS5_TRIGGER_NAMES) <= _triggers(engine)
+        _fulltext_is_consistent(engine)
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_a_restore_that_keeps_failing_is_logged_and_the_original_error_still_raised(
+    db_url: str, dump_file: Path, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import event
+
+    from vinyl_detective.storage.db import create_db_engine, migrate
+
+    engine = create_db_engine(db_url)
+
+    @event.listens_for(engine, "connect")
+    def _wait_briefly(dbapi_conn: object, _record: object) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 20")  # type: ignore[attr-defined]
+
+    migrate(engine)
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+
+    def failing_after_two_batches() -> Iterator[Release]:
+        yield from list(iter_dump_releases(dump_file))[: BATCH * 2]
+        other.execute("BEGIN IMMEDIATE")  # and keeps writing
+        raise OSError("disk full")
+
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            import_releases(
+                engine, failing_after_two_batches(), now=now, batch_size=BATCH, sleep=lambda s: None
+            )
+        assert "rebuilt at the next start" in caplog.text
+    finally:
+        other.close()
+    assert _count(engine, "SELECT count(*) FROM releases") == 2 * BATCH
+    assert ensure_fulltext(engine) is True  # what the next start does
+    _fulltext_is_consistent(engine)
+    engine.dispose()
+
+
+def test_an_error_without_a_message_is_recorded_by_its_name_and_where_to_resume(
+    engine: Engine, dump_file: Path, clock: Callable[[], datetime]
+) -> None:
+    class Broken(LogProgress):
+        def advance(self, releases: int, bytes_read: int) -> None:
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        import_dump(engine, dump_file, now=clock, batch_size=BATCH, progress=Broken())
+
+    last_stored = [r.id for r in iter_dump_releases(dump_file)][BATCH - 1]
+    assert _run_error(engine) == (
+        "error",
+        f"RuntimeError; interrupted after {BATCH:,} releases (last id {last_stored}); "
+        "run the same command to resume",
+    )
