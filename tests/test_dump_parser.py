@@ -8,6 +8,7 @@ import io
 import multiprocessing
 import os
 import signal
+import types
 from pathlib import Path
 
 import pytest
@@ -464,6 +465,7 @@ def test_stopping_the_parallel_reader_midway_ends_its_parser_processes(
     releases = iter_dump_releases_in_worker(synthetic_dump, workers=2)
     next(releases)  # the parsers are now blocked, their queues full: nobody reads them
     assert len(_parser_processes()) == 2
+    assert isinstance(releases, types.GeneratorType)
 
     releases.close()
 
