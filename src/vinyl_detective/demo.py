@@ -38,6 +38,7 @@ from vinyl_detective.service import SearchService
 from vinyl_detective.storage.db import open_database
 
 DEMO_CHAT_ID = 4242
+DEMO_WANTLIST_USER = "crate_digger_88"
 DEMO_APP_ID = "demo-app-id"
 DEMO_CERT_ID = "demo-cert-id"
 DEMO_DISCOGS_TOKEN = "demo-discogs-token"  # noqa: S105 - the fake's public demo token
@@ -77,6 +78,8 @@ def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
     discogs = FakeDiscogs(
         market.releases,
         price_suggestions=market.price_suggestions,
+        # A wantlist to try `sync-wantlist crate_digger_88` on: every 40th release.
+        wants={DEMO_WANTLIST_USER: [r["id"] for r in market.releases[::40]]},
         token=DEMO_DISCOGS_TOKEN,
         rate_limit=600,
     )
@@ -244,5 +247,9 @@ async def serve_fakes_forever(stop: asyncio.Event, *, port: int, console: Consol
             f"TELEGRAM_TOKEN={DEMO_TELEGRAM_TOKEN}\nTELEGRAM_ALLOWED_CHAT_IDS={DEMO_CHAT_ID}",
             flush=True,
         )
-        console.print(f"\nThe bot's inbox: {fakes.telegram_url}/", highlight=False)
+        console.print(
+            f"\nThe bot's inbox: {fakes.telegram_url}/\n"
+            f"A Discogs wantlist to try: vinyl-detective sync-wantlist {DEMO_WANTLIST_USER}",
+            highlight=False,
+        )
         await stop.wait()
