@@ -31,8 +31,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -51,6 +50,7 @@ from vinyl_detective.errors import (
     RateLimitedError,
     RetryableError,
 )
+from vinyl_detective.sources.http_owner import OwnsHttpClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 
 __all__ = [
@@ -342,7 +342,7 @@ def parse_marketplace_stats(
 # --------------------------------------------------------------------------- the client
 
 
-class DiscogsClient:
+class DiscogsClient(OwnsHttpClient):
     """Async Discogs API client over an injected (or owned) `httpx.AsyncClient`.
 
         async with DiscogsClient(token, base_url=settings.discogs_api_base_url,
@@ -386,22 +386,6 @@ class DiscogsClient:
     @property
     def limiter(self) -> HeaderRateLimiter:
         return self._limiter
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object created it (an injected one stays open)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------------ endpoints
 

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -41,6 +40,7 @@ from vinyl_detective.errors import (
     RateLimitedError,
     RetryableError,
 )
+from vinyl_detective.sources.http_owner import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ def _error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-class EbayClient:
+class EbayClient(OwnsHttpClient):
     """Async eBay Browse API client over an injected (or owned) httpx.AsyncClient.
 
     `base_url` is the API host (`https://api.ebay.com`, the sandbox, or a fake).
@@ -490,21 +490,6 @@ class EbayClient:
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- public API ------------------------------------------------------------------
 

@@ -1,0 +1,35 @@
+"""What every API client shares: an httpx client it closes only if it created it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+
+class OwnsHttpClient:
+    """Mixin for the API clients: `aclose()` and `async with`.
+
+    An injected `httpx.AsyncClient` (tests, a shared pool) stays open; one the client
+    created itself is closed with it.
+    """
+
+    _http: httpx.AsyncClient
+    _owns_http: bool
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it (an injected one stays open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
