@@ -8,6 +8,7 @@ one phrase. Matching is case-insensitive on word boundaries, ignoring punctuatio
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,12 +33,21 @@ class KeywordQuery:
     excluded: tuple[str, ...]
 
     def matches(self, title: str) -> bool:
-        haystack = f" {fold(title)} "
+        return self.matches_folded(folded_title(title))
+
+    def matches_folded(self, haystack: str) -> bool:
+        """`matches` for a title already passed through `folded_title` (once per listing)."""
         if any(f" {phrase} " in haystack for phrase in self.excluded):
             return False
         return all(any(f" {phrase} " in haystack for phrase in group) for group in self.required)
 
 
+def folded_title(title: str) -> str:
+    """A title folded for keyword matching, padded so whole words match with spaces."""
+    return f" {fold(title)} "
+
+
+@functools.lru_cache(maxsize=4096)  # a search's query is parsed once, not per listing
 def parse_query(query: str) -> KeywordQuery:
     required: list[tuple[str, ...]] = []
     excluded: list[str] = []

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import Deal, Listing, PriceGuide, Release, SavedSearch
-from vinyl_detective.domain.query import query_matches
+from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
@@ -240,18 +240,21 @@ class DealPipeline:
         check_keywords: bool,
         counts: PipelineCounts,
     ) -> None:
+        finished = stored is not None and stored.processed_at is not None
+        if finished and stored is not None and stored.match is None:
+            return  # seen before and nothing in the catalog: nothing to tell anyone
+        title = folded_title(listing.title)
         targets = [
             r
             for r in routes
             if not check_keywords
             or r.search is None
-            or query_matches(r.search.query, listing.title)
+            or parse_query(r.search.query).matches_folded(title)
         ]
-        finished = stored is not None and stored.processed_at is not None
         if finished:
             assert stored is not None
             match = stored.match
-            if match is None or not targets:
+            if not targets:
                 return  # nothing new to learn or to tell anyone
         else:
             # Item specifics (an eBay call) only when someone could hear about it.
