@@ -60,16 +60,6 @@ def configured_token(request: Request) -> str | None:
     return token
 
 
-def bearer_ok(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
-    token = configured_token(request)
-    return (
-        token is not None
-        and credentials is not None
-        and credentials.scheme.lower() == "bearer"
-        and same_secret(credentials.credentials, token)
-    )
-
-
 def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from vinyl_detective.domain.models import Money
-
 CENT = Decimal("0.01")
 
 DEFAULT_RATES_DATE = "2025-09-01"
@@ -94,11 +92,6 @@ class ExchangeRates:
         if from_rate is None or to_rate is None:
             return None
         return (amount * from_rate / to_rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
-
-    def convert_money(self, money: Money, to_cur: str) -> Money | None:
-        """`money` in `to_cur`, or None when either rate is unknown."""
-        amount = self.convert(money.amount, money.currency, to_cur)
-        return None if amount is None else Money(amount, _code(to_cur))
 
 
 DEFAULT_RATES = ExchangeRates(APPROXIMATE_USD_RATES)

@@ -40,17 +40,6 @@ _CODES: dict[Grade, str] = {
     Grade.M: "M",
 }
 
-_NAMES: dict[Grade, str] = {
-    Grade.P: "Poor",
-    Grade.F: "Fair",
-    Grade.G: "Good",
-    Grade.G_PLUS: "Good Plus",
-    Grade.VG: "Very Good",
-    Grade.VG_PLUS: "Very Good Plus",
-    Grade.NM: "Near Mint",
-    Grade.M: "Mint",
-}
-
 # Spellings after `_simplify` (lower case, "plus" → "+", no dots, single spaces).
 _SPELLINGS: dict[str, Grade] = {
     # Mint, and the ways sellers say "never opened".
@@ -143,11 +132,6 @@ def parse_grade(text: str) -> Grade | None:
 def grade_code(grade: Grade) -> str:
     """The short code Discogs and collectors use: `"VG+"`, `"NM"`, `"M"`."""
     return _CODES[grade]
-
-
-def grade_name(grade: Grade) -> str:
-    """The spelled-out grade: `"Very Good Plus"`."""
-    return _NAMES[grade]
 
 
 GRADE_CODES: tuple[str, ...] = tuple(_CODES[g] for g in sorted(Grade, reverse=True))

@@ -90,10 +90,6 @@ class ChannelSpec:
     style: ChannelStyle
     digest: DigestPeriod | None = None
 
-    @property
-    def is_digest(self) -> bool:
-        return self.digest is not None
-
 
 # --------------------------------------------------------------------------- parsing
 

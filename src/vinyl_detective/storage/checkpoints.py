@@ -262,13 +262,6 @@ def ensure_schedule(conn: sa.Connection, search_id: int, *, mode: str = "firehos
     _insert_ignore(conn, search_schedules, {"search_id": search_id, "mode": mode}, "search_id")
 
 
-def get_schedule(conn: sa.Connection, search_id: int) -> SearchScheduleState | None:
-    row = conn.execute(
-        sa.select(search_schedules).where(search_schedules.c.search_id == search_id)
-    ).first()
-    return _to_schedule(row) if row else None
-
-
 def all_schedules(conn: sa.Connection) -> dict[int, SearchScheduleState]:
     return {s.search_id: s for s in map(_to_schedule, conn.execute(sa.select(search_schedules)))}
 

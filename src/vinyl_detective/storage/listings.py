@@ -210,7 +210,3 @@ def unprocessed(
 def delete_seen_before(conn: sa.Connection, cutoff: datetime) -> int:
     """Forget listings first seen before `cutoff` (the cleanup job: 30 days)."""
     return conn.execute(listings.delete().where(listings.c.first_seen < cutoff)).rowcount
-
-
-def count_listings(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(listings)).scalar_one())

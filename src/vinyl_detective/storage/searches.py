@@ -140,20 +140,6 @@ def mark_run(
     )
 
 
-def due_searches(conn: sa.Connection, now: datetime) -> list[SavedSearch]:
-    """Active searches whose next run is due (missed runs count once: they coalesce)."""
-    stmt = (
-        sa.select(saved_searches)
-        .where(
-            saved_searches.c.active.is_(True),
-            saved_searches.c.disabled_reason.is_(None),
-            sa.or_(saved_searches.c.next_run_at.is_(None), saved_searches.c.next_run_at <= now),
-        )
-        .order_by(saved_searches.c.next_run_at, saved_searches.c.id)
-    )
-    return [_to_search(row) for row in conn.execute(stmt)]
-
-
 def schedules(conn: sa.Connection) -> dict[int, SearchSchedule]:
     rows = conn.execute(
         sa.select(
