@@ -334,16 +334,13 @@ def search_add(
     """
     from vinyl_detective.service import parse_threshold
 
-    try:
-        search = _service().add(
-            keywords,
-            rule=rule,
-            poll_minutes=every,
-            min_deal_score=parse_threshold(threshold) if threshold else None,
-            channels=tuple(notify or ()),
-        )
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    search = _service().add(
+        keywords,
+        rule=rule,
+        poll_minutes=every,
+        min_deal_score=parse_threshold(threshold) if threshold else None,
+        channels=tuple(notify or ()),
+    )
     console.print(f"Saved search #{search.id}: {search.query}")
 
 
@@ -375,10 +372,7 @@ def search_remove(search_id: int) -> None:
 
     Example: vinyl-detective search remove 3
     """
-    try:
-        _service().remove(search_id)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    _service().remove(search_id)
     console.print(f"Removed search #{search_id}.")
 
 
@@ -388,10 +382,7 @@ def search_pause(search_id: int) -> None:
 
     Example: vinyl-detective search pause 3
     """
-    try:
-        _service().set_active(search_id, False)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    _service().set_active(search_id, False)
     console.print(f"Paused search #{search_id}.")
 
 
@@ -401,10 +392,7 @@ def search_resume(search_id: int) -> None:
 
     Example: vinyl-detective search resume 3
     """
-    try:
-        _service().set_active(search_id, True)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    _service().set_active(search_id, True)
     console.print(f"Resumed search #{search_id}.")
 
 
@@ -417,10 +405,7 @@ def search_rule(
 
     Example: vinyl-detective search rule 3 'shipping = 0'
     """
-    try:
-        _service().set_rule(search_id, rule or None)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    _service().set_rule(search_id, rule or None)
     console.print(f"Search #{search_id} rule: {rule or '(none)'}")
 
 
@@ -432,10 +417,7 @@ def rules_check(rule: str) -> None:
     """
     from vinyl_detective.domain.rules import format_rule, parse_rule
 
-    try:
-        parsed = parse_rule(rule)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    parsed = parse_rule(rule)
     console.print(f"OK: {format_rule(parsed)}", highlight=False)
 
 
@@ -454,11 +436,8 @@ def rules_global(
     settings = _settings()
     service = _service()
     global_rule = GlobalRule(service.engine, settings.global_rule)
-    try:
-        if rule is not None:
-            global_rule.set(rule or None)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    if rule is not None:
+        global_rule.set(rule or None)
     current = global_rule.get()
     console.print(f"Global rule: {current or '(none)'}", highlight=False)
 
@@ -539,21 +518,18 @@ def transition(
         ) from None
     amount = money(price, "price")
     engine = open_database(_settings().database_url)
-    try:
-        with engine.begin() as conn:
-            record = deal_store.transition(
-                conn,
-                item_id,
-                target,
-                utcnow(),
-                Actor.CLI,
-                reason=reason,
-                purchase_price=amount if target is DealState.PURCHASED else None,
-                sale_price=amount if target is DealState.SOLD else None,
-                fees=money(fees, "fees"),
-            )
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    with engine.begin() as conn:
+        record = deal_store.transition(
+            conn,
+            item_id,
+            target,
+            utcnow(),
+            Actor.CLI,
+            reason=reason,
+            purchase_price=amount if target is DealState.PURCHASED else None,
+            sale_price=amount if target is DealState.SOLD else None,
+            fees=money(fees, "fees"),
+        )
     console.print(
         f"{record.item_id}: now {record.state.value}"
         + (f", profit {record.profit} {record.currency}" if record.profit is not None else "")
@@ -667,10 +643,7 @@ def sync_wantlist_command(
             f"watched ({result.stop_reason})."
         )
 
-    try:
-        asyncio.run(main())
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    asyncio.run(main())
 
 
 @app.command("import-history")
@@ -689,10 +662,7 @@ def import_history_command(
     from vinyl_detective.jobs.history_import import create_watches, propose_watches
     from vinyl_detective.sources.spotify_export import read_listening_history
 
-    try:
-        proposals = propose_watches(read_listening_history(file), top=top)
-    except VinylDetectiveError as exc:
-        raise _fail(exc) from None
+    proposals = propose_watches(read_listening_history(file), top=top)
     table = Table(title="Albums you listen to most")
     for column in ("#", "artist", "album", "hours", "days", "keywords", "rule"):
         table.add_column(column)
