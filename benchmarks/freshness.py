@@ -91,7 +91,10 @@ OTHER_MARKETPLACE_CATEGORY = MUSIC  # outside the record streams
 MATCH_SHARE = 0.30
 DAILY_LIMIT = 5_000
 FIXED_MINUTES = 30
-GRACE = timedelta(hours=1)  # simulated after the measured window, for late polls
+# Simulated after the measured window, for late polls: the longest interval the planner
+# gives a search by default (Scheduler.max_minutes), so a listing of the window's last
+# minutes that is still unseen at the end was lost, not merely not yet polled.
+GRACE = timedelta(minutes=240)
 DAEMON_TICK = timedelta(seconds=20)  # Daemon's default tick_seconds: its longest sleep
 ITEM_BASE = 286_000_000_000  # make_item's legacy id offset
 # In results-freshness.md, what follows this line survives `--write` (longer runs, notes).

@@ -38,6 +38,7 @@ def search(n: int, **kw: float) -> SearchLoad:
         recent_runs=int(values.get("recent_runs", 0)),
         recent_deals=int(values.get("recent_deals", 0)),
         runs_since_deal=int(values.get("runs_since_deal", 0)),
+        arrivals_per_min=values.get("arrivals_per_min"),
     )
 
 
@@ -122,6 +123,30 @@ def test_a_firehose_too_busy_for_the_budget_falls_back_to_own_queries() -> None:
     plan = plan_schedule([], budget(), streams=streams, firehose_searches=[search(1)])
     assert not plan.use_firehose
     assert set(plan.searches) == {1}
+
+
+def test_the_firehose_stays_on_when_riders_querying_alone_would_cost_more() -> None:
+    # The planning share is spent (only the reserve is left): nothing fits, but one call
+    # still serves 300 riders, where they would need 300 calls querying alone.
+    streams = [StreamLoad("records", 20), StreamLoad("cds", 7), StreamLoad("tapes", 1.4)]
+    riders = [search(n) for n in range(300)]
+    plan = plan_schedule([], budget(used=4300), streams=streams, firehose_searches=riders)
+    assert plan.use_firehose
+    assert plan.searches == {}
+    for name, rate in (("records", 20), ("cds", 7), ("tapes", 1.4)):
+        assert plan.streams[name].interval_min <= 200 / rate  # one page still reaches
+
+
+def test_a_busy_own_query_search_is_polled_before_its_pages_overflow() -> None:
+    # 30 new listings a minute: a poll may read 10 pages of 200, kept half full, so at
+    # most every 1,000 / 30 = 33 minutes, however rarely the user asked for it.
+    busy = search(1, base_minutes=240, min_minutes=120, max_minutes=240, arrivals_per_min=30)
+    quiet = search(2, base_minutes=240, min_minutes=120, max_minutes=240, arrivals_per_min=0.1)
+    plan = plan_schedule([busy, quiet], budget(limit=300))
+    assert plan.searches[1] == pytest.approx(1000 / 30)
+    assert plan.searches[2] >= 120
+    # Its cost counts the pages: 30 a minute is 0.15 calls a minute, one page or not.
+    assert busy.cost(plan.searches[1]) == pytest.approx(30 / 200)
 
 
 def test_busier_streams_are_read_more_often_when_the_budget_is_tight() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from test_firehose import NOW, World, item, open_world
 from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.fakes.ebay import make_item
 from vinyl_detective.jobs.pipeline import Route, compile_routes
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.ebay import RECORD_CATEGORIES, EbayClient
@@ -397,3 +398,84 @@ async def test_a_manual_trigger_runs_a_search_with_its_own_query_once(
     assert (await sched.run_due(world.clock())).query_polls == 0
     with world.engine.connect() as conn:
         assert checkpoints.run_requests(conn) == {}
+
+
+def arrivals(world: World, start: int, count: int, spread: timedelta, deals: set[int]) -> None:
+    """`count` listings of Art Blakey over the last `spread`, newest first; those at the
+    positions in `deals` are Moanin' at a fifth of its price, the others unidentifiable."""
+    now = world.clock()
+    world.fake.add_items(
+        make_item(
+            start + i,
+            "Art Blakey Moanin' LP Blue Note BLP 4003"
+            if i in deals
+            else f"Art Blakey Jazz Messengers sampler {start + i}",
+            "20.00",
+            listed_at=now - spread * (i + 1) / (count + 1),
+        )
+        for i in range(count)
+    )
+
+
+async def test_an_own_query_poll_pages_down_to_what_that_search_saw_last_time(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    # Two searches query on their own and see the same listings; the first stores all of
+    # them. The second must still page through all 450, not stop at the first stored one.
+    first = query_search(world, "blakey", poll_minutes=30)
+    second = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    arrivals(world, 100, 5, timedelta(hours=2), deals=set())
+    sched = scheduler(world, http, concurrency=1)
+    assert (await sched.run_due(world.clock())).query_polls == 2
+
+    world.clock.advance(minutes=30)
+    arrivals(world, 1000, 450, timedelta(minutes=30), deals={10, 250, 440})
+    report = await sched.run_due(world.clock())
+
+    assert report.query_polls == 2
+    assert len(world.inboxes[first.id].deals) == 3
+    assert len(world.inboxes[second.id].deals) == 3  # pages 2 and 3 were read too
+    with world.engine.connect() as conn:
+        state = checkpoints.all_schedules(conn)[second.id]
+    assert state.arrivals_per_min == pytest.approx(450 / 30)
+
+
+async def test_a_busy_own_query_search_is_polled_often_enough_for_its_pages(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    own = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=240)
+    arrivals(world, 100, 5, timedelta(hours=2), deals=set())
+    world.fake.token_ttl = 86_400  # count only searches
+    sched = scheduler(world, http, min_minutes=200)  # the user wants it rarely
+    await sched.run_due(world.clock())
+    with world.engine.connect() as conn:
+        assert checkpoints.all_schedules(conn)[own.id].interval_minutes == 200
+
+    # 1,500 listings in 4 hours: one poll reads them all (8 pages of 200)...
+    world.clock.advance(minutes=240)
+    arrivals(world, 1000, 1500, timedelta(minutes=240), deals={0, 1499})
+    calls = world.fake.calls
+    assert (await sched.run_due(world.clock())).query_polls == 1
+    assert world.fake.calls - calls == 8
+    assert len(world.inboxes[own.id].deals) == 2
+
+    # ... and from now on it is polled every 160 minutes, below the user's minimum, so
+    # that 2,000 never arrive between two polls (10 pages, kept half full: 1,000 / 6.25).
+    ran_at = world.clock()
+    world.clock.advance(seconds=20)  # the daemon's next tick re-plans
+    tick = await sched.run_due(world.clock())
+    assert tick.plan is not None
+    assert tick.plan.searches[own.id] == pytest.approx(1000 / (1500 / 240))
+    assert sched.next_wakeup(world.clock()) == ran_at + timedelta(minutes=160)
+
+
+async def test_the_scheduler_wakes_at_the_quota_reset_whatever_the_plan(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=240)
+    sched = scheduler(world, http, min_minutes=240)
+    reset = next_reset(world.clock())
+    world.clock.now = reset - timedelta(minutes=30)
+    await sched.run_due(world.clock())  # next poll in 4 hours, long after the reset
+
+    assert sched.next_wakeup(world.clock()) == reset

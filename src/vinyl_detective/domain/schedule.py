@@ -21,8 +21,11 @@ Costs, in calls per minute:
   ``I = 200/r`` (the *one-page interval*) a poll is one call; above it the pages grow
   with `I`, so polling less often saves nothing. The floor cost of reading everything is
   ``r/200`` a minute: a category with 30,000 new listings a day needs 150 calls a day;
-- a saved search polled on its own every `I` minutes costs ``1/I`` (one page of the
-  newest listings; it pages further only when more than a page arrived);
+- a saved search polled on its own every `I` minutes costs ``max(1/I, r/200)`` for its
+  own `r` new listings a minute (one page of the newest; more when more arrived). A poll
+  reads at most `OWN_QUERY_MAX_PAGES` pages, so its interval is kept to
+  ``I ≤ 0.5 · 10 · 200 / r`` (`SearchLoad.longest_interval`): whatever the budget, the
+  pages of a poll reach what the previous poll saw;
 - over the `T` minutes left until the reset, a plan costs ``T · Σ cost``.
 
 The plan, in order:
@@ -31,7 +34,9 @@ The plan, in order:
    for item lookups (enrichment) and for the estimate being wrong.
 2. *Firehose or not.* The firehose is used when its floor (every stream at its one-page
    interval, capped at `firehose_max_minutes`) plus the searches that must query on
-   their own at their slowest fits. Otherwise every search queries on its own.
+   their own at their slowest fits, or, when nothing fits, if the firehose floor is
+   still cheaper than its riders querying alone at their slowest. Otherwise every
+   search queries on its own.
 3. Searches that query on their own get their *desired* interval (`desired_interval`:
    base interval, faster for high priority and for searches that found deals lately,
    slower after many runs without a deal, always within the user's min/max). If that
@@ -59,6 +64,10 @@ from enum import StrEnum
 PAGE_SIZE = 200
 # offset + limit can never pass 10,000: 50 pages of 200 is all one poll can read.
 MAX_PAGES_PER_POLL = 10_000 // PAGE_SIZE
+# An own-query poll pages down to what the search saw last time, at most this many pages;
+# the planner keeps the expected arrivals between two polls to half of that.
+OWN_QUERY_MAX_PAGES = 10
+OWN_QUERY_FILL = 0.5
 DEFAULT_RESERVE = 0.15
 # The arrival rate assumed for a stream never observed yet (listings a minute).
 UNKNOWN_ARRIVAL_RATE = 10.0
@@ -69,6 +78,18 @@ class SearchMode(StrEnum):
 
     FIREHOSE = "firehose"  # matched locally against the category streams
     QUERY = "query"  # its own eBay query (other marketplace/category, or asked for)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenMark:
+    """The newest listing a stream or an own-query search has read: its high-water mark.
+
+    A poll reads newest first and stops below it (less a small overlap for listings that
+    reach eBay's index late); `item_id` decides for a listing that carries no time.
+    """
+
+    listed_at: datetime | None = None
+    item_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +109,30 @@ class SearchLoad:
     recent_runs: float = 0
     recent_deals: float = 0
     runs_since_deal: int = 0
+    arrivals_per_min: float | None = None  # its own query's new listings (None: unknown)
+
+    @property
+    def longest_interval(self) -> float:
+        """Its max interval, shortened so a poll's pages reach what it saw last time.
+
+        With `r` new listings a minute a poll every `I` minutes meets ``r·I`` of them; it
+        may read ``OWN_QUERY_MAX_PAGES`` pages, and the plan keeps ``r·I`` to
+        ``OWN_QUERY_FILL`` of that, so a busy spell does not outrun the pages. Never below
+        one minute.
+        """
+        rate = self.arrivals_per_min or 0.0
+        if rate <= 0:
+            return self.max_minutes
+        reachable = OWN_QUERY_MAX_PAGES * PAGE_SIZE * OWN_QUERY_FILL / rate
+        return max(1.0, min(self.max_minutes, reachable))
+
+    @property
+    def shortest_interval(self) -> float:
+        return min(self.min_minutes, self.longest_interval)
+
+    def cost(self, interval: float) -> float:
+        """Calls a minute when polled every `interval` minutes: one, or more pages if busy."""
+        return max(1 / interval, (self.arrivals_per_min or 0.0) / PAGE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +214,7 @@ def desired_interval(load: SearchLoad, *, backoff_after: int = 6) -> float:
         factor /= 1 + 4 * yield_
     elif load.runs_since_deal >= backoff_after:
         factor *= 2 ** (load.runs_since_deal // backoff_after)
-    return _clamp(load.base_minutes * factor, load.min_minutes, load.max_minutes)
+    return _clamp(load.base_minutes * factor, load.shortest_interval, load.longest_interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,23 +286,31 @@ def plan_schedule(
     def one_page(stream: str) -> float:
         return _clamp(PAGE_SIZE / rates[stream], firehose_min_minutes, firehose_max_minutes)
 
+    def floor(loads: Sequence[SearchLoad]) -> float:
+        return minutes * sum(s.cost(s.longest_interval) for s in loads)
+
     firehose_floor = minutes * sum(_stream_cost(rates[s], one_page(s)) for s in rates)
-    own_floor = minutes * sum(1 / s.max_minutes for s in searches)
-    use_firehose = bool(firehose_searches and rates) and firehose_floor + own_floor <= spendable
+    own_floor = floor(searches)
+    # The firehose when it fits; when nothing fits, still the firehose if it is cheaper
+    # than its riders querying alone (it nearly always is: one call serves them all).
+    use_firehose = bool(firehose_searches and rates) and (
+        firehose_floor + own_floor <= spendable or firehose_floor <= floor(firehose_searches)
+    )
     querying = list(searches) if use_firehose else [*searches, *firehose_searches]
     if not use_firehose:
         firehose_floor = 0.0
 
     desired = {s.search_id: desired_interval(s, backoff_after=backoff_after) for s in querying}
+    loads = {s.search_id: s for s in querying}
 
     def search_intervals(k: float) -> dict[int, float]:
         return {
-            s.search_id: _clamp(k * desired[s.search_id], s.min_minutes, s.max_minutes)
+            s.search_id: _clamp(k * desired[s.search_id], s.shortest_interval, s.longest_interval)
             for s in querying
         }
 
     def search_cost(intervals: dict[int, float]) -> float:
-        return minutes * sum(1 / i for i in intervals.values())
+        return minutes * sum(loads[i].cost(interval) for i, interval in intervals.items())
 
     def cost_at(k: float) -> float:
         return search_cost(search_intervals(k))
@@ -269,14 +322,14 @@ def plan_schedule(
     if cost_at(1.0) <= for_searches:
         intervals = search_intervals(k_search)
     else:
-        stretch_high = max([s.max_minutes / desired[s.search_id] for s in querying] or [1.0])
+        stretch_high = max([s.longest_interval / desired[s.search_id] for s in querying] or [1.0])
         if cost_at(stretch_high) <= for_searches:
             k_search = _solve(cost_at, for_searches, 1.0, stretch_high)
             intervals = search_intervals(k_search)
         else:
             # Nothing fits: stretch past the maxima; with nothing left at all, wait for
             # the reset.
-            at_max = {s.search_id: s.max_minutes for s in querying}
+            at_max = {s.search_id: s.longest_interval for s in querying}
             over = search_cost(at_max) / for_searches if for_searches > 0 else math.inf
             fits = False
             intervals = {i: min(m * over, max(m, minutes)) for i, m in at_max.items()}
@@ -318,7 +371,7 @@ def plan_schedule(
     leftover = spendable - spent
     if spare_for_searches and leftover > 0:
         before = search_cost(intervals)
-        k_min = min(s.min_minutes / desired[s.search_id] for s in querying)
+        k_min = min(s.shortest_interval / desired[s.search_id] for s in querying)
         k_search = _solve(cost_at, before + leftover, min(k_min, 1.0), 1.0)
         intervals = search_intervals(k_search)
         spent += search_cost(intervals) - before

@@ -6,13 +6,12 @@ firehose is matched against them locally (`pipeline.process(..., check_keywords=
 so one API call serves any number of searches. eBay honours a single `category_ids`
 value, so Records, CDs and Cassettes are three streams.
 
-A poll pages (offset 0, 200, 400, …) only until it reaches what the stream has already
-seen: a listing older than the stream's high-water mark (`newest_listed_at`, minus a
-small `overlap` for listings that reach eBay's index late) or the newest item id it
-recorded. The very first poll of a stream reads one page: the firehose is for new
-listings; a new search's older listings come from its backfill. A poll that hits its page
-cap before reaching seen ground may have missed listings; it says so (`reached_seen`),
-and the arrival-rate estimate then never falls.
+A poll pages only until it reaches what the stream has already seen (jobs/newest.py:
+the stream's high-water mark, less a small overlap). The very first poll of a stream
+reads one page: the firehose is for new listings; a new search's older listings come
+from its backfill. A poll that hits its page cap before reaching seen ground may have
+missed listings; it says so (`reached_seen`), and the arrival-rate estimate then never
+falls.
 """
 
 from __future__ import annotations
@@ -25,17 +24,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.models import Listing
-from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE, update_arrival_rate
+from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE
+from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, job_runs
 
 log = logging.getLogger(__name__)
-
-# Listings can reach eBay's search index a little after their start time; re-reading the
-# last minutes costs nothing (the pipeline skips listings it already stored).
-DEFAULT_OVERLAP = timedelta(minutes=2)
 
 
 @dataclass(slots=True)
@@ -83,57 +78,30 @@ async def poll_stream(
         run_id = job_runs.start_job(conn, "firehose", stream, now)
     assert state is not None
     result = FirehoseResult(stream)
-    high_water = state.newest_listed_at
-    stop_before = high_water - overlap if high_water is not None else None
-    pages_allowed = 1 if high_water is None else max(1, min(max_pages, MAX_PAGES_PER_POLL))
     error: str | None = None
-    fetched: list[Listing] = []
+    read = NewestRead()
     try:
-        for page_no in range(pages_allowed):
-            page = await ebay.search(
-                q=None,
-                category_id=category_id,
-                limit=page_size,
-                offset=page_no * page_size,
-                sort="newlyListed",
-            )
-            result.pages += 1
-            for listing in page.listings:
-                if _already_seen(listing, state.newest_item_id, stop_before):
-                    result.reached_seen = True
-                    break
-                fetched.append(listing)
-            if result.reached_seen or not page.has_next:
-                result.reached_seen = result.reached_seen or not page.has_next
-                break
-        if high_water is None:
-            result.reached_seen = True  # a first poll reads one page by design
-        newer = [
-            lst
-            for lst in fetched
-            if high_water is None or lst.listed_at is None or lst.listed_at > high_water
-        ]
-        result.listings = len(newer)
-        result.counts = await pipeline.process(fetched, routes, check_keywords=True)
-        newest = max(
-            (lst for lst in fetched if lst.listed_at is not None),
-            key=lambda lst: lst.listed_at or now,
-            default=None,
+        read = await read_newest(
+            ebay,
+            q=None,
+            category_id=category_id,
+            mark=state.seen,
+            max_pages=min(max_pages, MAX_PAGES_PER_POLL),
+            page_size=page_size,
+            overlap=overlap,
         )
-        if high_water is not None and state.last_poll_at is not None:
-            elapsed = (now - state.last_poll_at).total_seconds() / 60
-            result.arrivals_per_min = update_arrival_rate(
-                state.arrivals_per_min, len(newer), elapsed, complete=result.reached_seen
-            )
-        else:
-            result.arrivals_per_min = state.arrivals_per_min
+        result.pages, result.reached_seen, result.listings = read.pages, read.reached_seen, read.new
+        result.counts = await pipeline.process(read.listings, routes, check_keywords=True)
+        result.arrivals_per_min = read.arrival_rate(
+            state.arrivals_per_min, state.seen, state.last_poll_at, now
+        )
         with engine.begin() as conn:
             checkpoints.record_stream_poll(
                 conn,
                 stream,
                 now=now,
-                newest_listed_at=newest.listed_at if newest else None,
-                newest_item_id=newest.item_id if newest else None,
+                newest_listed_at=read.newest.listed_at,
+                newest_item_id=read.newest.item_id,
                 arrivals_per_min=result.arrivals_per_min,
             )
     except Exception as exc:
@@ -145,7 +113,7 @@ async def poll_stream(
                 conn,
                 run_id,
                 clock(),
-                fetched=result.counts.fetched or len(fetched),
+                fetched=result.counts.fetched or len(read.listings),
                 inserted=result.counts.new,
                 skipped=result.counts.skipped,
                 error=error,
@@ -166,12 +134,3 @@ async def poll_stream(
             f" error={error}" if error else "",
         )
     return result
-
-
-def _already_seen(
-    listing: Listing, newest_item_id: str | None, stop_before: datetime | None
-) -> bool:
-    """Older than the high-water mark (less the overlap); by id when a listing has no time."""
-    if listing.listed_at is None:
-        return newest_item_id is not None and listing.item_id == newest_item_id
-    return stop_before is not None and listing.listed_at < stop_before

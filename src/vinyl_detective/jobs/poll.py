@@ -1,20 +1,41 @@
-"""Polling eBay for one saved search, newest first, stopping at what was already seen."""
+"""Polling eBay for one saved search on its own query, newest first, down to seen ground.
+
+For searches the firehose cannot serve (another marketplace, another category, or asked
+to query alone). A poll reads newest first down to the newest listing this search's own
+polls read last time (jobs/newest.py), up to `OWN_QUERY_MAX_PAGES` pages of 200; the
+planner keeps the search's interval short enough, from its observed arrival rate, for
+that to reach seen ground (domain/schedule.py). Its high-water mark is the search's own:
+a listing stored meanwhile by another search or stream does not stop the paging.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.models import Listing
+from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE
+from vinyl_detective.jobs.newest import NewestRead, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
-from vinyl_detective.storage import job_runs, listings
+from vinyl_detective.storage import checkpoints, job_runs
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What one own-query poll did."""
+
+    counts: PipelineCounts = field(default_factory=PipelineCounts)
+    pages: int = 0
+    new: int = 0  # listed since the previous poll's newest listing
+    reached_seen: bool = False  # False: the page cap came first, listings may be missed
+    arrivals_per_min: float | None = None
 
 
 async def poll_search(
@@ -24,53 +45,74 @@ async def poll_search(
     pipeline: DealPipeline,
     route: Route,
     clock: Callable[[], datetime],
-    page_size: int = 100,
-    max_pages: int = 3,
-) -> PipelineCounts:
-    """Fetch the newest listings of `route.search`, page only until one already seen."""
+    page_size: int = PAGE_SIZE,
+    max_pages: int = OWN_QUERY_MAX_PAGES,
+) -> PollResult:
+    """Read the newest listings of `route.search` down to seen ground, hand them on."""
     search = route.search
     assert search is not None
     started = time.perf_counter()
+    now = clock()
     with engine.begin() as conn:
-        run_id = job_runs.start_job(conn, "poll", f"search:{search.id}", clock())
-    counts = PipelineCounts()
+        checkpoints.ensure_schedule(conn, search.id)
+        state = checkpoints.get_schedule(conn, search.id)
+        run_id = job_runs.start_job(conn, "poll", f"search:{search.id}", now)
+    assert state is not None
+    result = PollResult()
+    read = NewestRead()
     error: str | None = None
     try:
-        fetched: list[Listing] = []
-        for page_no in range(max_pages):
-            page = await ebay.search(
-                q=search.query,
-                category_id=search.category_id,
-                limit=page_size,
-                offset=page_no * page_size,
-            )
-            fetched.extend(page.listings)
-            with engine.connect() as conn:
-                known = listings.known_item_ids(conn, [lst.item_id for lst in page.listings])
-            if known or not page.has_next:
-                break
-        counts = await pipeline.process(
-            fetched, [route], check_keywords=False, source_search_id=search.id
+        read = await read_newest(
+            ebay,
+            q=search.query,
+            category_id=search.category_id,
+            mark=state.seen,
+            max_pages=max_pages,
+            page_size=page_size,
         )
+        result.pages, result.new, result.reached_seen = read.pages, read.new, read.reached_seen
+        result.counts = await pipeline.process(
+            read.listings, [route], check_keywords=False, source_search_id=search.id
+        )
+        result.arrivals_per_min = read.arrival_rate(
+            state.arrivals_per_min, state.seen, state.last_poll_at, now
+        )
+        with engine.begin() as conn:
+            checkpoints.record_search_poll(
+                conn,
+                search.id,
+                now=now,
+                newest=read.newest,
+                arrivals_per_min=result.arrivals_per_min,
+            )
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         raise
     finally:
+        counts = result.counts
         with engine.begin() as conn:
             job_runs.finish_job(
                 conn,
                 run_id,
                 clock(),
-                fetched=counts.fetched,
+                fetched=counts.fetched or len(read.listings),
                 inserted=counts.new,
                 skipped=counts.skipped,
                 error=error,
             )
+        if not result.reached_seen and error is None:
+            log.warning(
+                "search %s: %d pages did not reach the listings seen last time; some "
+                "listings may have been missed (it will be polled more often)",
+                search.id,
+                result.pages,
+            )
         log.info(
-            "poll search=%s %s in %.1fs%s",
+            "poll search=%s pages=%d %s in %.1fs%s",
             search.id,
+            result.pages,
             counts.summary(),
             time.perf_counter() - started,
             f" error={error}" if error else "",
         )
-    return counts
+    return result

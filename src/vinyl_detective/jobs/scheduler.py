@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.schedule import (
     DEFAULT_RESERVE,
+    PAGE_SIZE,
     Budget,
     SchedulePlan,
     SearchLoad,
@@ -135,7 +136,7 @@ class Scheduler:
         backfill_alert_within: timedelta = DEFAULT_ALERT_WITHIN,
         backfills_per_cycle: int = 2,
         backfill_every: timedelta = timedelta(minutes=1),
-        query_page_size: int = 100,
+        query_page_size: int = PAGE_SIZE,
         prepare: Prepare | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -191,6 +192,7 @@ class Scheduler:
             recent_runs=schedule.recent_runs if schedule else 0,
             recent_deals=schedule.recent_deals if schedule else 0,
             runs_since_deal=schedule.runs_since_deal if schedule else 0,
+            arrivals_per_min=schedule.arrivals_per_min if schedule else None,
         )
 
     def _stream_keys(self) -> dict[str, str]:
@@ -302,7 +304,7 @@ class Scheduler:
             riders = []
         rider_ids = {s.id for s in riders}
         querying = [s for s in active if s.id not in rider_ids]
-        self._persist_plan(plan, streams, now)
+        self._persist_plan(plan, streams, schedules, runs, now)
 
         # What is due.
         streams_due: list[str] = []
@@ -437,9 +439,17 @@ class Scheduler:
         return self.categories
 
     def _persist_plan(
-        self, plan: SchedulePlan, streams: dict[str, StreamState], now: datetime
+        self,
+        plan: SchedulePlan,
+        streams: dict[str, StreamState],
+        schedules: dict[int, SearchScheduleState],
+        runs: dict[int, searches.SearchSchedule],
+        now: datetime,
     ) -> None:
-        """Store the planned intervals; a shorter interval pulls the next run in."""
+        """Store the planned intervals; a shorter interval pulls the next run in.
+
+        Only what changed is written: most cycles change nothing and write nothing.
+        """
         with self.engine.begin() as conn:
             for key, stream_plan in plan.streams.items():
                 state = streams.get(key)
@@ -448,13 +458,20 @@ class Scheduler:
                 if state is not None and state.last_poll_at is not None:
                     sooner = next_run_after(state.last_poll_at, interval)
                     planned = min(planned, sooner) if planned else sooner
-                checkpoints.plan_stream(
-                    conn, key, interval_minutes=interval, next_run_at=planned or now
-                )
-            runs = searches.schedules(conn)
+                planned = planned or now
+                if state is None or (state.interval_minutes, state.next_run_at) != (
+                    interval,
+                    planned,
+                ):
+                    checkpoints.plan_stream(
+                        conn, key, interval_minutes=interval, next_run_at=planned
+                    )
             for search_id, interval in plan.searches.items():
-                checkpoints.ensure_schedule(conn, search_id)
-                checkpoints.set_search_interval(conn, search_id, interval)
+                schedule = schedules.get(search_id)
+                if schedule is None:
+                    checkpoints.ensure_schedule(conn, search_id)
+                if schedule is None or schedule.interval_minutes != interval:
+                    checkpoints.set_search_interval(conn, search_id, interval)
                 stored = runs.get(search_id)
                 if stored and stored.last_run_at and stored.next_run_at:
                     sooner = next_run_after(stored.last_run_at, interval)
@@ -581,6 +598,7 @@ class Scheduler:
                     for k, s in checkpoints.all_streams(conn).items()
                     if k in self._stream_keys() and s.next_run_at is not None
                 }
+                by_upcoming: dict[datetime, list[int]] = {}
                 for route in routes:
                     if route.search is not None:
                         upcoming = min(
@@ -591,9 +609,9 @@ class Scheduler:
                             ),
                             default=next_at,
                         )
-                        searches.mark_run(
-                            conn, route.search.id, ran_at=ran_at, next_run_at=upcoming
-                        )
+                        by_upcoming.setdefault(upcoming, []).append(route.search.id)
+                for upcoming, ids in by_upcoming.items():
+                    searches.mark_runs(conn, ids, ran_at=ran_at, next_run_at=upcoming)
 
     async def _run_search(
         self,
@@ -627,7 +645,7 @@ class Scheduler:
         ran_at = self.clock()
         deals = 0
         try:
-            counts = await poll_search(
+            polled = await poll_search(
                 engine=self.engine,
                 ebay=self.ebay,
                 pipeline=self.pipeline,
@@ -635,9 +653,9 @@ class Scheduler:
                 clock=self.clock,
                 page_size=self.query_page_size,
             )
-            deals = counts.deals
+            deals = polled.counts.deals
             report.query_polls += 1
-            report.counts.add(counts)
+            report.counts.add(polled.counts)
         finally:
             with self.engine.begin() as conn:
                 checkpoints.record_search_run(conn, search.id, deals=deals, now=ran_at)
@@ -651,25 +669,27 @@ class Scheduler:
     # -- sleeping -------------------------------------------------------------------------
 
     def next_wakeup(self, now: datetime) -> datetime:
-        """When something is next due (never before `now`); the daemon sleeps until then."""
+        """When something is next due (never before `now`); the daemon sleeps until then.
+
+        The quota reset is always a candidate: a plan made with the day's budget spent (or
+        without the firehose) is stale once the reset gives the budget back.
+        """
         if self.paused_until is not None and now < self.paused_until:
             return self.paused_until
         with self.engine.connect() as conn:
-            runs = searches.schedules(conn)
-            active = searches.list_searches(conn, active_only=True)
+            earliest, unplanned = searches.earliest_next_run(conn)
             stream_states = checkpoints.all_streams(conn)
             pending = checkpoints.pending_backfills(conn)
-        candidates: list[datetime] = []
+        if earliest is None and not unplanned:  # no active search: nothing to poll
+            return now + timedelta(minutes=self.firehose_max_minutes)
+        candidates = [next_reset(now), earliest or now]
+        if unplanned:
+            candidates.append(now)
         use_firehose = self.last_plan.use_firehose if self.last_plan else True
-        for search in active:
-            stored = runs.get(search.id)
-            candidates.append(stored.next_run_at if stored and stored.next_run_at else now)
-        if use_firehose and active:
+        if use_firehose:
             candidates.extend(
                 s.next_run_at or now for k, s in stream_states.items() if k in self._stream_keys()
             )
         if pending:
             candidates.append(now + self.backfill_every)
-        if not candidates:
-            return now + timedelta(minutes=self.firehose_max_minutes)
         return max(now, min(candidates))

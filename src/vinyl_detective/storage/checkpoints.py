@@ -7,7 +7,8 @@ Three tables (migration 0003):
   requests spent. A completed backfill is never run again.
 - `search_schedules`: how a search is scheduled — firehose or its own query, its
   min/max interval and priority, the planner's current interval, its yield (runs, deals,
-  decaying recent counts, runs since the last deal) and a lease.
+  decaying recent counts, runs since the last deal) and a lease; for a search that
+  queries on its own, also its high-water mark and arrival rate (migration 0008).
 - `firehose_streams`: per (marketplace, category) the newest listing seen, the last poll,
   the arrival-rate estimate, the interval and next run, and a lease.
 
@@ -31,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from vinyl_detective.domain.schedule import SeenMark
 from vinyl_detective.storage import kv, schema
 from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import (
@@ -87,6 +89,14 @@ class SearchScheduleState:
     last_deal_at: datetime | None
     lease_owner: str | None
     lease_until: datetime | None
+    newest_listed_at: datetime | None = None  # of its own query's polls
+    newest_item_id: str | None = None
+    last_poll_at: datetime | None = None
+    arrivals_per_min: float | None = None
+
+    @property
+    def seen(self) -> SeenMark:
+        return SeenMark(self.newest_listed_at, self.newest_item_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,10 @@ class StreamState:
     polls: int
     lease_owner: str | None
     lease_until: datetime | None
+
+    @property
+    def seen(self) -> SeenMark:
+        return SeenMark(self.newest_listed_at, self.newest_item_id)
 
 
 def stream_key(marketplace: str, category_id: str) -> str:
@@ -262,6 +276,13 @@ def ensure_schedule(conn: sa.Connection, search_id: int, *, mode: str = "firehos
     _insert_ignore(conn, search_schedules, {"search_id": search_id, "mode": mode}, "search_id")
 
 
+def get_schedule(conn: sa.Connection, search_id: int) -> SearchScheduleState | None:
+    row = conn.execute(
+        sa.select(search_schedules).where(search_schedules.c.search_id == search_id)
+    ).first()
+    return _to_schedule(row) if row else None
+
+
 def all_schedules(conn: sa.Connection) -> dict[int, SearchScheduleState]:
     return {s.search_id: s for s in map(_to_schedule, conn.execute(sa.select(search_schedules)))}
 
@@ -319,6 +340,30 @@ def record_search_run(
     }
     if deals:
         values["last_deal_at"] = now
+    conn.execute(search_schedules.update().where(t.search_id == search_id).values(**values))
+
+
+def record_search_poll(
+    conn: sa.Connection,
+    search_id: int,
+    *,
+    now: datetime,
+    newest: SeenMark,
+    arrivals_per_min: float | None,
+) -> None:
+    """After an own-query poll: its high-water mark (only ever moves forward), its rate."""
+    ensure_schedule(conn, search_id)
+    t = search_schedules.c
+    values: dict[str, Any] = {"last_poll_at": now, "arrivals_per_min": arrivals_per_min}
+    if newest.listed_at is not None:
+        conn.execute(
+            search_schedules.update()
+            .where(
+                t.search_id == search_id,
+                sa.or_(t.newest_listed_at.is_(None), t.newest_listed_at < newest.listed_at),
+            )
+            .values(newest_listed_at=newest.listed_at, newest_item_id=newest.item_id)
+        )
     conn.execute(search_schedules.update().where(t.search_id == search_id).values(**values))
 
 

@@ -333,6 +333,11 @@ search_schedules = sa.Table(
     sa.Column("last_deal_at", UTCDateTime),
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", UTCDateTime),
+    # Its own query's high-water mark and arrival rate (migration 0008), as for a stream.
+    sa.Column("newest_listed_at", UTCDateTime),
+    sa.Column("newest_item_id", sa.String(64)),
+    sa.Column("last_poll_at", UTCDateTime),
+    sa.Column("arrivals_per_min", sa.Float),
 )
 
 # One firehose stream per (marketplace, record category): what was seen, how busy it is.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -138,6 +139,31 @@ def mark_run(
         .where(saved_searches.c.id == search_id)
         .values(last_run_at=ran_at, next_run_at=next_run_at)
     )
+
+
+def mark_runs(
+    conn: sa.Connection, search_ids: Iterable[int], *, ran_at: datetime, next_run_at: datetime
+) -> None:
+    """`mark_run` for many searches at once (the riders of one firehose poll)."""
+    ids = sorted(set(search_ids))
+    for start in range(0, len(ids), 500):  # well within every driver's parameter limit
+        conn.execute(
+            saved_searches.update()
+            .where(saved_searches.c.id.in_(ids[start : start + 500]))
+            .values(last_run_at=ran_at, next_run_at=next_run_at)
+        )
+
+
+def earliest_next_run(conn: sa.Connection) -> tuple[datetime | None, bool]:
+    """The soonest planned run of an active search, and whether any has none planned."""
+    active = sa.and_(saved_searches.c.active.is_(True), saved_searches.c.disabled_reason.is_(None))
+    row = conn.execute(
+        sa.select(
+            sa.func.min(saved_searches.c.next_run_at),
+            sa.func.count(saved_searches.c.id) - sa.func.count(saved_searches.c.next_run_at),
+        ).where(active)
+    ).one()
+    return row[0], bool(row[1])
 
 
 def schedules(conn: sa.Connection) -> dict[int, SearchSchedule]:

@@ -1,0 +1,112 @@
+"""Reading eBay newest first, down to what was read last time.
+
+Both kinds of poll work this way: a firehose stream (a whole record category, no
+keywords) and a search that queries on its own (its keywords, maybe another marketplace
+or category). A poll asks for `sort=newlyListed` pages (offset 0, size, 2·size, …) and
+stops at the first of
+
+- a listing older than the high-water mark (`SeenMark`, the newest listing the previous
+  poll read) less `overlap`, for listings that reach eBay's index a little late;
+- the source's last page;
+- the page cap (`max_pages`): then listings between this poll's last page and the mark
+  may be missed, and the read says so (`reached_seen` False).
+
+A first read (no mark yet) reads one page: polls are for new listings, and a search's
+older listings come from its backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from vinyl_detective.domain.models import Listing
+from vinyl_detective.domain.schedule import SeenMark, update_arrival_rate
+from vinyl_detective.sources.ebay import ListingSource
+
+# Listings can reach eBay's search index a little after their start time; re-reading the
+# last minutes costs nothing (the pipeline skips listings it already stored).
+DEFAULT_OVERLAP = timedelta(minutes=2)
+
+
+@dataclass(slots=True)
+class NewestRead:
+    """What one newest-first read brought back."""
+
+    listings: list[Listing] = field(default_factory=list)  # above the mark, overlap included
+    pages: int = 0
+    new: int = 0  # listed after the mark (the overlap's re-reads not counted)
+    reached_seen: bool = False  # False: the page cap came first, listings may be missed
+    newest: SeenMark = field(default_factory=SeenMark)
+
+    def arrival_rate(
+        self, previous: float | None, mark: SeenMark, last_read_at: datetime | None, now: datetime
+    ) -> float | None:
+        """The smoothed arrival rate (listings a minute) after this read.
+
+        Unchanged on a first read (no mark or no previous read: no interval to divide by).
+        """
+        if mark.listed_at is None or last_read_at is None:
+            return previous
+        elapsed = (now - last_read_at).total_seconds() / 60
+        return update_arrival_rate(previous, self.new, elapsed, complete=self.reached_seen)
+
+
+async def read_newest(
+    ebay: ListingSource,
+    *,
+    q: str | None,
+    category_id: str | None,
+    mark: SeenMark,
+    max_pages: int,
+    page_size: int,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> NewestRead:
+    """Page newest first down to `mark` (see the module docstring)."""
+    read = NewestRead()
+    stop_before = mark.listed_at - overlap if mark.listed_at is not None else None
+    pages_allowed = 1 if mark.listed_at is None else max(1, max_pages)
+    for page_no in range(pages_allowed):
+        page = await ebay.search(
+            q=q,
+            category_id=category_id,
+            limit=page_size,
+            offset=page_no * page_size,
+            sort="newlyListed",
+        )
+        read.pages += 1
+        for listing in page.listings:
+            if _already_seen(listing, mark.item_id, stop_before):
+                read.reached_seen = True
+                break
+            read.listings.append(listing)
+        if read.reached_seen or not page.has_next:
+            read.reached_seen = True
+            break
+    if mark.listed_at is None:
+        read.reached_seen = True  # a first read is one page by design
+    read.new = sum(
+        1
+        for lst in read.listings
+        if mark.listed_at is None or lst.listed_at is None or lst.listed_at > mark.listed_at
+    )
+    read.newest = _newest(read.listings)
+    return read
+
+
+def _newest(listings: Sequence[Listing]) -> SeenMark:
+    timed = [lst for lst in listings if lst.listed_at is not None]
+    if not timed:
+        return SeenMark()
+    newest = max(timed, key=lambda lst: lst.listed_at or datetime.min)
+    return SeenMark(newest.listed_at, newest.item_id)
+
+
+def _already_seen(
+    listing: Listing, newest_item_id: str | None, stop_before: datetime | None
+) -> bool:
+    """Older than the high-water mark (less the overlap); by id when a listing has no time."""
+    if listing.listed_at is None:
+        return newest_item_id is not None and listing.item_id == newest_item_id
+    return stop_before is not None and listing.listed_at < stop_before
