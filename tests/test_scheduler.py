@@ -400,7 +400,14 @@ async def test_a_manual_trigger_runs_a_search_with_its_own_query_once(
         assert checkpoints.run_requests(conn) == {}
 
 
-def arrivals(world: World, start: int, count: int, spread: timedelta, deals: set[int]) -> None:
+def arrivals(
+    world: World,
+    start: int,
+    count: int,
+    spread: timedelta,
+    deals: set[int],
+    marketplace: str = "EBAY_US",
+) -> None:
     """`count` listings of Art Blakey over the last `spread`, newest first; those at the
     positions in `deals` are Moanin' at a fifth of its price, the others unidentifiable."""
     now = world.clock()
@@ -412,6 +419,7 @@ def arrivals(world: World, start: int, count: int, spread: timedelta, deals: set
             else f"Art Blakey Jazz Messengers sampler {start + i}",
             "20.00",
             listed_at=now - spread * (i + 1) / (count + 1),
+            marketplace=marketplace,
         )
         for i in range(count)
     )
@@ -423,7 +431,7 @@ async def test_an_own_query_poll_pages_down_to_what_that_search_saw_last_time(
     # Two searches query on their own and see the same listings; the first stores all of
     # them. The second must still page through all 450, not stop at the first stored one.
     first = query_search(world, "blakey", poll_minutes=30)
-    second = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    second = query_search(world, "art blakey", poll_minutes=30)
     arrivals(world, 100, 5, timedelta(hours=2), deals=set())
     sched = scheduler(world, http, concurrency=1)
     assert (await sched.run_due(world.clock())).query_polls == 2
@@ -444,7 +452,7 @@ async def test_a_busy_own_query_search_is_polled_often_enough_for_its_pages(
     world: World, http: httpx.AsyncClient
 ) -> None:
     own = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=240)
-    arrivals(world, 100, 5, timedelta(hours=2), deals=set())
+    arrivals(world, 100, 5, timedelta(hours=2), deals=set(), marketplace="EBAY_GB")
     world.fake.token_ttl = 86_400  # count only searches
     sched = scheduler(world, http, min_minutes=200)  # the user wants it rarely
     await sched.run_due(world.clock())
@@ -453,11 +461,14 @@ async def test_a_busy_own_query_search_is_polled_often_enough_for_its_pages(
 
     # 1,500 listings in 4 hours: one poll reads them all (8 pages of 200)...
     world.clock.advance(minutes=240)
-    arrivals(world, 1000, 1500, timedelta(minutes=240), deals={0, 1499})
+    arrivals(world, 1000, 1500, timedelta(minutes=240), deals={0, 1499}, marketplace="EBAY_GB")
     calls = world.fake.calls
     assert (await sched.run_due(world.clock())).query_polls == 1
     assert world.fake.calls - calls == 8
     assert len(world.inboxes[own.id].deals) == 2
+    # It searched its own site, and its deals are known to be from there (affiliate links).
+    assert world.fake.requests[-1].headers["x-ebay-c-marketplace-id"] == "EBAY_GB"
+    assert {d.listing.marketplace for d in world.inboxes[own.id].deals} == {"EBAY_GB"}
 
     # ... and from now on it is polled every 160 minutes, below the user's minimum, so
     # that 2,000 never arrive between two polls (10 pages, kept half full: 1,000 / 6.25).
@@ -479,3 +490,15 @@ async def test_the_scheduler_wakes_at_the_quota_reset_whatever_the_plan(
     await sched.run_due(world.clock())  # next poll in 4 hours, long after the reset
 
     assert sched.next_wakeup(world.clock()) == reset
+
+
+async def test_a_search_keeps_to_the_bounds_its_user_set(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    bounded = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    free = query_search(world, "miles davis", marketplace="EBAY_GB", poll_minutes=30)
+    with world.engine.begin() as conn:
+        checkpoints.set_search_options(conn, bounded.id, min_minutes=45, max_minutes=90)
+    plan = scheduler(world, http).plan(world.clock())  # plenty of budget: both speed up
+    assert plan.searches[bounded.id] == 45
+    assert plan.searches[free.id] == 5  # the scheduler's default minimum

@@ -97,7 +97,12 @@ class BotCommands:
         from vinyl_detective.service import status_report
 
         now = self.daemon.clock()
-        report = status_report(self.daemon.engine, self.daemon.budget, now)
+        report = status_report(
+            self.daemon.engine,
+            self.daemon.budget,
+            now,
+            marketplace=self.daemon.settings.ebay_marketplace,
+        )
         mine = [row for row in report.searches if row.search.chat_id in (chat_id, None)]
         with self.daemon.engine.connect() as conn:
             paused, _ = chats.chat_state(conn, chat_id)

@@ -214,7 +214,10 @@ def status() -> None:
     engine = open_database(settings.database_url)
     now = utcnow()
     report = status_report(
-        engine, DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow), now
+        engine,
+        DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow),
+        now,
+        marketplace=settings.ebay_marketplace,
     )
     engine.dispose()
 
@@ -327,10 +330,22 @@ def search_add(
             "add ?vd_digest=daily for a daily digest of lower-priority deals."
         ),
     ] = None,
+    marketplace: Annotated[
+        str | None,
+        typer.Option(help="eBay site to search, e.g. EBAY_GB (default: EBAY_MARKETPLACE)."),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(help="eBay category id, e.g. 176985 Records (default: all records)."),
+    ] = None,
 ) -> None:
     """Save a search.
 
     Example: vinyl-detective search add "blue note -reissue" --rule 'price < 80' --threshold 30%
+
+    A search on the configured marketplace within the record categories costs no API
+    calls of its own (the category firehose serves it); another site or category runs
+    its own eBay query.
     """
     from vinyl_detective.service import parse_threshold
 
@@ -340,8 +355,54 @@ def search_add(
         poll_minutes=every,
         min_deal_score=parse_threshold(threshold) if threshold else None,
         channels=tuple(notify or ()),
+        marketplace=marketplace,
+        category_id=category,
     )
-    console.print(f"Saved search #{search.id}: {search.query}")
+    where = f" on {search.marketplace}" + (
+        f", category {search.category_id}" if search.category_id else ""
+    )
+    console.print(f"Saved search #{search.id}: {search.query}{where}")
+
+
+@search_app.command("schedule")
+def search_schedule(
+    search_id: int,
+    min_every: Annotated[
+        float | None, typer.Option("--min", help="Never poll more often (minutes).")
+    ] = None,
+    max_every: Annotated[
+        float | None, typer.Option("--max", help="Never poll less often (minutes).")
+    ] = None,
+    priority: Annotated[
+        int | None, typer.Option(help="-2 (low) to 2 (high): high ones are polled more.")
+    ] = None,
+    own_query: Annotated[
+        bool | None,
+        typer.Option(
+            "--own-query/--firehose",
+            help="Run its own eBay query, or ride the category firehose (the default).",
+        ),
+    ] = None,
+) -> None:
+    """Bound how often a search is polled, its priority, and how it gets listings.
+
+    Example: vinyl-detective search schedule 3 --min 10 --max 60 --priority 1
+
+    The planner speeds up searches that find deals and backs off quiet ones within these
+    bounds; the daily budget wins over a minimum, and a busy search's pages over a maximum.
+    """
+    mode = None if own_query is None else ("query" if own_query else "firehose")
+    state = _service().set_schedule(
+        search_id, mode=mode, min_minutes=min_every, max_minutes=max_every, priority=priority
+    )
+    bounds = (
+        f"{state.min_minutes:g}" if state.min_minutes else "default",
+        f"{state.max_minutes:g}" if state.max_minutes else "default",
+    )
+    console.print(
+        f"Search #{search_id}: {state.mode}, every {bounds[0]} to {bounds[1]} min, "
+        f"priority {state.priority:+d}."
+    )
 
 
 @search_app.command("list")
@@ -351,7 +412,7 @@ def search_list() -> None:
     Example: vinyl-detective search list
     """
     table = Table()
-    for column in ("#", "keywords", "rule", "min", "every", "active", "chat"):
+    for column in ("#", "keywords", "rule", "min", "every", "site", "active", "chat"):
         table.add_column(column)
     for s in _service().list():
         table.add_row(
@@ -360,6 +421,7 @@ def search_list() -> None:
             s.rule or "",
             f"{s.min_deal_score:.0%}",
             f"{s.poll_minutes} min",
+            s.marketplace + (f" / {s.category_id}" if s.category_id else ""),
             "yes" if s.active else "no",
             str(s.chat_id or ""),
         )

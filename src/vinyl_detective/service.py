@@ -6,7 +6,7 @@ functions return or raise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,8 +14,10 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
+from vinyl_detective.domain.schedule import SearchMode, rides_firehose
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
+from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.storage import alerts, chats, checkpoints, job_runs, kv, outbox, searches
 from vinyl_detective.storage.usage import DbCallBudget
 
@@ -87,6 +89,12 @@ class SearchService:
                 f"(a day), not {poll_minutes}."
             )
         parse_channel_urls(channels, "the search's channels")  # refuse a bad URL, store nothing
+        marketplace = _marketplace(marketplace or self.default_marketplace)
+        if category_id is not None and not category_id.isdigit():
+            raise UserInputError(
+                f"An eBay category is a number (Records is 176985, CDs 176984), "
+                f"not {category_id!r}."
+            )
         with self.engine.begin() as conn:
             return searches.add_search(
                 conn,
@@ -101,7 +109,7 @@ class SearchService:
                 rule=rule,
                 channels=channels,
                 category_id=category_id,
-                marketplace=marketplace or self.default_marketplace,
+                marketplace=marketplace,
             )
 
     def list(self, chat_id: int | None = None) -> list[SavedSearch]:
@@ -146,6 +154,57 @@ class SearchService:
             ):
                 raise UserInputError(_no_such_search(search_id))
 
+    def set_schedule(
+        self,
+        search_id: int,
+        *,
+        mode: str | None = None,
+        min_minutes: float | None = None,
+        max_minutes: float | None = None,
+        priority: int | None = None,
+        chat_id: int | None = None,
+    ) -> checkpoints.SearchScheduleState:
+        """Change how the planner treats a search: its bounds, priority and mode.
+
+        The planner keeps the interval within [min, max], except that the daily budget
+        wins over a minimum and a busy search's pages win over a maximum
+        (domain/schedule.py).
+        """
+        for name, value in (("minimum", min_minutes), ("maximum", max_minutes)):
+            if value is not None and not MIN_POLL_MINUTES <= value <= MAX_POLL_MINUTES:
+                raise UserInputError(
+                    f"The {name} interval is {MIN_POLL_MINUTES} to {MAX_POLL_MINUTES} "
+                    f"minutes, not {value:g}."
+                )
+        with self.engine.begin() as conn:
+            search = searches.get_search(conn, search_id)
+            if search is None or (chat_id is not None and search.chat_id not in (None, chat_id)):
+                raise UserInputError(_no_such_search(search_id))
+            checkpoints.ensure_schedule(conn, search_id)
+            current = checkpoints.get_schedule(conn, search_id)
+            assert current is not None
+            low = min_minutes if min_minutes is not None else current.min_minutes
+            high = max_minutes if max_minutes is not None else current.max_minutes
+            if low is not None and high is not None and low > high:
+                raise UserInputError(
+                    f"The minimum interval ({low:g} min) is longer than the maximum ({high:g} min)."
+                )
+            try:
+                checkpoints.set_search_options(
+                    conn,
+                    search_id,
+                    mode=mode,
+                    min_minutes=min_minutes,
+                    max_minutes=max_minutes,
+                    priority=priority,
+                )
+            except ValueError as exc:
+                text = str(exc)
+                raise UserInputError(f"{text[:1].upper()}{text[1:]}.") from exc
+            changed = checkpoints.get_schedule(conn, search_id)
+            assert changed is not None
+            return changed
+
     def pause_chat(self, chat_id: int, paused: bool) -> None:
         with self.engine.begin() as conn:
             chats.set_paused(conn, chat_id, paused, self.clock())
@@ -178,6 +237,16 @@ class GlobalRule:
 
 def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _marketplace(code: str) -> str:
+    """An eBay marketplace id (EBAY_US, EBAY_GB, …), upper-cased; unknown ones refused."""
+    marketplace = code.strip().upper()
+    if marketplace not in MARKETPLACE_HOSTS:
+        raise UserInputError(
+            f"Unknown eBay marketplace {code!r}; use one of {', '.join(MARKETPLACE_HOSTS)}."
+        )
+    return marketplace
 
 
 def _no_such_search(search_id: int) -> str:
@@ -214,7 +283,16 @@ class StatusReport:
     events_waiting: int  # domain events not yet delivered by the outbox relay
 
 
-def status_report(engine: Engine, budget: DbCallBudget, now: datetime) -> StatusReport:
+def status_report(
+    engine: Engine,
+    budget: DbCallBudget,
+    now: datetime,
+    *,
+    marketplace: str = "EBAY_US",
+    categories: Sequence[str] = RECORD_CATEGORIES,
+) -> StatusReport:
+    """What `status` and the bot's /status show; `marketplace` and `categories` are the
+    firehose streams' (a search outside them runs its own query)."""
     with engine.connect() as conn:
         all_searches = searches.list_searches(conn)
         plan = searches.schedules(conn)
@@ -237,7 +315,13 @@ def status_report(engine: Engine, budget: DbCallBudget, now: datetime) -> Status
             rows.append(
                 SearchStatus(
                     search=s,
-                    mode=modes[s.id].mode if s.id in modes else "firehose",
+                    mode=(
+                        SearchMode.FIREHOSE
+                        if rides_firehose(
+                            s, modes[s.id].mode if s.id in modes else None, marketplace, categories
+                        )
+                        else SearchMode.QUERY
+                    ),
                     last_run_at=sched.last_run_at if sched else None,
                     next_run_at=sched.next_run_at if sched else None,
                     disabled_reason=sched.disabled_reason if sched else None,

@@ -61,6 +61,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from vinyl_detective.domain.models import SavedSearch
+
 PAGE_SIZE = 200
 # offset + limit can never pass 10,000: 50 pages of 200 is all one poll can read.
 MAX_PAGES_PER_POLL = 10_000 // PAGE_SIZE
@@ -385,6 +387,21 @@ def plan_schedule(
         minutes_left=minutes,
         fits=fits and spent <= spendable + 1e-6,
     )
+
+
+def rides_firehose(
+    search: SavedSearch, mode: str | None, marketplace: str, categories: Sequence[str]
+) -> bool:
+    """Whether the category streams serve `search`, or it must run its own query.
+
+    It rides unless it asked to query alone (`mode`), is on another marketplace than the
+    streams', or is limited to a category outside them.
+    """
+    if mode == SearchMode.QUERY:
+        return False
+    if search.marketplace != marketplace:
+        return False
+    return search.category_id in (None, "") or search.category_id in categories
 
 
 def next_run_after(ran_at: datetime, interval_min: float) -> datetime:

@@ -54,7 +54,7 @@ from vinyl_detective.fakes.ebay_query import (
     sort_items,
     title_words,
 )
-from vinyl_detective.sources.ebay import RECORDS, ROTATION_IDS
+from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORDS, ROTATION_IDS
 
 __all__ = ["FakeEbay", "ebay_error", "make_item"]
 
@@ -194,12 +194,15 @@ def make_item(
     feedback_score: int = 1200,
     category_id: str = RECORDS,
     country: str = "US",
+    marketplace: str = "EBAY_US",
     catalog_no: str | None = None,
     upc: str | None = None,
     aspects: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A realistic eBay item (detail shape) numbered `n`, for tests and the demo.
 
+    `marketplace` is the eBay site it is listed on (`listingMarketplaceId`, and the host
+    of its URL). Like eBay, the fake shows it to a search on any site (cross-border).
     `shipping=None` gives a CALCULATED shipping option with no cost (unknown shipping).
     An auction gets `currentBidPrice` (defaulting to `price`) and an `itemEndDate`.
     """
@@ -226,7 +229,8 @@ def make_item(
             "feedbackPercentage": feedback_pct,
             "feedbackScore": feedback_score,
         },
-        "itemWebUrl": f"https://www.ebay.com/itm/{legacy}",
+        "itemWebUrl": f"https://{MARKETPLACE_HOSTS.get(marketplace, 'www.ebay.com')}/itm/{legacy}",
+        "listingMarketplaceId": marketplace,
         "image": {"imageUrl": f"https://i.ebayimg.com/images/g/{legacy}/s-l225.jpg"},
         "itemLocation": {"postalCode": "112**", "country": country},
         "categories": [

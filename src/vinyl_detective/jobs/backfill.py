@@ -108,6 +108,7 @@ async def backfill_search(
             limit=page_size,
             offset=offset,
             sort="newlyListed",
+            marketplace=search.marketplace,
         )
         following = offset + page_size
         more = page.has_next and following + page_size <= MAX_RESULT_WINDOW

@@ -85,6 +85,7 @@ async def poll_stream(
             ebay,
             q=None,
             category_id=category_id,
+            marketplace=marketplace,
             mark=state.seen,
             max_pages=min(max_pages, MAX_PAGES_PER_POLL),
             page_size=page_size,

@@ -58,6 +58,7 @@ async def read_newest(
     *,
     q: str | None,
     category_id: str | None,
+    marketplace: str,
     mark: SeenMark,
     max_pages: int,
     page_size: int,
@@ -74,6 +75,7 @@ async def read_newest(
             limit=page_size,
             offset=page_no * page_size,
             sort="newlyListed",
+            marketplace=marketplace,
         )
         read.pages += 1
         for listing in page.listings:

@@ -50,7 +50,7 @@ class PriceSource(Protocol):
 class ItemSource(Protocol):
     """Where a listing's item specifics come from (the eBay client)."""
 
-    async def get_item(self, item_id: str) -> Listing: ...
+    async def get_item(self, item_id: str, marketplace: str | None = None) -> Listing: ...
 
 
 ChannelResolver = Callable[[SavedSearch | None], Sequence[Channel]]
@@ -314,7 +314,7 @@ class DealPipeline:
             # specifics (catalog number, UPC) can settle it. Only here is an item call
             # worth a share of the daily budget.
             try:
-                detailed = await self.items.get_item(listing.item_id)
+                detailed = await self.items.get_item(listing.item_id, listing.marketplace)
             except NotFoundError:
                 return listing, found
             counts.enriched += 1

@@ -66,6 +66,7 @@ async def poll_search(
             ebay,
             q=search.query,
             category_id=search.category_id,
+            marketplace=search.marketplace,
             mark=state.seen,
             max_pages=max_pages,
             page_size=page_size,

@@ -48,12 +48,12 @@ from vinyl_detective.domain.schedule import (
     Budget,
     SchedulePlan,
     SearchLoad,
-    SearchMode,
     StreamLoad,
     initial_run_at,
     is_due,
     next_run_after,
     plan_schedule,
+    rides_firehose,
 )
 from vinyl_detective.errors import BudgetExhaustedError, RateLimitedError, VinylDetectiveError
 from vinyl_detective.jobs.backfill import DEFAULT_ALERT_WITHIN, DEFAULT_LIMITS, backfill_search
@@ -173,11 +173,8 @@ class Scheduler:
 
     def rides_firehose(self, search: SavedSearch, schedule: SearchScheduleState | None) -> bool:
         """A search rides the firehose unless it asked not to or the streams cannot see it."""
-        if schedule is not None and schedule.mode == SearchMode.QUERY:
-            return False
-        if search.marketplace != self.marketplace:
-            return False
-        return search.category_id in (None, "") or search.category_id in self.categories
+        mode = schedule.mode if schedule is not None else None
+        return rides_firehose(search, mode, self.marketplace, self.categories)
 
     def _load(self, search: SavedSearch, schedule: SearchScheduleState | None) -> SearchLoad:
         low = schedule.min_minutes if schedule and schedule.min_minutes else self.min_minutes

@@ -174,6 +174,7 @@ class ListingSource(Protocol):
         limit: int = ...,
         offset: int = ...,
         sort: str | None = ...,
+        marketplace: str | None = ...,
     ) -> SearchPage: ...
 
 
@@ -505,14 +506,18 @@ class EbayClient(OwnsHttpClient):
         price_max: Decimal | None = None,
         listed_after: datetime | None = None,
         price_currency: str | None = None,
+        marketplace: str | None = None,
     ) -> SearchPage:
         """One page of `item_summary/search`, newest first by default.
 
         `q` and/or `category_id` (one category: eBay honours only the first). Auctions
         are included unless `buying_options` says otherwise. `price_max` is in
         `price_currency` (default: the marketplace's currency). `listed_after` becomes an
-        `itemStartDate:[..]` window. Raises ValueError for a request eBay would refuse.
+        `itemStartDate:[..]` window. `marketplace` (default: the client's) is the site
+        searched, sent as `X-EBAY-C-MARKETPLACE-ID`. Raises ValueError for a request eBay
+        would refuse.
         """
+        site = marketplace or self.marketplace
         if not (q and q.strip()) and not category_id:
             raise ValueError("an eBay search needs keywords (q) or a category_id, or both")
         if not 1 <= limit <= MAX_LIMIT:
@@ -531,7 +536,7 @@ class EbayClient(OwnsHttpClient):
             )
         filters = ["buyingOptions:{" + "|".join(options) + "}"]
         if price_max is not None:
-            currency = price_currency or MARKETPLACE_CURRENCIES.get(self.marketplace, "USD")
+            currency = price_currency or MARKETPLACE_CURRENCIES.get(site, "USD")
             filters += [f"price:[..{price_max}]", f"priceCurrency:{currency}"]
         if listed_after is not None:
             filters.append(f"itemStartDate:[{_filter_time(listed_after)}..]")
@@ -546,7 +551,7 @@ class EbayClient(OwnsHttpClient):
         params["limit"] = str(limit)
         params["offset"] = str(offset)
 
-        body = await self._browse_get(SEARCH_PATH, params)
+        body = await self._browse_get(SEARCH_PATH, params, site)
         raw_items = body.get("itemSummaries", [])
         if not isinstance(raw_items, list):
             raise PermanentError(SERVICE, "search response has an itemSummaries that is no list")
@@ -556,7 +561,7 @@ class EbayClient(OwnsHttpClient):
             try:
                 if not isinstance(raw, Mapping):
                     raise MalformedItemError("item summary is not an object")
-                listings.append(self._listing(raw))
+                listings.append(self._listing(raw, site))
             except MalformedItemError as exc:
                 skipped += 1
                 log.warning("ebay: skipped a malformed item summary: %s", exc)
@@ -571,20 +576,22 @@ class EbayClient(OwnsHttpClient):
             skipped=skipped,
         )
 
-    async def get_item(self, item_id: str) -> Listing:
+    async def get_item(self, item_id: str, marketplace: str | None = None) -> Listing:
         """The item detail for `item_id` ("v1|<n>|0"), with catalog number and barcode.
 
+        `marketplace` is the site the listing was found on (default: the client's).
         Raises NotFoundError when the listing is gone, PermanentError when eBay's answer
         is not a usable item.
         """
-        body = await self._browse_get(ITEM_PATH + quote(item_id, safe=""), {})
+        site = marketplace or self.marketplace
+        body = await self._browse_get(ITEM_PATH + quote(item_id, safe=""), {}, site)
         try:
-            return self._listing(body)
+            return self._listing(body, site)
         except MalformedItemError as exc:
             raise PermanentError(SERVICE, f"item {item_id} is malformed: {exc}") from exc
 
-    def _listing(self, item: Mapping[str, Any]) -> Listing:
-        return listing_from_item(item, marketplace=self.marketplace, campaign_id=self.campaign_id)
+    def _listing(self, item: Mapping[str, Any], marketplace: str) -> Listing:
+        return listing_from_item(item, marketplace=marketplace, campaign_id=self.campaign_id)
 
     # --- transport -------------------------------------------------------------------
 
@@ -676,17 +683,19 @@ class EbayClient(OwnsHttpClient):
             self._token_renew_at = self._clock() + float(expires_in) - margin
             return token
 
-    def _headers(self, token: str) -> dict[str, str]:
+    def _headers(self, token: str, marketplace: str) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",
-            "X-EBAY-C-MARKETPLACE-ID": self.marketplace,
+            "X-EBAY-C-MARKETPLACE-ID": marketplace,
             "Accept": "application/json",
         }
         if self.campaign_id:
             headers["X-EBAY-C-ENDUSERCTX"] = f"affiliateCampaignId={self.campaign_id}"
         return headers
 
-    async def _browse_get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    async def _browse_get(
+        self, path: str, params: Mapping[str, str], marketplace: str
+    ) -> dict[str, Any]:
         """GET a Browse API resource with budget, token refresh and retries."""
         url = self._base_url + path
         attempt = 0
@@ -696,7 +705,9 @@ class EbayClient(OwnsHttpClient):
             if self._budget is not None:
                 await self._budget.acquire()
             attempt += 1
-            response = await self._send("GET", url, params=params, headers=self._headers(token))
+            response = await self._send(
+                "GET", url, params=params, headers=self._headers(token, marketplace)
+            )
             if response is None:
                 await self._retry_or_raise(attempt, f"GET {path} failed")
                 continue
