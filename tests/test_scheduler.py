@@ -502,3 +502,38 @@ async def test_a_search_keeps_to_the_bounds_its_user_set(
     plan = scheduler(world, http).plan(world.clock())  # plenty of budget: both speed up
     assert plan.searches[bounded.id] == 45
     assert plan.searches[free.id] == 5  # the scheduler's default minimum
+
+
+class HeldNetwork(httpx.AsyncBaseTransport):
+    """The fake eBay behind a network that holds every search until the test lets go."""
+
+    def __init__(self, world: World) -> None:
+        self.inner = httpx.ASGITransport(app=world.fake.app)
+        self.arrived = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/item_summary/search" in request.url.path:
+            self.arrived.set()
+            await self.go.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_job_running_longer_than_its_lease_keeps_it(world: World) -> None:
+    query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    network = HeldNetwork(world)
+    async with httpx.AsyncClient(transport=network) as held:
+        one = scheduler(world, held, owner="worker-1", lease_renew_seconds=0.01)
+        running = asyncio.create_task(one.run_due(world.clock()))
+        await asyncio.wait_for(network.arrived.wait(), 5)
+
+        world.clock.advance(minutes=25)  # past the 20-minute lease, the poll still running
+        await asyncio.sleep(0.1)  # worker-1 renews meanwhile
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.fake.app)) as http:
+            other = await scheduler(world, http, owner="worker-2").run_due(world.clock())
+
+        network.go.set()
+        first = await asyncio.wait_for(running, 5)
+    assert other.busy == 1
+    assert other.query_polls == 0
+    assert first.query_polls == 1

@@ -21,9 +21,10 @@ Every cycle (`run_due(now)`) it
 
 The same search (or stream) never runs twice at once: in-process by a set of running
 keys, across processes by a lease row with an expiry (storage/checkpoints.py) that a
-crashed holder cannot keep. A failing job is logged and the others go on; when the eBay
-budget is spent (our own BudgetExhaustedError, or eBay's 429) API work pauses until the
-reset. With `skip_initial`, whatever is due at start is moved one interval out instead.
+crashed holder cannot keep and a running job renews (every third of its time). A
+failing job is logged and the others go on; when the eBay budget is spent (our own
+BudgetExhaustedError, or eBay's 429) API work pauses until the reset. With
+`skip_initial`, whatever is due at start is moved one interval out instead.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ class Scheduler:
         query_page_size: int = PAGE_SIZE,
         prepare: Prepare | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        lease_renew_seconds: float | None = None,
     ) -> None:
         self.engine = engine
         self.ebay = ebay
@@ -152,6 +154,13 @@ class Scheduler:
         self.skip_initial = skip_initial
         self.owner = owner or default_owner()
         self.lease_ttl = lease_ttl
+        # A running job renews its lease this often (real seconds), so a long backfill
+        # never loses it to another worker: a third of the lease by default.
+        self.lease_renew_seconds = (
+            lease_renew_seconds
+            if lease_renew_seconds is not None
+            else lease_ttl.total_seconds() / 3
+        )
         self.min_minutes = min_minutes
         self.max_minutes = max_minutes
         self.reserve = reserve
@@ -499,6 +508,7 @@ class Scheduler:
                 report.busy += 1
                 return
             self._running.add(key)
+            renewing = asyncio.create_task(self._keep_lease(lease, key))
             try:
                 if not unchanged():
                     report.busy += 1
@@ -524,8 +534,19 @@ class Scheduler:
                     "%s failed: %s", key, exc, exc_info=not isinstance(exc, VinylDetectiveError)
                 )
             finally:
+                renewing.cancel()
                 self._running.discard(key)
                 self._drop_lease(lease)
+
+    async def _keep_lease(self, lease: tuple[str, str | int], key: str) -> None:
+        """Renew the lease of a running job until it is cancelled (the job ended)."""
+        while True:
+            await asyncio.sleep(self.lease_renew_seconds)
+            try:
+                if not self._take_lease(lease):
+                    log.warning("%s: its lease was taken by another worker", key)
+            except Exception:  # a renewal that fails is retried; the job goes on
+                log.exception("%s: renewing its lease failed", key)
 
     def _stream_untouched(self, key: str, last_poll_at: datetime | None) -> bool:
         with self.engine.connect() as conn:
