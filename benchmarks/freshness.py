@@ -147,7 +147,9 @@ def _swell(moment: datetime) -> float:
     return 1 + 0.5 * math.sin(2 * math.pi * (hours - 14) / 24)
 
 
-def build_market(seed: int, hours: float, us_searches: int, gb_searches: int) -> Market:
+def build_market(
+    seed: int, hours: float, us_searches: int, gb_searches: int, gb_per_day: float = 20
+) -> Market:
     rng = random.Random(seed)
     used = {w.lower() for w in _FILLER_WORDS}
     queries = [
@@ -170,7 +172,7 @@ def build_market(seed: int, hours: float, us_searches: int, gb_searches: int) ->
                 owner = min(us_searches - 1, bisect.bisect_left(weights, pick))
             raw.append((t, category, owner))
     for gb_owner in range(us_searches, us_searches + gb_searches):
-        per_day = 20 * rng.paretovariate(1.2)
+        per_day = gb_per_day * rng.paretovariate(1.2)
         t = 0.0
         while (t := t + rng.expovariate(per_day / 86_400)) < horizon:
             raw.append((t, OTHER_MARKETPLACE_CATEGORY, gb_owner))
@@ -410,10 +412,10 @@ class Figures:
         return any(calls > DAILY_LIMIT for calls in self.calls_by_day.values())
 
 
-def measure(name: str, seed: int, hours: float, us: int, gb: int) -> Figures:
+def measure(name: str, seed: int, hours: float, us: int, gb: int, gb_per_day: float) -> Figures:
     """Build the market, run one strategy over it, read the figures from its database."""
     logging.basicConfig(level=logging.ERROR)
-    market = build_market(seed, hours, us, gb)
+    market = build_market(seed, hours, us, gb, gb_per_day)
     until = START + timedelta(hours=hours) + GRACE
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vd-freshness-") as directory:
@@ -515,6 +517,9 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=24.0, help="measured window (simulated)")
     parser.add_argument("--searches", type=int, default=300, help="searches on EBAY_US")
     parser.add_argument("--gb-searches", type=int, default=10, help="searches on EBAY_GB")
+    parser.add_argument(
+        "--gb-per-day", type=float, default=20, help="typical new listings a day per GB search"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--serial", action="store_true", help="one strategy after the other")
     parser.add_argument("--write", action="store_true", help="write results-freshness.md")
@@ -522,9 +527,12 @@ def main() -> None:
 
     load_before = load()
     started = time.perf_counter()
-    market = build_market(args.seed, args.hours, args.searches, args.gb_searches)
+    market = build_market(args.seed, args.hours, args.searches, args.gb_searches, args.gb_per_day)
     check_market(market, sample=300)
-    jobs = [(name, args.seed, args.hours, args.searches, args.gb_searches) for name in STRATEGIES]
+    jobs = [
+        (name, args.seed, args.hours, args.searches, args.gb_searches, args.gb_per_day)
+        for name in STRATEGIES
+    ]
     if args.serial:
         rows = [measure(*job) for job in jobs]
     else:
@@ -540,7 +548,8 @@ def main() -> None:
         f"{args.hours:g} simulated hours from {START:%Y-%m-%d %H:%M} UTC (a quota day's "
         f"start) measured, then {GRACE.total_seconds() / 3600:g} h more for late polls; "
         f"{args.searches} searches on EBAY_US riding the record categories + "
-        f"{args.gb_searches} on EBAY_GB; {listed:,} new category listings in the window "
+        f"{args.gb_searches} on EBAY_GB (~{args.gb_per_day:g} new listings a day each, "
+        f"heavy-tailed); {listed:,} new category listings in the window "
         f"({', '.join(f'{CATEGORY_NAMES[c]} {r:,}/day' for c, r in CATEGORY_RATES.items())}"
         f" on average, with a daily swell), {fixed.wanted:,} listings wanted by a search; "
         f"budget {DAILY_LIMIT:,} calls a quota day (07:00 UTC); seed {args.seed}"
@@ -574,7 +583,8 @@ def write_results(
 ) -> None:
     command = (
         f".venv/bin/python benchmarks/freshness.py --hours {args.hours:g} "
-        f"--searches {args.searches} --gb-searches {args.gb_searches} --seed {args.seed}"
+        f"--searches {args.searches} --gb-searches {args.gb_searches} "
+        f"--gb-per-day {args.gb_per_day:g} --seed {args.seed}"
         f"{' --serial' if args.serial else ''} --write"
     )
     how = "one strategy after the other" if args.serial else "both strategies at once"

@@ -137,16 +137,17 @@ def test_the_firehose_stays_on_when_riders_querying_alone_would_cost_more() -> N
         assert plan.streams[name].interval_min <= 200 / rate  # one page still reaches
 
 
-def test_a_busy_own_query_search_is_polled_before_its_pages_overflow() -> None:
-    # 30 new listings a minute: a poll may read 10 pages of 200, kept half full, so at
-    # most every 1,000 / 30 = 33 minutes, however rarely the user asked for it.
-    busy = search(1, base_minutes=240, min_minutes=120, max_minutes=240, arrivals_per_min=30)
+def test_a_busy_own_query_search_is_polled_once_a_page_has_arrived() -> None:
+    # 3 new listings a minute fill a page of 200 in 67 minutes: polling less often saves
+    # no call (more pages a poll) and only delays, however rarely the user asked for it.
+    busy = search(1, base_minutes=240, min_minutes=120, max_minutes=240, arrivals_per_min=3)
     quiet = search(2, base_minutes=240, min_minutes=120, max_minutes=240, arrivals_per_min=0.1)
     plan = plan_schedule([busy, quiet], budget(limit=300))
-    assert plan.searches[1] == pytest.approx(1000 / 30)
+    assert plan.searches[1] == pytest.approx(200 / 3)
     assert plan.searches[2] >= 120
-    # Its cost counts the pages: 30 a minute is 0.15 calls a minute, one page or not.
-    assert busy.cost(plan.searches[1]) == pytest.approx(30 / 200)
+    # Its cost counts the pages: 3 a minute is 0.015 calls a minute however it is polled.
+    assert busy.cost(plan.searches[1]) == pytest.approx(3 / 200)
+    assert busy.cost(240) == busy.cost(plan.searches[1])
 
 
 def test_busier_streams_are_read_more_often_when_the_budget_is_tight() -> None:

@@ -470,14 +470,29 @@ async def test_a_busy_own_query_search_is_polled_often_enough_for_its_pages(
     assert world.fake.requests[-1].headers["x-ebay-c-marketplace-id"] == "EBAY_GB"
     assert {d.listing.marketplace for d in world.inboxes[own.id].deals} == {"EBAY_GB"}
 
-    # ... and from now on it is polled every 160 minutes, below the user's minimum, so
-    # that 2,000 never arrive between two polls (10 pages, kept half full: 1,000 / 6.25).
+    # ... and from now on it is polled every 32 minutes, below the user's minimum: about
+    # a page's worth (200 / 6.25 a minute), which costs no more calls a day than 8 pages
+    # every 200 minutes and never lets a burst outrun the pages a poll may read.
     ran_at = world.clock()
     world.clock.advance(seconds=20)  # the daemon's next tick re-plans
     tick = await sched.run_due(world.clock())
     assert tick.plan is not None
-    assert tick.plan.searches[own.id] == pytest.approx(1000 / (1500 / 240))
-    assert sched.next_wakeup(world.clock()) == ran_at + timedelta(minutes=160)
+    assert tick.plan.searches[own.id] == pytest.approx(200 / (1500 / 240))
+    assert sched.next_wakeup(world.clock()) == ran_at + timedelta(minutes=32)
+
+
+async def test_a_search_whose_last_poll_found_nothing_pages_down_to_that_poll(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    own = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    sched = scheduler(world, http, concurrency=1)
+    await sched.run_due(world.clock())  # nothing listed yet: no listing to mark
+
+    world.clock.advance(minutes=30)
+    arrivals(world, 1000, 450, timedelta(minutes=30), deals={5, 440}, marketplace="EBAY_GB")
+    assert (await sched.run_due(world.clock())).query_polls == 1
+
+    assert len(world.inboxes[own.id].deals) == 2  # three pages, down to the last poll
 
 
 async def test_the_scheduler_wakes_at_the_quota_reset_whatever_the_plan(

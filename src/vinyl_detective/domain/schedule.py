@@ -22,10 +22,10 @@ Costs, in calls per minute:
   with `I`, so polling less often saves nothing. The floor cost of reading everything is
   ``r/200`` a minute: a category with 30,000 new listings a day needs 150 calls a day;
 - a saved search polled on its own every `I` minutes costs ``max(1/I, r/200)`` for its
-  own `r` new listings a minute (one page of the newest; more when more arrived). A poll
-  reads at most `OWN_QUERY_MAX_PAGES` pages, so its interval is kept to
-  ``I ≤ 0.5 · 10 · 200 / r`` (`SearchLoad.longest_interval`): whatever the budget, the
-  pages of a poll reach what the previous poll saw;
+  own `r` new listings a minute (one page of the newest; more when more arrived). Just as
+  for a stream, polling it less often than its one-page interval ``200/r`` saves nothing,
+  so that is its longest interval (`SearchLoad.longest_interval`); a poll may read up to
+  `OWN_QUERY_MAX_PAGES` pages, ten times what it normally needs, for bursts;
 - over the `T` minutes left until the reset, a plan costs ``T · Σ cost``.
 
 The plan, in order:
@@ -66,10 +66,9 @@ from vinyl_detective.domain.models import SavedSearch
 PAGE_SIZE = 200
 # offset + limit can never pass 10,000: 50 pages of 200 is all one poll can read.
 MAX_PAGES_PER_POLL = 10_000 // PAGE_SIZE
-# An own-query poll pages down to what the search saw last time, at most this many pages;
-# the planner keeps the expected arrivals between two polls to half of that.
+# An own-query poll pages down to what the search saw last time, at most this many pages
+# (the planner polls a search about once a page's worth of listings, see longest_interval).
 OWN_QUERY_MAX_PAGES = 10
-OWN_QUERY_FILL = 0.5
 DEFAULT_RESERVE = 0.15
 # The arrival rate assumed for a stream never observed yet (listings a minute).
 UNKNOWN_ARRIVAL_RATE = 10.0
@@ -115,18 +114,17 @@ class SearchLoad:
 
     @property
     def longest_interval(self) -> float:
-        """Its max interval, shortened so a poll's pages reach what it saw last time.
+        """Its max interval, or its one-page interval if that is shorter.
 
-        With `r` new listings a minute a poll every `I` minutes meets ``r·I`` of them; it
-        may read ``OWN_QUERY_MAX_PAGES`` pages, and the plan keeps ``r·I`` to
-        ``OWN_QUERY_FILL`` of that, so a busy spell does not outrun the pages. Never below
+        With `r` new listings a minute a poll every `I` minutes reads ``r·I / 200`` pages,
+        so beyond ``I = 200/r`` polling less often costs the same calls a day and only
+        adds latency (and a burst could outrun the pages a poll may read). Never below
         one minute.
         """
         rate = self.arrivals_per_min or 0.0
         if rate <= 0:
             return self.max_minutes
-        reachable = OWN_QUERY_MAX_PAGES * PAGE_SIZE * OWN_QUERY_FILL / rate
-        return max(1.0, min(self.max_minutes, reachable))
+        return max(1.0, min(self.max_minutes, PAGE_SIZE / rate))
 
     @property
     def shortest_interval(self) -> float:

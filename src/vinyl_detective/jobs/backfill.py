@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.errors import RateLimitedError
+from vinyl_detective.jobs.newest import newest_of
 from vinyl_detective.jobs.paging import (
     Page,
     PagingLimits,
@@ -137,6 +138,16 @@ async def backfill_search(
                 requests=requests_before + state.requests,
                 now=clock(),
             )
+            if start_offset == 0 and state.pages == 1:
+                # The newest listings: its own-query polls continue from here.
+                checkpoints.raise_search_mark(conn, search.id, newest_of(page.items))
+        log.info(  # a long backfill's progress, page by page, for whoever reads the log
+            "backfill search=%s page %d: %d listings so far, back to %s",
+            search.id,
+            state.pages,
+            state.items,
+            f"{state.earliest_seen:%Y-%m-%d %H:%M}" if state.earliest_seen else "-",
+        )
 
     error: str | None = None
     try:

@@ -87,15 +87,14 @@ async def poll_stream(
             category_id=category_id,
             marketplace=marketplace,
             mark=state.seen,
+            last_read_at=state.last_poll_at,
             max_pages=min(max_pages, MAX_PAGES_PER_POLL),
             page_size=page_size,
             overlap=overlap,
         )
         result.pages, result.reached_seen, result.listings = read.pages, read.reached_seen, read.new
         result.counts = await pipeline.process(read.listings, routes, check_keywords=True)
-        result.arrivals_per_min = read.arrival_rate(
-            state.arrivals_per_min, state.seen, state.last_poll_at, now
-        )
+        result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, state.last_poll_at, now)
         with engine.begin() as conn:
             checkpoints.record_stream_poll(
                 conn,

@@ -6,13 +6,14 @@ or category). A poll asks for `sort=newlyListed` pages (offset 0, size, 2·size,
 stops at the first of
 
 - a listing older than the high-water mark (`SeenMark`, the newest listing the previous
-  poll read) less `overlap`, for listings that reach eBay's index a little late;
+  polls read; when they read none, the time of the last poll) less `overlap`, for
+  listings that reach eBay's index a little late;
 - the source's last page;
 - the page cap (`max_pages`): then listings between this poll's last page and the mark
   may be missed, and the read says so (`reached_seen` False).
 
-A first read (no mark yet) reads one page: polls are for new listings, and a search's
-older listings come from its backfill.
+A very first read (never read before) reads one page: polls are for new listings, and a
+search's older listings come from its backfill.
 """
 
 from __future__ import annotations
@@ -39,15 +40,16 @@ class NewestRead:
     new: int = 0  # listed after the mark (the overlap's re-reads not counted)
     reached_seen: bool = False  # False: the page cap came first, listings may be missed
     newest: SeenMark = field(default_factory=SeenMark)
+    since: datetime | None = None  # where seen ground began (None: a very first read)
 
     def arrival_rate(
-        self, previous: float | None, mark: SeenMark, last_read_at: datetime | None, now: datetime
+        self, previous: float | None, last_read_at: datetime | None, now: datetime
     ) -> float | None:
         """The smoothed arrival rate (listings a minute) after this read.
 
-        Unchanged on a first read (no mark or no previous read: no interval to divide by).
+        Unchanged on a very first read (no previous read: no interval to divide by).
         """
-        if mark.listed_at is None or last_read_at is None:
+        if self.since is None or last_read_at is None:
             return previous
         elapsed = (now - last_read_at).total_seconds() / 60
         return update_arrival_rate(previous, self.new, elapsed, complete=self.reached_seen)
@@ -60,14 +62,16 @@ async def read_newest(
     category_id: str | None,
     marketplace: str,
     mark: SeenMark,
+    last_read_at: datetime | None,
     max_pages: int,
     page_size: int,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> NewestRead:
-    """Page newest first down to `mark` (see the module docstring)."""
-    read = NewestRead()
-    stop_before = mark.listed_at - overlap if mark.listed_at is not None else None
-    pages_allowed = 1 if mark.listed_at is None else max(1, max_pages)
+    """Page newest first down to `mark`, or `last_read_at` without one (module docstring)."""
+    since = mark.listed_at or last_read_at
+    read = NewestRead(since=since)
+    stop_before = since - overlap if since is not None else None
+    pages_allowed = 1 if since is None else max(1, max_pages)
     for page_no in range(pages_allowed):
         page = await ebay.search(
             q=q,
@@ -86,18 +90,19 @@ async def read_newest(
         if read.reached_seen or not page.has_next:
             read.reached_seen = True
             break
-    if mark.listed_at is None:
-        read.reached_seen = True  # a first read is one page by design
+    if since is None:
+        read.reached_seen = True  # a very first read is one page by design
     read.new = sum(
         1
         for lst in read.listings
-        if mark.listed_at is None or lst.listed_at is None or lst.listed_at > mark.listed_at
+        if since is None or lst.listed_at is None or lst.listed_at > since
     )
-    read.newest = _newest(read.listings)
+    read.newest = newest_of(read.listings)
     return read
 
 
-def _newest(listings: Sequence[Listing]) -> SeenMark:
+def newest_of(listings: Sequence[Listing]) -> SeenMark:
+    """The high-water mark these listings set: the newest of them that carries a time."""
     timed = [lst for lst in listings if lst.listed_at is not None]
     if not timed:
         return SeenMark()

@@ -2,10 +2,11 @@
 
 For searches the firehose cannot serve (another marketplace, another category, or asked
 to query alone). A poll reads newest first down to the newest listing this search's own
-polls read last time (jobs/newest.py), up to `OWN_QUERY_MAX_PAGES` pages of 200; the
-planner keeps the search's interval short enough, from its observed arrival rate, for
-that to reach seen ground (domain/schedule.py). Its high-water mark is the search's own:
-a listing stored meanwhile by another search or stream does not stop the paging.
+polls (or its backfill) read last time (jobs/newest.py), up to `OWN_QUERY_MAX_PAGES`
+pages of 200; the planner polls a busy search about once a page's worth of new listings
+(domain/schedule.py), so that is ten times what a poll normally needs. The high-water
+mark is the search's own: a listing stored meanwhile by another search or stream does
+not stop the paging.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ async def poll_search(
             category_id=search.category_id,
             marketplace=search.marketplace,
             mark=state.seen,
+            last_read_at=state.last_poll_at,
             max_pages=max_pages,
             page_size=page_size,
         )
@@ -75,9 +77,7 @@ async def poll_search(
         result.counts = await pipeline.process(
             read.listings, [route], check_keywords=False, source_search_id=search.id
         )
-        result.arrivals_per_min = read.arrival_rate(
-            state.arrivals_per_min, state.seen, state.last_poll_at, now
-        )
+        result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, state.last_poll_at, now)
         with engine.begin() as conn:
             checkpoints.record_search_poll(
                 conn,

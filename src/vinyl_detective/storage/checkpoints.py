@@ -352,19 +352,26 @@ def record_search_poll(
     arrivals_per_min: float | None,
 ) -> None:
     """After an own-query poll: its high-water mark (only ever moves forward), its rate."""
-    ensure_schedule(conn, search_id)
+    raise_search_mark(conn, search_id, newest)
     t = search_schedules.c
     values: dict[str, Any] = {"last_poll_at": now, "arrivals_per_min": arrivals_per_min}
-    if newest.listed_at is not None:
-        conn.execute(
-            search_schedules.update()
-            .where(
-                t.search_id == search_id,
-                sa.or_(t.newest_listed_at.is_(None), t.newest_listed_at < newest.listed_at),
-            )
-            .values(newest_listed_at=newest.listed_at, newest_item_id=newest.item_id)
-        )
     conn.execute(search_schedules.update().where(t.search_id == search_id).values(**values))
+
+
+def raise_search_mark(conn: sa.Connection, search_id: int, newest: SeenMark) -> None:
+    """Move the search's own high-water mark up to `newest` (never down)."""
+    ensure_schedule(conn, search_id)
+    if newest.listed_at is None:
+        return
+    t = search_schedules.c
+    conn.execute(
+        search_schedules.update()
+        .where(
+            t.search_id == search_id,
+            sa.or_(t.newest_listed_at.is_(None), t.newest_listed_at < newest.listed_at),
+        )
+        .values(newest_listed_at=newest.listed_at, newest_item_id=newest.item_id)
+    )
 
 
 def set_search_interval(conn: sa.Connection, search_id: int, minutes: float) -> None:
