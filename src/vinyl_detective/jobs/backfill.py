@@ -141,7 +141,8 @@ async def backfill_search(
             if start_offset == 0 and state.pages == 1:
                 # The newest listings: its own-query polls continue from here.
                 checkpoints.raise_search_mark(conn, search.id, newest_of(page.items))
-        log.info(  # a long backfill's progress, page by page, for whoever reads the log
+        log.log(  # a long backfill's progress, page by page (one page: the summary says it)
+            logging.INFO if state.pages > 1 else logging.DEBUG,
             "backfill search=%s page %d: %d listings so far, back to %s",
             search.id,
             state.pages,
