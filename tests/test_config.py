@@ -99,3 +99,28 @@ def test_a_broken_global_rule_and_log_level_are_refused_at_start() -> None:
 def test_an_unsupported_database_is_named() -> None:
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         parse_settings({"DATABASE_URL": "mysql://x/y"})
+
+
+def test_configured_exchange_rates_replace_the_built_in_ones() -> None:
+    from decimal import Decimal
+
+    from vinyl_detective.daemon import Daemon
+
+    settings = parse_settings({**LIVE, "FX_RATES": "gbp=1.27, EUR=1.08 NOK=0.094"})
+    assert settings.fx_rates == {
+        "GBP": Decimal("1.27"),
+        "EUR": Decimal("1.08"),
+        "NOK": Decimal("0.094"),
+    }
+    rates = Daemon(settings).rates
+    assert rates.convert(Decimal("100"), "GBP", "USD") == Decimal("127.00")
+    assert rates.convert(Decimal("100"), "NOK", "USD") == Decimal("9.40")  # new currency
+    assert rates.convert(Decimal("100"), "CAD", "USD") == Decimal("72.00")  # built in
+
+
+@pytest.mark.parametrize("raw", ["GBP:1.27", "GBP=abc", "GBP=-1", "POUND=1.3", "GBP=nan"])
+def test_a_malformed_exchange_rate_is_refused_with_what_to_write(raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({**LIVE, "FX_RATES": raw})
+    assert f"FX_RATES={raw!r} is malformed" in str(caught.value)
+    assert "GBP=1.27 EUR=1.08" in str(caught.value)

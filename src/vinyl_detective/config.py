@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
@@ -65,6 +66,8 @@ class Settings:
     events_url: str = ""
     events_secret: str | None = None
     log_level: str = "INFO"
+    # Exchange rates over the built-in approximate ones: US dollars for one unit.
+    fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -174,6 +177,21 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             raise ValueError(exc.message) from None
         return raw
 
+    def fx_rates(raw: str) -> dict[str, Decimal]:
+        rates: dict[str, Decimal] = {}
+        for pair in raw.replace(",", " ").split():
+            code, sep, value = pair.partition("=")
+            if not sep or len(code) != 3 or not code.isalpha():
+                raise ValueError(pair)
+            try:
+                rate = Decimal(value)
+            except InvalidOperation:
+                raise ValueError(pair) from None
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(pair)
+            rates[code.upper()] = rate
+        return rates
+
     def marketplace(raw: str) -> str:
         if raw.upper() not in MARKETPLACES:
             raise ValueError(raw)
@@ -247,6 +265,12 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         ),
         events_secret=get("EVENTS_WEBHOOK_SECRET") or None,
         log_level=typed("LOG_LEVEL", log_level, "INFO", "one of DEBUG, INFO, WARNING, ERROR"),
+        fx_rates=typed(
+            "FX_RATES",
+            fx_rates,
+            {},
+            "currency=rate pairs giving US dollars for one unit, e.g. GBP=1.27 EUR=1.08",
+        ),
         extra=dict(values),
     )
     if problems:

@@ -28,7 +28,7 @@ from telegram.ext import Application
 
 from vinyl_detective.api.app import IngestResult, create_app
 from vinyl_detective.config import Settings, redact_url
-from vinyl_detective.domain.currency import ExchangeRates
+from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
@@ -154,7 +154,8 @@ class Daemon:
         self.paused_until: datetime | None = None
         self.last_cycle: CycleSummary | None = None
         self._apprise: dict[tuple[str, object], Channel] = {}
-        self.rates = ExchangeRates()
+        # The built-in approximate rates, with the configured ones (FX_RATES) over them.
+        self.rates = ExchangeRates({**APPROXIMATE_USD_RATES, **settings.fx_rates})
         self.engine: Engine
         self.budget: DbCallBudget
         self.ebay: EbayClient

@@ -18,7 +18,7 @@ DEFAULT_RATES_DATE = "2025-09-01"
 
 APPROXIMATE_USD_RATES: Mapping[str, Decimal] = {
     # Value of one unit of each currency in US dollars, approximate as of DEFAULT_RATES_DATE.
-    # Good enough to decide "is this a deal"; override them in configuration for accuracy.
+    # Good enough to decide "is this a deal"; FX_RATES in the configuration overrides them.
     "USD": Decimal("1"),
     "EUR": Decimal("1.17"),
     "GBP": Decimal("1.35"),
