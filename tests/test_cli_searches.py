@@ -82,6 +82,12 @@ def test_a_search_can_be_bounded_prioritised_and_made_to_query_alone(
     assert code == 1
     assert "The minimum interval (90 min) is longer than the maximum (60 min)." in output
     assert "Priority runs from -2" in cli("search", "schedule", "1", "--priority", "5")[1]
+    cli("search", "add", "miles davis")
+    code, output = cli("search", "schedule", "2", "--max", "3")
+    assert code == 1
+    assert "The minimum interval (5 min, the default) is longer than the maximum (3 min)" in (
+        output
+    )
     assert "There is no search #7" in cli("search", "schedule", "7", "--min", "5")[1]
     with open_database(database).connect() as conn:
         state = checkpoints.get_schedule(conn, 1)

@@ -118,7 +118,9 @@ def test_configured_exchange_rates_replace_the_built_in_ones() -> None:
     assert rates.convert(Decimal("100"), "CAD", "USD") == Decimal("72.00")  # built in
 
 
-@pytest.mark.parametrize("raw", ["GBP:1.27", "GBP=abc", "GBP=-1", "POUND=1.3", "GBP=nan"])
+@pytest.mark.parametrize(
+    "raw", ["GBP:1.27", "GBP=abc", "GBP=-1", "POUND=1.3", "GBP=nan", "USD=1.1"]
+)
 def test_a_malformed_exchange_rate_is_refused_with_what_to_write(raw: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings({**LIVE, "FX_RATES": raw})

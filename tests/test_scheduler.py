@@ -552,3 +552,28 @@ async def test_a_job_running_longer_than_its_lease_keeps_it(world: World) -> Non
     assert other.busy == 1
     assert other.query_polls == 0
     assert first.query_polls == 1
+
+
+async def test_a_rider_asked_to_query_alone_reads_only_what_the_firehose_did_not(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    rider = world.add_search("art blakey")
+    arrivals(world, 100, 300, timedelta(hours=6), deals=set())
+    world.fake.token_ttl = 86_400  # count only searches
+    sched = scheduler(world, http)
+    await sched.run_due(world.clock())  # its backfill reads the 300, the streams look
+
+    world.clock.advance(minutes=60)
+    arrivals(world, 1000, 1000, timedelta(minutes=60), deals=set())
+    await sched.run_due(world.clock())  # the firehose reads the 1,000
+    with world.engine.begin() as conn:
+        checkpoints.set_search_options(conn, rider.id, mode="query")
+
+    world.clock.advance(minutes=10)
+    arrivals(world, 5000, 50, timedelta(minutes=10), deals={0})
+    calls = world.fake.calls
+    report = await sched.run_due(world.clock())
+
+    assert report.query_polls == 1
+    assert world.fake.calls - calls == 1  # one page: down to the firehose's last look
+    assert len(world.inboxes[rider.id].deals) == 1

@@ -368,7 +368,12 @@ def search_add(
 def search_schedule(
     search_id: int,
     min_every: Annotated[
-        float | None, typer.Option("--min", help="Never poll more often (minutes).")
+        float | None,
+        typer.Option(
+            "--min",
+            help="Poll at most this often (minutes); a search busier than a page of listings "
+            "in that time is still polled once a page has arrived (no extra calls).",
+        ),
     ] = None,
     max_every: Annotated[
         float | None, typer.Option("--max", help="Never poll less often (minutes).")
@@ -392,9 +397,17 @@ def search_schedule(
     bounds; the daily budget wins over a minimum, and a busy search's pages over a maximum.
     """
     mode = None if own_query is None else ("query" if own_query else "firehose")
-    state = _service().set_schedule(
+    service = _service()
+    state = service.set_schedule(
         search_id, mode=mode, min_minutes=min_every, max_minutes=max_every, priority=priority
     )
+    search = next(s for s in service.list() if s.id == search_id)
+    home = _settings().ebay_marketplace
+    if state.mode == "firehose" and search.marketplace != home:
+        console.print(
+            f"(It searches {search.marketplace}, not {home}: the category firehose cannot "
+            "serve it, so it keeps running its own query.)"
+        )
     bounds = (
         f"{state.min_minutes:g}" if state.min_minutes else "default",
         f"{state.max_minutes:g}" if state.max_minutes else "default",

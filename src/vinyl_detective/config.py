@@ -187,7 +187,7 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
                 rate = Decimal(value)
             except InvalidOperation:
                 raise ValueError(pair) from None
-            if not rate.is_finite() or rate <= 0:
+            if not rate.is_finite() or rate <= 0 or (code.upper() == "USD" and rate != 1):
                 raise ValueError(pair)
             rates[code.upper()] = rate
         return rates
@@ -269,7 +269,8 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             "FX_RATES",
             fx_rates,
             {},
-            "currency=rate pairs giving US dollars for one unit, e.g. GBP=1.27 EUR=1.08",
+            "currency=rate pairs giving US dollars for one unit (USD itself is 1), "
+            "e.g. GBP=1.27 EUR=1.08",
         ),
         extra=dict(values),
     )

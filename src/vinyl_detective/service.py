@@ -14,7 +14,12 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
-from vinyl_detective.domain.schedule import SearchMode, rides_firehose
+from vinyl_detective.domain.schedule import (
+    DEFAULT_MAX_MINUTES,
+    DEFAULT_MIN_MINUTES,
+    SearchMode,
+    rides_firehose,
+)
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
 from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORD_CATEGORIES
@@ -185,9 +190,10 @@ class SearchService:
             assert current is not None
             low = min_minutes if min_minutes is not None else current.min_minutes
             high = max_minutes if max_minutes is not None else current.max_minutes
-            if low is not None and high is not None and low > high:
+            if (low or DEFAULT_MIN_MINUTES) > (high or DEFAULT_MAX_MINUTES):
                 raise UserInputError(
-                    f"The minimum interval ({low:g} min) is longer than the maximum ({high:g} min)."
+                    f"The minimum interval ({_bound(low, DEFAULT_MIN_MINUTES)}) is longer "
+                    f"than the maximum ({_bound(high, DEFAULT_MAX_MINUTES)})."
                 )
             try:
                 checkpoints.set_search_options(
@@ -237,6 +243,10 @@ class GlobalRule:
 
 def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _bound(value: float | None, default: float) -> str:
+    return f"{value:g} min" if value else f"{default:g} min, the default"
 
 
 def _marketplace(code: str) -> str:

@@ -70,6 +70,9 @@ MAX_PAGES_PER_POLL = 10_000 // PAGE_SIZE
 # (the planner polls a search about once a page's worth of listings, see longest_interval).
 OWN_QUERY_MAX_PAGES = 10
 DEFAULT_RESERVE = 0.15
+# A search's interval bounds unless its user set others (`search schedule`).
+DEFAULT_MIN_MINUTES = 5.0
+DEFAULT_MAX_MINUTES = 240.0
 # The arrival rate assumed for a stream never observed yet (listings a minute).
 UNKNOWN_ARRIVAL_RATE = 10.0
 
@@ -131,8 +134,10 @@ class SearchLoad:
         return min(self.min_minutes, self.longest_interval)
 
     def cost(self, interval: float) -> float:
-        """Calls a minute when polled every `interval` minutes: one, or more pages if busy."""
-        return max(1 / interval, (self.arrivals_per_min or 0.0) / PAGE_SIZE)
+        """Calls a minute when polled every `interval` minutes: one page, or as many as
+        arrived (up to the `OWN_QUERY_MAX_PAGES` a poll may read)."""
+        pages_a_minute = (self.arrivals_per_min or 0.0) / PAGE_SIZE
+        return max(1 / interval, min(pages_a_minute, OWN_QUERY_MAX_PAGES / interval))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE
+from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE, SeenMark
 from vinyl_detective.jobs.newest import NewestRead, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
-from vinyl_detective.storage import checkpoints, job_runs
+from vinyl_detective.storage import checkpoints, job_runs, searches
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,15 @@ async def poll_search(
     with engine.begin() as conn:
         checkpoints.ensure_schedule(conn, search.id)
         state = checkpoints.get_schedule(conn, search.id)
+        planned = searches.get_schedule(conn, search.id)
         run_id = job_runs.start_job(conn, "poll", f"search:{search.id}", now)
     assert state is not None
+    mark, last_read_at = state.seen, state.last_poll_at
+    served_at = planned.last_run_at if planned else None
+    if served_at is not None and (last_read_at is None or served_at > last_read_at):
+        # Something else served it since its own last poll (it rode the firehose, or it
+        # ran before its own polls kept a mark): read down to that run, not further back.
+        mark, last_read_at = SeenMark(), served_at
     result = PollResult()
     read = NewestRead()
     error: str | None = None
@@ -68,8 +75,8 @@ async def poll_search(
             q=search.query,
             category_id=search.category_id,
             marketplace=search.marketplace,
-            mark=state.seen,
-            last_read_at=state.last_poll_at,
+            mark=mark,
+            last_read_at=last_read_at,
             max_pages=max_pages,
             page_size=page_size,
         )
@@ -77,7 +84,7 @@ async def poll_search(
         result.counts = await pipeline.process(
             read.listings, [route], check_keywords=False, source_search_id=search.id
         )
-        result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, state.last_poll_at, now)
+        result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, last_read_at, now)
         with engine.begin() as conn:
             checkpoints.record_search_poll(
                 conn,

@@ -44,6 +44,8 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.schedule import (
+    DEFAULT_MAX_MINUTES,
+    DEFAULT_MIN_MINUTES,
     DEFAULT_RESERVE,
     PAGE_SIZE,
     Budget,
@@ -128,8 +130,8 @@ class Scheduler:
         skip_initial: bool = False,
         owner: str | None = None,
         lease_ttl: timedelta = timedelta(minutes=20),
-        min_minutes: float = 5.0,
-        max_minutes: float = 240.0,
+        min_minutes: float = DEFAULT_MIN_MINUTES,
+        max_minutes: float = DEFAULT_MAX_MINUTES,
         reserve: float = DEFAULT_RESERVE,
         firehose_min_minutes: float = 1.0,
         firehose_max_minutes: float = 30.0,
@@ -482,8 +484,8 @@ class Scheduler:
                 if stored and stored.last_run_at and stored.next_run_at:
                     sooner = next_run_after(stored.last_run_at, interval)
                     if sooner < stored.next_run_at:
-                        searches.mark_run(
-                            conn, search_id, ran_at=stored.last_run_at, next_run_at=sooner
+                        searches.pull_in_next_run(
+                            conn, search_id, last_run_at=stored.last_run_at, next_run_at=sooner
                         )
 
     async def _guarded(

@@ -517,7 +517,7 @@ class EbayClient(OwnsHttpClient):
         searched, sent as `X-EBAY-C-MARKETPLACE-ID`. Raises ValueError for a request eBay
         would refuse.
         """
-        site = marketplace or self.marketplace
+        site = self._site(marketplace)
         if not (q and q.strip()) and not category_id:
             raise ValueError("an eBay search needs keywords (q) or a category_id, or both")
         if not 1 <= limit <= MAX_LIMIT:
@@ -583,12 +583,17 @@ class EbayClient(OwnsHttpClient):
         Raises NotFoundError when the listing is gone, PermanentError when eBay's answer
         is not a usable item.
         """
-        site = marketplace or self.marketplace
+        site = self._site(marketplace)
         body = await self._browse_get(ITEM_PATH + quote(item_id, safe=""), {}, site)
         try:
             return self._listing(body, site)
         except MalformedItemError as exc:
             raise PermanentError(SERVICE, f"item {item_id} is malformed: {exc}") from exc
+
+    def _site(self, marketplace: str | None) -> str:
+        """The marketplace to ask: `marketplace` if eBay knows it, else the client's own."""
+        code = (marketplace or "").strip().upper()
+        return code if code in MARKETPLACE_HOSTS else self.marketplace
 
     def _listing(self, item: Mapping[str, Any], marketplace: str) -> Listing:
         return listing_from_item(item, marketplace=marketplace, campaign_id=self.campaign_id)

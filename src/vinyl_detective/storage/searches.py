@@ -154,6 +154,34 @@ def mark_runs(
         )
 
 
+def get_schedule(conn: sa.Connection, search_id: int) -> SearchSchedule | None:
+    r = conn.execute(
+        sa.select(
+            saved_searches.c.id,
+            saved_searches.c.last_run_at,
+            saved_searches.c.next_run_at,
+            saved_searches.c.disabled_reason,
+        ).where(saved_searches.c.id == search_id)
+    ).first()
+    return SearchSchedule(r.id, r.last_run_at, r.next_run_at, r.disabled_reason) if r else None
+
+
+def pull_in_next_run(
+    conn: sa.Connection, search_id: int, *, last_run_at: datetime, next_run_at: datetime
+) -> None:
+    """Move the next run earlier, unless the search ran since `last_run_at` was read (then
+    its new next run stands: another worker planned it)."""
+    conn.execute(
+        saved_searches.update()
+        .where(
+            saved_searches.c.id == search_id,
+            saved_searches.c.last_run_at == last_run_at,
+            saved_searches.c.next_run_at > next_run_at,
+        )
+        .values(next_run_at=next_run_at)
+    )
+
+
 def earliest_next_run(conn: sa.Connection) -> tuple[datetime | None, bool]:
     """The soonest planned run of an active search, and whether any has none planned."""
     active = sa.and_(saved_searches.c.active.is_(True), saved_searches.c.disabled_reason.is_(None))
