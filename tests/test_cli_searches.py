@@ -73,9 +73,9 @@ def test_a_search_can_be_bounded_prioritised_and_made_to_query_alone(
     cli("search", "add", "art blakey")
     code, output = cli("search", "schedule", "1", "--min", "10", "--max", "60", "--priority", "1")
     assert code == 0, output
-    assert "every 10 to 60 min, priority +1" in output
+    assert "rides the firehose, every 10 to 60 min, priority +1" in output
     code, output = cli("search", "schedule", "1", "--own-query")
-    assert "Search #1: query, every 10 to 60 min" in output
+    assert "Search #1: runs its own query, every 10 to 60 min" in output
 
     # A minimum above the maximum is refused, and the stored bounds stay as they were.
     code, output = cli("search", "schedule", "1", "--min", "90")

@@ -393,9 +393,17 @@ def search_schedule(
 
     Example: vinyl-detective search schedule 3 --min 10 --max 60 --priority 1
 
-    The planner speeds up searches that find deals and backs off quiet ones within these
-    bounds; the daily budget wins over a minimum, and a busy search's pages over a maximum.
+    Within these bounds the planner speeds up searches that find deals, backs off quiet ones.
+
+    The daily budget wins over a minimum; a busy search's pages win over a maximum.
     """
+    from vinyl_detective.domain.schedule import (
+        DEFAULT_MAX_MINUTES,
+        DEFAULT_MIN_MINUTES,
+        rides_firehose,
+    )
+    from vinyl_detective.sources.ebay import RECORD_CATEGORIES
+
     mode = None if own_query is None else ("query" if own_query else "firehose")
     service = _service()
     state = service.set_schedule(
@@ -403,19 +411,19 @@ def search_schedule(
     )
     search = next(s for s in service.list() if s.id == search_id)
     home = _settings().ebay_marketplace
-    if state.mode == "firehose" and search.marketplace != home:
-        console.print(
-            f"(It searches {search.marketplace}, not {home}: the category firehose cannot "
-            "serve it, so it keeps running its own query.)"
-        )
-    bounds = (
-        f"{state.min_minutes:g}" if state.min_minutes else "default",
-        f"{state.max_minutes:g}" if state.max_minutes else "default",
-    )
+    rides = rides_firehose(search, state.mode, home, RECORD_CATEGORIES)
+    low = f"{state.min_minutes:g}" if state.min_minutes else f"{DEFAULT_MIN_MINUTES:g} (default)"
+    high = f"{state.max_minutes:g}" if state.max_minutes else f"{DEFAULT_MAX_MINUTES:g} (default)"
     console.print(
-        f"Search #{search_id}: {state.mode}, every {bounds[0]} to {bounds[1]} min, "
-        f"priority {state.priority:+d}."
+        f"Search #{search_id}: {'rides the firehose' if rides else 'runs its own query'}, "
+        f"every {low} to {high} min, priority {state.priority:+d}."
     )
+    if state.mode == "firehose" and not rides:
+        console.print(
+            f"(It searches {search.marketplace}"
+            + (f" in category {search.category_id}" if search.category_id else "")
+            + ", which the category firehose cannot serve.)"
+        )
 
 
 @search_app.command("list")
