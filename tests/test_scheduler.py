@@ -577,3 +577,30 @@ async def test_a_rider_asked_to_query_alone_reads_only_what_the_firehose_did_not
     assert report.query_polls == 1
     assert world.fake.calls - calls == 1  # one page: down to the firehose's last look
     assert len(world.inboxes[rider.id].deals) == 1
+
+
+async def test_a_job_whose_lease_another_worker_took_stops_and_says_why(world: World) -> None:
+    own = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
+    network = HeldNetwork(world)
+    async with httpx.AsyncClient(transport=network) as held:
+        one = scheduler(world, held, owner="worker-1", lease_renew_seconds=0.01)
+        running = asyncio.create_task(one.run_due(world.clock()))
+        await asyncio.wait_for(network.arrived.wait(), 5)
+        # worker-1 could not renew for a whole lease (say its database link was down)
+        # and worker-2 took the search over.
+        with world.engine.begin() as conn:
+            checkpoints.release_search_lease(conn, own.id, "worker-1")
+            checkpoints.acquire_search_lease(
+                conn, own.id, "worker-2", world.clock(), timedelta(minutes=20)
+            )
+        report = await asyncio.wait_for(running, 5)
+
+    assert report.failed == 1
+    assert report.errors == [f"search:{own.id}: its lease was taken by another worker"]
+    with world.engine.connect() as conn:
+        (run,) = job_runs.recent_runs(conn, job_type="poll")
+        state = checkpoints.get_schedule(conn, own.id)
+    assert run.status == "error"
+    assert run.error == job_runs.CANCELLED
+    assert state is not None
+    assert state.lease_owner == "worker-2"  # worker-1 left the other's lease alone

@@ -181,6 +181,9 @@ async def backfill_search(
             raise RateLimitedError("ebay", "eBay answered 429 (too many requests) to the backfill")
     except RateLimitedError:
         raise
+    except asyncio.CancelledError:
+        error = job_runs.CANCELLED
+        raise
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         with engine.begin() as conn:

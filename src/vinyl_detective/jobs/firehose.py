@@ -16,6 +16,7 @@ falls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -104,6 +105,9 @@ async def poll_stream(
                 newest_item_id=read.newest.item_id,
                 arrivals_per_min=result.arrivals_per_min,
             )
+    except asyncio.CancelledError:
+        error = job_runs.CANCELLED
+        raise
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         raise

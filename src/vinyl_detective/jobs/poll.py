@@ -11,6 +11,7 @@ not stop the paging.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -93,6 +94,9 @@ async def poll_search(
                 newest=read.newest,
                 arrivals_per_min=result.arrivals_per_min,
             )
+    except asyncio.CancelledError:
+        error = job_runs.CANCELLED
+        raise
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         raise

@@ -510,12 +510,18 @@ class Scheduler:
                 report.busy += 1
                 return
             self._running.add(key)
-            renewing = asyncio.create_task(self._keep_lease(lease, key))
+            lost = asyncio.Event()
+            work = asyncio.ensure_future(self._unless_changed(job, unchanged, report))
+            renewing = asyncio.create_task(self._keep_lease(lease, key, work, lost))
             try:
-                if not unchanged():
-                    report.busy += 1
-                    return
-                await job()
+                await work
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not lost.is_set() or (task is not None and task.cancelling()):
+                    raise  # the daemon is stopping: not a failure of this job
+                report.failed += 1
+                report.errors.append(f"{key}: its lease was taken by another worker")
+                log.error("%s stopped: its lease was taken by another worker", key)
             except BudgetExhaustedError as exc:
                 self.paused_until = exc.resets_at
                 report.failed += 1
@@ -540,15 +546,39 @@ class Scheduler:
                 self._running.discard(key)
                 self._drop_lease(lease)
 
-    async def _keep_lease(self, lease: tuple[str, str | int], key: str) -> None:
-        """Renew the lease of a running job until it is cancelled (the job ended)."""
+    @staticmethod
+    async def _unless_changed(
+        job: Callable[[], Awaitable[None]], unchanged: Callable[[], bool], report: CycleReport
+    ) -> None:
+        if not unchanged():
+            report.busy += 1
+            return
+        await job()
+
+    async def _keep_lease(
+        self,
+        lease: tuple[str, str | int],
+        key: str,
+        work: asyncio.Future[None],
+        lost: asyncio.Event,
+    ) -> None:
+        """Renew the lease of a running job until it ends (this task is then cancelled).
+
+        A renewal can only fail if this worker could not renew for a whole lease (the
+        database was unreachable) and another worker took the search meanwhile: then the
+        job stops, so that the two never run it at once.
+        """
         while True:
             await asyncio.sleep(self.lease_renew_seconds)
             try:
-                if not self._take_lease(lease):
-                    log.warning("%s: its lease was taken by another worker", key)
+                renewed = self._take_lease(lease)
             except Exception:  # a renewal that fails is retried; the job goes on
                 log.exception("%s: renewing its lease failed", key)
+                continue
+            if not renewed:
+                lost.set()
+                work.cancel()
+                return
 
     def _stream_untouched(self, key: str, last_poll_at: datetime | None) -> bool:
         with self.engine.connect() as conn:

@@ -23,6 +23,8 @@ from vinyl_detective.storage.schema import job_runs
 STALE_AFTER = timedelta(hours=12)
 
 INTERRUPTED = "interrupted (the process stopped)"
+# A run cancelled while it ran: a forced stop, or its lease was taken by another worker.
+CANCELLED = "cancelled before it finished (a forced stop, or another worker took it over)"
 
 
 @dataclass(frozen=True, slots=True)
