@@ -208,3 +208,57 @@ async def test_a_paused_backfill_is_skipped(world: World) -> None:
     result = await backfill(world, search)
     assert result.skipped
     assert world.fake.calls == 0
+
+
+class Display:
+    """A live display's view of the backfills (what a terminal would show)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, str] = {}
+        self.runs_ended: list[tuple[int, bool]] = []
+
+    def page(self, search: SavedSearch, pages: int, listings: int, back_to: Any) -> None:
+        self.lines[search.id] = f"{pages} pages, {listings} listings, back to {back_to:%H:%M}"
+
+    def finished(self, search: SavedSearch, *, complete: bool) -> None:
+        self.runs_ended.append((search.id, complete))
+
+
+async def test_a_long_backfill_shows_its_progress_across_runs(world: World) -> None:
+    search = world.add_search("art blakey")
+    world.fake.add_items(blakeys(1, 700, newest_hours_ago=1, step_hours=0.5))
+    limits = PagingLimits(max_requests=2, max_age=timedelta(days=60))
+    display = Display()
+
+    await backfill(world, search, limits=limits, progress=display)
+    after_first = display.lines[search.id]
+    await backfill(world, search, limits=limits, progress=display)
+
+    oldest = NOW - timedelta(hours=1 + 699 * 0.5)
+    assert after_first.startswith("2 pages, 400 listings")
+    assert display.lines[search.id] == f"4 pages, 300 listings, back to {oldest:%H:%M}"
+    assert display.runs_ended == [(search.id, False), (search.id, True)]
+
+
+def test_the_live_backfill_display_shows_on_a_terminal_only() -> None:
+    import io
+
+    from rich.console import Console
+
+    from vinyl_detective.jobs.backfill import rich_backfill_progress
+
+    with rich_backfill_progress(Console(file=io.StringIO())) as shown:
+        assert shown is None  # not a terminal: the log lines are the progress
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    search = SavedSearch(id=7, query="art blakey")
+    with rich_backfill_progress(terminal) as shown:
+        assert shown is not None
+        shown.page(search, 3, 600, NOW)
+        terminal.print("a log line")
+    text = screen.getvalue()
+    assert "Backfill #7 art blakey" in text
+    assert "3 pages" in text
+    assert "600 listings this run" in text
+    assert f"back to {NOW:%Y-%m-%d %H:%M}" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -119,11 +120,21 @@ def run(
         demo(once=once)
         return
     from vinyl_detective.daemon import Daemon
+    from vinyl_detective.jobs.backfill import rich_backfill_progress
+    from vinyl_detective.logs import log_console
 
-    daemon = Daemon(settings, skip_initial=skip_initial, bot_commands=not worker)
-    run_until_signalled(
-        lambda stop, force: daemon.run(stop, once=once, api_port=api_port, force=force)
-    )
+    shown = log_console()
+    # On a terminal, a live line per backfilling search; elsewhere the log says it.
+    with rich_backfill_progress(shown) if shown else contextlib.nullcontext() as progress:
+        daemon = Daemon(
+            settings,
+            skip_initial=skip_initial,
+            bot_commands=not worker,
+            scheduler_options={"backfill_progress": progress} if progress else None,
+        )
+        run_until_signalled(
+            lambda stop, force: daemon.run(stop, once=once, api_port=api_port, force=force)
+        )
     summary = daemon.last_cycle
     if once and summary is not None:
         if summary.searches == 0 and summary.failed == 0 and not daemon.searches.list():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 
@@ -49,3 +50,12 @@ def setup_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def log_console() -> Console | None:
+    """The console the log is written to on a terminal (None for plain log lines), for a
+    live display that log lines should print above."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RichHandler):
+            return handler.console
+    return None

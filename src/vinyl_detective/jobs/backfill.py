@@ -14,6 +14,10 @@ priced, scored: the deal history and the dashboard see them), but only those lis
 within `alert_within` (a day by default) can alert. A week-old bargain has almost always
 been bought already, and a new search must not flood its owner with stale cards.
 
+Progress: each page is a log line (from the second page on), and with a
+`BackfillProgress` (the CLI's live Rich display on a terminal, `rich_backfill_progress`)
+also a line per search that shows pages read, listings and how far back it has got.
+
 eBay never returns results past offset 10,000: the backfill stops there (END). Going
 deeper would need an upper bound on `itemStartDate`, which sources/ebay.py does not
 offer yet; 10,000 listings are far more than a saved search's useful history anyway.
@@ -22,15 +26,19 @@ offer yet; 10,000 listings are far more than a saved search's useful history any
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from rich.console import Console
+from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.models import Listing
+from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.errors import RateLimitedError
 from vinyl_detective.jobs.newest import newest_of
 from vinyl_detective.jobs.paging import (
@@ -50,6 +58,18 @@ log = logging.getLogger(__name__)
 # calls. The first 429 ends the run (max_rate_limited=0) and the scheduler pauses.
 DEFAULT_LIMITS = PagingLimits(max_requests=5, max_age=timedelta(days=30), max_rate_limited=0)
 DEFAULT_ALERT_WITHIN = timedelta(days=1)
+
+
+class BackfillProgress(Protocol):
+    """Where a live display learns how the backfills are going (see rich_backfill_progress)."""
+
+    def page(
+        self, search: SavedSearch, pages: int, listings: int, back_to: datetime | None
+    ) -> None:
+        """Another page was read: `pages` in all (across runs), `listings` in this run."""
+
+    def finished(self, search: SavedSearch, *, complete: bool) -> None:
+        """This run ended; `complete` when the backfill is done for good."""
 
 
 @dataclass(slots=True)
@@ -76,6 +96,7 @@ async def backfill_search(
     alert_within: timedelta = DEFAULT_ALERT_WITHIN,
     page_size: int = 200,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    progress: BackfillProgress | None = None,
 ) -> BackfillResult:
     """Run (or resume) the backfill of `route.search`, up to `limits` for this run.
 
@@ -141,8 +162,12 @@ async def backfill_search(
             if start_offset == 0 and state.pages == 1:
                 # The newest listings: its own-query polls continue from here.
                 checkpoints.raise_search_mark(conn, search.id, newest_of(page.items))
+        if progress is not None:
+            progress.page(
+                search, requests_before + state.requests, state.items, state.earliest_seen
+            )
         log.log(  # a long backfill's progress, page by page (one page: the summary says it)
-            logging.INFO if state.pages > 1 else logging.DEBUG,
+            logging.INFO if state.pages > 1 and progress is None else logging.DEBUG,
             "backfill search=%s page %d: %d listings so far, back to %s",
             search.id,
             state.pages,
@@ -190,6 +215,8 @@ async def backfill_search(
             checkpoints.fail_backfill(conn, search.id, error, clock())
         raise
     finally:
+        if progress is not None:
+            progress.finished(search, complete=result.completed)
         with engine.begin() as conn:
             job_runs.finish_job(
                 conn,
@@ -210,3 +237,55 @@ async def backfill_search(
             f" error={error}" if error else "",
         )
     return result
+
+
+class RichBackfillProgress:
+    """A live line per backfilling search: pages read, listings, how far back it got."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, TaskID] = {}
+
+    def page(
+        self, search: SavedSearch, pages: int, listings: int, back_to: datetime | None
+    ) -> None:
+        shown_back_to = f"{back_to:%Y-%m-%d %H:%M}" if back_to else "-"
+        task = self.tasks.get(search.id)
+        if task is None:  # its first page: the line appears with it
+            self.tasks[search.id] = self.progress.add_task(
+                f"Backfill #{search.id} {search.query[:30]}",
+                total=None,
+                completed=pages,
+                listings=listings,
+                back_to=shown_back_to,
+            )
+        else:
+            self.progress.update(task, completed=pages, listings=listings, back_to=shown_back_to)
+
+    def finished(self, search: SavedSearch, *, complete: bool) -> None:
+        task = self.tasks.get(search.id)
+        if task is not None and complete:
+            self.progress.remove_task(task)
+            del self.tasks[search.id]
+
+
+@contextlib.contextmanager
+def rich_backfill_progress(console: Console | None = None) -> Iterator[BackfillProgress | None]:
+    """A live display of the running backfills on a terminal; None elsewhere (the log
+    lines are the progress there). `console` should be the one the log is written to, so
+    that log lines print above the display."""
+    shown = console or Console(stderr=True)
+    if not shown.is_terminal:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.completed:.0f} pages"),
+        TextColumn("{task.fields[listings]:,} listings this run"),
+        TextColumn("back to {task.fields[back_to]}"),
+        TimeElapsedColumn(),
+        console=shown,
+        transient=True,
+    )
+    with progress:
+        yield RichBackfillProgress(progress)

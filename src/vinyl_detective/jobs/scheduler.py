@@ -59,7 +59,12 @@ from vinyl_detective.domain.schedule import (
     rides_firehose,
 )
 from vinyl_detective.errors import BudgetExhaustedError, RateLimitedError, VinylDetectiveError
-from vinyl_detective.jobs.backfill import DEFAULT_ALERT_WITHIN, DEFAULT_LIMITS, backfill_search
+from vinyl_detective.jobs.backfill import (
+    DEFAULT_ALERT_WITHIN,
+    DEFAULT_LIMITS,
+    BackfillProgress,
+    backfill_search,
+)
 from vinyl_detective.jobs.firehose import poll_stream, routes_for_category
 from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
@@ -143,6 +148,7 @@ class Scheduler:
         prepare: Prepare | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         lease_renew_seconds: float | None = None,
+        backfill_progress: BackfillProgress | None = None,
     ) -> None:
         self.engine = engine
         self.ebay = ebay
@@ -156,6 +162,7 @@ class Scheduler:
         self.skip_initial = skip_initial
         self.owner = owner or default_owner()
         self.lease_ttl = lease_ttl
+        self.backfill_progress = backfill_progress
         # A running job renews its lease this often (real seconds), so a long backfill
         # never loses it to another worker: a third of the lease by default.
         self.lease_renew_seconds = (
@@ -686,6 +693,7 @@ class Scheduler:
                 limits=self.backfill_limits,
                 alert_within=self.backfill_alert_within,
                 sleep=self.sleep,
+                progress=self.backfill_progress,
             )
             if not result.skipped:
                 report.backfills += 1
