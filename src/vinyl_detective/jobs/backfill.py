@@ -206,13 +206,11 @@ async def backfill_search(
             raise RateLimitedError("ebay", "eBay answered 429 (too many requests) to the backfill")
     except RateLimitedError:
         raise
-    except asyncio.CancelledError:
-        error = job_runs.CANCELLED
-        raise
-    except Exception as exc:
-        error = str(exc) or type(exc).__name__
-        with engine.begin() as conn:
-            checkpoints.fail_backfill(conn, search.id, error, clock())
+    except BaseException as exc:  # cancelled too: never recorded as a success
+        error = job_runs.failure_text(exc)
+        if isinstance(exc, Exception):  # a cancelled backfill resumes as it was
+            with engine.begin() as conn:
+                checkpoints.fail_backfill(conn, search.id, error, clock())
         raise
     finally:
         if progress is not None:

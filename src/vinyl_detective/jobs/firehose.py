@@ -16,7 +16,6 @@ falls.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -105,11 +104,8 @@ async def poll_stream(
                 newest_item_id=read.newest.item_id,
                 arrivals_per_min=result.arrivals_per_min,
             )
-    except asyncio.CancelledError:
-        error = job_runs.CANCELLED
-        raise
-    except Exception as exc:
-        error = str(exc) or type(exc).__name__
+    except BaseException as exc:  # cancelled too: never recorded as a success
+        error = job_runs.failure_text(exc)
         raise
     finally:
         with engine.begin() as conn:

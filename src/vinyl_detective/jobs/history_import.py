@@ -151,7 +151,7 @@ def create_watches(
             taken.add(key)
             created += 1
     except Exception as exc:
-        error = str(exc) or type(exc).__name__
+        error = job_runs.failure_text(exc)
         raise
     finally:
         with engine.begin() as conn:

@@ -11,7 +11,6 @@ not stop the paging.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -94,11 +93,8 @@ async def poll_search(
                 newest=read.newest,
                 arrivals_per_min=result.arrivals_per_min,
             )
-    except asyncio.CancelledError:
-        error = job_runs.CANCELLED
-        raise
-    except Exception as exc:
-        error = str(exc) or type(exc).__name__
+    except BaseException as exc:  # cancelled too: never recorded as a success
+        error = job_runs.failure_text(exc)
         raise
     finally:
         counts = result.counts

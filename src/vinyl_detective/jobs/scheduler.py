@@ -518,10 +518,16 @@ class Scheduler:
                 return
             self._running.add(key)
             lost = asyncio.Event()
-            work = asyncio.ensure_future(self._unless_changed(job, unchanged, report))
-            renewing = asyncio.create_task(self._keep_lease(lease, key, work, lost))
             try:
-                await work
+                if not unchanged():
+                    report.busy += 1
+                    return
+                work = asyncio.ensure_future(job())
+                renewing = asyncio.create_task(self._keep_lease(lease, key, work, lost))
+                try:
+                    await work
+                finally:
+                    renewing.cancel()
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if not lost.is_set() or (task is not None and task.cancelling()):
@@ -549,18 +555,8 @@ class Scheduler:
                     "%s failed: %s", key, exc, exc_info=not isinstance(exc, VinylDetectiveError)
                 )
             finally:
-                renewing.cancel()
                 self._running.discard(key)
                 self._drop_lease(lease)
-
-    @staticmethod
-    async def _unless_changed(
-        job: Callable[[], Awaitable[None]], unchanged: Callable[[], bool], report: CycleReport
-    ) -> None:
-        if not unchanged():
-            report.busy += 1
-            return
-        await job()
 
     async def _keep_lease(
         self,

@@ -9,6 +9,7 @@ live daemon's, worker's or import's runs in another process are left alone.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Callable
@@ -25,6 +26,13 @@ STALE_AFTER = timedelta(hours=12)
 INTERRUPTED = "interrupted (the process stopped)"
 # A run cancelled while it ran: a forced stop, or its lease was taken by another worker.
 CANCELLED = "cancelled before it finished (a forced stop, or another worker took it over)"
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a run that ended with `exc` records as its error."""
+    if isinstance(exc, asyncio.CancelledError):
+        return CANCELLED
+    return str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -155,15 +156,8 @@ def mark_runs(
 
 
 def get_schedule(conn: sa.Connection, search_id: int) -> SearchSchedule | None:
-    r = conn.execute(
-        sa.select(
-            saved_searches.c.id,
-            saved_searches.c.last_run_at,
-            saved_searches.c.next_run_at,
-            saved_searches.c.disabled_reason,
-        ).where(saved_searches.c.id == search_id)
-    ).first()
-    return SearchSchedule(r.id, r.last_run_at, r.next_run_at, r.disabled_reason) if r else None
+    row = conn.execute(_schedule_columns().where(saved_searches.c.id == search_id)).first()
+    return _to_schedule(row) if row else None
 
 
 def pull_in_next_run(
@@ -195,14 +189,17 @@ def earliest_next_run(conn: sa.Connection) -> tuple[datetime | None, bool]:
 
 
 def schedules(conn: sa.Connection) -> dict[int, SearchSchedule]:
-    rows = conn.execute(
-        sa.select(
-            saved_searches.c.id,
-            saved_searches.c.last_run_at,
-            saved_searches.c.next_run_at,
-            saved_searches.c.disabled_reason,
-        )
+    return {r.id: _to_schedule(r) for r in conn.execute(_schedule_columns())}
+
+
+def _schedule_columns() -> sa.Select[Any]:
+    return sa.select(
+        saved_searches.c.id,
+        saved_searches.c.last_run_at,
+        saved_searches.c.next_run_at,
+        saved_searches.c.disabled_reason,
     )
-    return {
-        r.id: SearchSchedule(r.id, r.last_run_at, r.next_run_at, r.disabled_reason) for r in rows
-    }
+
+
+def _to_schedule(r: sa.Row[Any]) -> SearchSchedule:
+    return SearchSchedule(r.id, r.last_run_at, r.next_run_at, r.disabled_reason)
