@@ -136,8 +136,7 @@ class SearchLoad:
     def cost(self, interval: float) -> float:
         """Calls a minute when polled every `interval` minutes: one page, or as many as
         arrived (up to the `OWN_QUERY_MAX_PAGES` a poll may read)."""
-        pages_a_minute = (self.arrivals_per_min or 0.0) / PAGE_SIZE
-        return max(1 / interval, min(pages_a_minute, OWN_QUERY_MAX_PAGES / interval))
+        return _poll_cost(self.arrivals_per_min or 0.0, interval, OWN_QUERY_MAX_PAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +263,16 @@ def _solve(cost: Callable[[float], float], target: float, low: float, high: floa
     return high
 
 
+def _poll_cost(rate: float, interval: float, max_pages: float = math.inf) -> float:
+    """Calls a minute to read `rate` new listings a minute every `interval` minutes: one
+    page a poll, or as many as arrived, up to `max_pages` (beyond them, listings are
+    missed, not paid for)."""
+    return max(1 / interval, min(rate / PAGE_SIZE, max_pages / interval))
+
+
 def _stream_cost(rate: float, interval: float) -> float:
     """Calls a minute for a stream read every `interval` minutes, nothing missed."""
-    return max(1 / interval, rate / PAGE_SIZE)
+    return _poll_cost(rate, interval)
 
 
 def plan_schedule(
