@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE
-from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, read_newest
+from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, job_runs
@@ -108,29 +108,14 @@ async def poll_stream(
         error = job_runs.failure_text(exc)
         raise
     finally:
-        with engine.begin() as conn:
-            job_runs.finish_job(
-                conn,
-                run_id,
-                clock(),
-                fetched=result.counts.fetched or len(read.listings),
-                inserted=result.counts.new,
-                skipped=result.counts.skipped,
-                error=error,
-            )
-        if not result.reached_seen and error is None:
-            log.warning(
-                "firehose %s: %d pages did not reach the listings seen last time; some "
-                "listings may have been missed (poll more often)",
-                stream,
-                result.pages,
-            )
-        log.info(
-            "firehose stream=%s pages=%d %s in %.1fs%s",
-            stream,
-            result.pages,
-            result.counts.summary(),
-            time.perf_counter() - started,
-            f" error={error}" if error else "",
+        finish_read(
+            engine,
+            run_id,
+            clock(),
+            what=f"firehose stream={stream}",
+            read=read,
+            counts=result.counts,
+            error=error,
+            started=started,
         )
     return result

@@ -18,13 +18,21 @@ search's older listings come from its backfill.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
+
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.domain.schedule import SeenMark, update_arrival_rate
+from vinyl_detective.jobs.pipeline import PipelineCounts
 from vinyl_detective.sources.ebay import ListingSource
+from vinyl_detective.storage import job_runs
+
+log = logging.getLogger(__name__)
 
 # Listings can reach eBay's search index a little after their start time; re-reading the
 # last minutes costs nothing (the pipeline skips listings it already stored).
@@ -117,3 +125,46 @@ def _already_seen(
     if listing.listed_at is None:
         return newest_item_id is not None and listing.item_id == newest_item_id
     return stop_before is not None and listing.listed_at < stop_before
+
+
+def finish_read(
+    engine: Engine,
+    run_id: int,
+    now: datetime,
+    *,
+    what: str,
+    read: NewestRead,
+    counts: PipelineCounts,
+    error: str | None,
+    started: float,
+) -> None:
+    """Close the job run of a poll that read newest first, and say in the log how it went.
+
+    `what` names the poll in the log ("firehose stream=EBAY_US:176985", "poll search=3");
+    `started` is its `time.perf_counter()` at the start.
+    """
+    with engine.begin() as conn:
+        job_runs.finish_job(
+            conn,
+            run_id,
+            now,
+            fetched=counts.fetched or len(read.listings),
+            inserted=counts.new,
+            skipped=counts.skipped,
+            error=error,
+        )
+    if not read.reached_seen and error is None:
+        log.warning(
+            "%s: %d pages did not reach the listings seen last time; some listings may "
+            "have been missed (it will be polled more often)",
+            what,
+            read.pages,
+        )
+    log.info(
+        "%s pages=%d %s in %.1fs%s",
+        what,
+        read.pages,
+        counts.summary(),
+        time.perf_counter() - started,
+        f" error={error}" if error else "",
+    )

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE, SeenMark
-from vinyl_detective.jobs.newest import NewestRead, read_newest
+from vinyl_detective.jobs.newest import NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, job_runs, searches
@@ -97,30 +97,14 @@ async def poll_search(
         error = job_runs.failure_text(exc)
         raise
     finally:
-        counts = result.counts
-        with engine.begin() as conn:
-            job_runs.finish_job(
-                conn,
-                run_id,
-                clock(),
-                fetched=counts.fetched or len(read.listings),
-                inserted=counts.new,
-                skipped=counts.skipped,
-                error=error,
-            )
-        if not result.reached_seen and error is None:
-            log.warning(
-                "search %s: %d pages did not reach the listings seen last time; some "
-                "listings may have been missed (it will be polled more often)",
-                search.id,
-                result.pages,
-            )
-        log.info(
-            "poll search=%s pages=%d %s in %.1fs%s",
-            search.id,
-            result.pages,
-            counts.summary(),
-            time.perf_counter() - started,
-            f" error={error}" if error else "",
+        finish_read(
+            engine,
+            run_id,
+            clock(),
+            what=f"poll search={search.id}",
+            read=read,
+            counts=result.counts,
+            error=error,
+            started=started,
         )
     return result
