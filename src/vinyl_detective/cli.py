@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -573,6 +574,74 @@ def deals(
     console.print(
         f"Open deals: {summary.open_count}; sold: {summary.sold_count}; realised profit: {profit}"
     )
+
+
+@app.command("test-alert")
+def test_alert() -> None:
+    """Send a sample deal card to every configured channel and say which ones work.
+
+    Example: vinyl-detective test-alert
+
+    Telegram chats, each APPRISE_URLS entry and each search's --notify URL get it at once.
+
+    One line per channel: delivered, or the error and what to fix (URL secrets masked).
+
+    Nothing is recorded as alerted; the exit code is 1 when any channel failed.
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.notify.test_alert import check_channels
+    from vinyl_detective.storage import chats
+    from vinyl_detective.storage import searches as search_store
+    from vinyl_detective.storage.db import open_database
+
+    settings = _settings()
+    engine = open_database(settings.database_url)
+    with engine.connect() as conn:
+        every_search = search_store.list_searches(conn)
+        chat_ids = set(settings.telegram_allowed_chat_ids) | {
+            s.chat_id for s in every_search if s.chat_id is not None
+        }
+        states = {chat_id: chats.chat_state(conn, chat_id) for chat_id in chat_ids}
+    engine.dispose()
+    if not settings.telegram_token and not any(
+        (*settings.apprise_urls, *(url for s in every_search for url in s.channels))
+    ):
+        raise _fail(
+            ConfigError(
+                "No alert channel is configured: set TELEGRAM_TOKEN and "
+                "TELEGRAM_ALLOWED_CHAT_IDS, or APPRISE_URLS (see .env.example), or give a "
+                "search its own with: vinyl-detective search add ... --notify URL"
+            )
+        )
+    # Each line below says what a failing channel's log lines would (and without secrets).
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.propagate = False
+    try:
+        with console.status("Sending a sample deal card to every channel…"):
+            checks = asyncio.run(
+                check_channels(
+                    telegram_token=settings.telegram_token,
+                    telegram_base_url=settings.telegram_api_base_url,
+                    chat_ids=chat_ids,
+                    chat_states=states,
+                    apprise_urls=settings.apprise_urls,
+                    searches=every_search,
+                    clock=utcnow,
+                )
+            )
+    finally:
+        apprise_log.propagate = True
+    for check in checks:
+        mark = "[green]✓[/green]" if check.delivered else "[red]✗[/red]"
+        line = f"{mark} {escape(check.channel)}: {escape(check.detail)}"
+        if check.fix:
+            line += f" [yellow]→ {escape(check.fix)}[/yellow]"
+        console.print(line, highlight=False, soft_wrap=True)
+    failed = sum(not c.delivered for c in checks)
+    if failed:
+        err.print(f"[red]{failed} of {len(checks)} channel(s) did not get the test.[/red]")
+        raise typer.Exit(1)
+    console.print(f"All {len(checks)} channel(s) got the test card.")
 
 
 @app.command()

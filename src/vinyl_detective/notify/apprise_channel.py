@@ -54,6 +54,7 @@ __all__ = [
     "email_html_card",
     "render_deal",
     "saving_percent",
+    "scrub_secrets",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ log = logging.getLogger(__name__)
 SERVICE = "apprise"
 DEFAULT_TIMEOUT = 30.0  # seconds for one delivery, whatever the service
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410})
+PERMANENT_ADVICE = (
+    "check the URL's token/webhook and update it in APPRISE_URLS or the search's channels"
+)
 _TITLE_RELEASE_LIMIT = 120
 _PROBLEM_LEVELS = frozenset({"WARNING", "ERROR", "CRITICAL"})
 _STATUS_IN_LOG = re.compile(r"error=(\d{3})\b")
@@ -182,8 +186,7 @@ class AppriseChannel:
         if status in PERMANENT_STATUSES:
             return PermanentError(
                 SERVICE,
-                f"{where} refused the alert for good ({reason}); check the URL's "
-                "token/webhook and update it in APPRISE_URLS or the search's channels",
+                f"{where} refused the alert for good ({reason}); {PERMANENT_ADVICE}",
                 status=status,
             )
         if status == 429:
@@ -198,12 +201,17 @@ class AppriseChannel:
                 if entry.level in _PROBLEM_LEVELS and entry.message not in messages:
                     messages.append(str(entry.message))
         reason = " / ".join(messages[-2:]) or "no details"
-        return _scrub(reason, self.spec.url)[:300]
+        return scrub_secrets(reason, self.spec.url, keep=self.display)[:300]
 
 
-def _scrub(text: str, url: str) -> str:
-    """Mask every piece of `url` that could be a secret should Apprise have echoed it."""
-    pieces = {p for p in re.split(r"[/:@?&=#,]+", url.split("://", 1)[-1]) if len(p) >= 6}
+def scrub_secrets(text: str, url: str, *, keep: str = "") -> str:
+    """Mask every piece of `url` that could be a secret should Apprise have echoed it;
+    pieces that also appear in `keep` (e.g. the URL's redacted display) are not secret."""
+    pieces = {
+        p
+        for p in re.split(r"[/:@?&=#,]+", url.split("://", 1)[-1])
+        if len(p) >= 6 and p not in keep
+    }
     for piece in sorted(pieces, key=len, reverse=True):
         text = text.replace(piece, "***")
     return text

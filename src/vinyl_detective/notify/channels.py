@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -296,7 +297,26 @@ def _privacy_url(plugin: NotifyBase) -> str:
     except Exception:  # a plugin that cannot print itself is shown by its scheme
         return f"{sorted(_schemes(plugin))[0] if _schemes(plugin) else 'apprise'}://…"
     # Apprise appends every default option (?overflow=…&retry=…): noise for a display.
-    return shown.split("?", 1)[0]
+    return _mask_tokens(shown.split("?", 1)[0])
+
+
+_TOKEN_LIKE = re.compile(r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{8,}")
+
+
+def _mask_tokens(shown: str) -> str:
+    """Mask what Apprise leaves readable but looks like a token: generic webhooks
+    (json://, form://) and topics keep their path as written, e.g. `/hook/AbC123xYz789`.
+    A part of 8+ letters, digits, `-` or `_` with both letters and digits (or of 20+)
+    is shown as `A...9`, as Apprise shows the secrets it knows about."""
+    scheme, sep, rest = shown.partition("://")
+    if not sep:
+        return shown
+
+    def mask(part: str) -> str:
+        token = _TOKEN_LIKE.fullmatch(part) or re.fullmatch(r"[A-Za-z0-9_-]{20,}", part)
+        return f"{part[0]}...{part[-1]}" if token else part
+
+    return scheme + sep + "/".join(mask(part) for part in rest.split("/"))
 
 
 def _fallback_redact(url: str) -> str:

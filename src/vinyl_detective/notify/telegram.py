@@ -85,6 +85,7 @@ __all__ = [
     "TelegramNotifier",
     "build_bot_application",
     "help_text",
+    "sending_bot",
     "start_bot",
     "stop_bot",
 ]
@@ -166,13 +167,18 @@ class TelegramNotifier:
         self._sleep = sleep
         self._max_retry_wait = max_retry_wait
 
-    async def send_deal(self, chat_id: int, deal: Deal) -> int:
-        """Send the deal card with its buttons; returns Telegram's message_id."""
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in deal_buttons(deal.listing.item_id)
-            ]
+    async def send_deal(self, chat_id: int, deal: Deal, *, buttons: bool = True) -> int:
+        """Send the deal card, with its buttons unless `buttons=False` (a sample card has
+        no deal to act on); returns Telegram's message_id."""
+        keyboard = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                    for row in deal_buttons(deal.listing.item_id)
+                ]
+            )
+            if buttons
+            else None
         )
         return await self._send(chat_id, telegram_card(deal), ParseMode.HTML, keyboard)
 
@@ -351,6 +357,13 @@ def _command_argument(update: Update) -> str:
         return ""
     parts = message.text.split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
+
+
+def sending_bot(token: str, base_url: str = TELEGRAM_API_BASE_URL) -> TelegramBot:
+    """A bare PTB `Bot` that only sends (no commands, no polling), e.g. for test-alert."""
+    _redact_token_in_logs(token)
+    base = base_url.rstrip("/")
+    return TelegramBot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
 
 
 def build_bot_application(
