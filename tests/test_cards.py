@@ -24,6 +24,7 @@ from vinyl_detective.notify.cards import (
     TELEGRAM_MAX_LENGTH,
     callback_item_ref,
     deal_buttons,
+    log_line,
     markdown_card,
     parse_callback_data,
     plain_text_card,
@@ -192,3 +193,11 @@ def test_overlong_item_id_falls_back_to_a_short_ref_the_backend_can_resolve() ->
 def test_unknown_callback_data_is_not_a_deal_action() -> None:
     assert parse_callback_data("snooze:v1|1|0") is None
     assert parse_callback_data("track") is None
+
+
+def test_the_log_line_is_one_line_even_when_the_seller_writes_newlines() -> None:
+    line = log_line(make_deal(title="Moanin' LP\nINFO vinyl_detective: forged line"))
+    assert "\n" not in line
+    assert line.startswith("🔥 HIGH priority deal · 43% under Discogs: ")
+    assert "Art Blakey & The Jazz Messengers – Moanin' for 50.99 USD (Discogs 90.00 USD)" in line
+    assert line.endswith("https://www.ebay.com/itm/286012345678")

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Engine
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from vinyl_detective.activity import MinuteSummary
+from vinyl_detective.activity import log as activity_log
 from vinyl_detective.api.app import IngestResult, create_app
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
@@ -153,6 +155,7 @@ class Daemon:
         self.scheduler_options = dict(scheduler_options or {})
         self.paused_until: datetime | None = None
         self.last_cycle: CycleSummary | None = None
+        self.minute = MinuteSummary()
         self._apprise: dict[tuple[str, object], Channel] = {}
         # The built-in approximate rates, with the configured ones (FX_RATES) over them.
         self.rates = ExchangeRates({**APPROXIMATE_USD_RATES, **settings.fx_rates})
@@ -346,12 +349,19 @@ class Daemon:
         """Run the scheduler until `stop`, waking when the next job is due (at most a tick)."""
         while not stop.is_set():
             try:
-                await self.cycle()
+                self._count_for_the_minute_line(await self.cycle())
             except Exception:
                 log.exception("scheduler cycle failed; trying again shortly")
             wait = (self.scheduler.next_wakeup(self.clock()) - self.clock()).total_seconds()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(max(wait, 1.0), self.tick_seconds))
+
+    def _count_for_the_minute_line(self, summary: CycleSummary) -> None:
+        now = self.clock()
+        self.minute.add(summary.searches, summary.failed, summary.counts, now)
+        line = self.minute.take(now, self.budget)
+        if line is not None:
+            activity_log.info("%s", line)
 
     async def _finish_listings(self) -> int:
         with self.engine.connect() as conn:

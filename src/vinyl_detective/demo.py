@@ -34,6 +34,7 @@ from vinyl_detective.fakes.ebay import FakeEbay
 from vinyl_detective.fakes.sample_data import SampleMarket, arrivals, build_sample_market
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram
+from vinyl_detective.logs import ALERTS_LOGGER
 from vinyl_detective.service import SearchService
 from vinyl_detective.storage.db import open_database
 
@@ -170,8 +171,10 @@ async def run_demo(
     force: asyncio.Event | None = None,
 ) -> None:
     await asyncio.to_thread(_reset, data_dir)
-    # The cards are the show: one log line per event would drown them.
+    # The cards are the show: one log line per event would drown them, and the line per
+    # alert sent would repeat them.
     logging.getLogger("vinyl_detective.events").setLevel(logging.WARNING)
+    logging.getLogger(ALERTS_LOGGER).setLevel(logging.WARNING)
     with serve_fakes() as fakes:
         settings = demo_settings(fakes, data_dir)
         console.print(

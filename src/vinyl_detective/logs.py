@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable
 from rich.logging import RichHandler
+from rich.text import Text
+
+# Loggers whose lines are the news on a terminal: each alert sent, and the minute summary
+# (which stays quiet so that alerts and warnings stand out).
+ALERTS_LOGGER = "vinyl_detective.alerts"
+ACTIVITY_LOGGER = "vinyl_detective.activity"
 
 
 class _RedactSecrets(logging.Filter):
@@ -25,11 +31,30 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
+class _OperatorHandler(RichHandler):
+    """Rich's handler, with alerts in bold green, warnings yellow, errors red and the
+    minute summary dimmed: what needs a look stands out from the routine."""
+
+    def render_message(self, record: logging.LogRecord, message: str) -> ConsoleRenderable:
+        text = super().render_message(record, message)
+        if not isinstance(text, Text):
+            return text
+        if record.levelno >= logging.ERROR:
+            text.stylize("bold red")
+        elif record.levelno >= logging.WARNING:
+            text.stylize("yellow")
+        elif record.name == ALERTS_LOGGER:
+            text.stylize("bold green")
+        elif record.name == ACTIVITY_LOGGER:
+            text.stylize("dim")
+        return text
+
+
 def setup_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     """Rich output on a terminal, plain timestamped lines otherwise (systemd, CI)."""
     handler: logging.Handler
     if sys.stderr.isatty():
-        handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+        handler = _OperatorHandler(show_path=False, rich_tracebacks=False, markup=False)
         fmt = "%(message)s"
     else:
         handler = logging.StreamHandler()

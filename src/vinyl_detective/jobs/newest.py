@@ -160,7 +160,10 @@ def finish_read(
             what,
             read.pages,
         )
-    log.info(
+    # A poll that alerted nobody is routine (the minute summary counts it); one that
+    # alerted or failed is one line for the operator.
+    log.log(
+        logging.INFO if counts.alerted or error else logging.DEBUG,
         "%s pages=%d %s in %.1fs%s",
         what,
         read.pages,

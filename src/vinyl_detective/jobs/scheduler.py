@@ -419,9 +419,8 @@ class Scheduler:
         elif requests:  # served now: streams looked, own queries ran (or another worker did)
             with self.engine.begin() as conn:
                 checkpoints.clear_run_requests(conn, requests)
-        ran = report.firehose_polls + report.query_polls + report.backfills + report.failed
-        # An idle tick is not news; a cycle that did something is one line for the operator.
-        log.log(logging.INFO if ran else logging.DEBUG, "scheduler cycle %s", report.summary())
+        # Routine: the daemon logs one summary line a minute (activity.py) instead.
+        log.debug("scheduler cycle %s", report.summary())
         return report
 
     def _asks_for_a_look(

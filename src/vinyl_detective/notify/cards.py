@@ -39,6 +39,7 @@ __all__ = [
     "TELEGRAM_MAX_LENGTH",
     "callback_item_ref",
     "deal_buttons",
+    "log_line",
     "markdown_card",
     "parse_callback_data",
     "plain_text_card",
@@ -243,6 +244,15 @@ def _render_plain(facts: _Facts, with_link: bool) -> str:
     if with_link and facts.link:
         lines += ["", f"{facts.link_label}: {facts.link}"]
     return "\n".join(lines)
+
+
+def log_line(deal: Deal) -> str:
+    """The deal on one line for the operator's log: headline, release, total, link."""
+    facts = _facts(deal, release_limit=80)
+    text = f"{facts.headline}: {facts.release} for {deal.total} (Discogs {deal.reference})"
+    if facts.link:
+        text += f" {facts.link}"
+    return " ".join(text.split())  # newlines in a seller's text cannot forge log lines
 
 
 # --------------------------------------------------------------------------- Discord markdown

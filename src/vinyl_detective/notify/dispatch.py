@@ -19,9 +19,12 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Deal
 from vinyl_detective.errors import PermanentError, RecipientBlockedError, VinylDetectiveError
+from vinyl_detective.logs import ALERTS_LOGGER
+from vinyl_detective.notify.cards import log_line
 from vinyl_detective.storage import alerts, chats
 
 log = logging.getLogger(__name__)
+alert_log = logging.getLogger(ALERTS_LOGGER)  # one line per alert sent: the log's news
 
 
 class Channel(Protocol):
@@ -103,6 +106,7 @@ class AlertDispatcher:
             return False
         with self.engine.begin() as conn:
             alerts.mark_sent(conn, channel.recipient, item_id, self.clock())
+        alert_log.info("alert to %s: %s", channel.recipient, log_line(deal))
         return True
 
     def _failed(self, channel: Channel, item_id: str, error: str, *, permanent: bool) -> None:
