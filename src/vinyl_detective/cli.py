@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from vinyl_detective.config import Settings, load_settings
 from vinyl_detective.errors import ConfigError, VinylDetectiveError
 from vinyl_detective.logs import setup_logging
 from vinyl_detective.service import SearchService
+
+if TYPE_CHECKING:
+    from vinyl_detective.storage.backup import BackupSummary
 
 app = typer.Typer(
     name="vinyl-detective",
@@ -642,6 +645,66 @@ def test_alert() -> None:
         err.print(f"[red]{failed} of {len(checks)} channel(s) did not get the test.[/red]")
         raise typer.Exit(1)
     console.print(f"All {len(checks)} channel(s) got the test card.")
+
+
+def _backup_line(what: str, summary: BackupSummary) -> str:
+    return (
+        f"{what} {summary.path}: {summary.searches} searches, {summary.listings:,} listings, "
+        f"{summary.deals} deals, schema {summary.revision}, "
+        f"{summary.size_bytes / 1_000_000:.1f} MB."
+    )
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup, e.g. vd-backup.db")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Back up the SQLite database to FILE; safe while the daemon runs.
+
+    Example: vinyl-detective backup backups/vd-$(date +%F).db
+
+    A consistent snapshot through SQLite's online backup API, in one self-contained file.
+
+    With PostgreSQL it says how to use pg_dump instead.
+    """
+    from vinyl_detective.storage.backup import backup_sqlite
+
+    settings = _settings()
+    with console.status("Backing up the database…"):
+        summary = backup_sqlite(settings.database_url, file, overwrite=force)
+    console.print(_backup_line("Backed up to", summary), highlight=False)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file made by vinyl-detective backup.")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Restore even though a daemon seems to use the database."),
+    ] = False,
+) -> None:
+    """Replace the database with a backup, migrated to this version's schema.
+
+    Example: vinyl-detective restore backups/vd-2026-12-01.db
+
+    It refuses while a daemon uses the database and checks FILE is a Vinyl Detective backup.
+
+    The database it replaces is kept beside it, as NAME.before-restore-TIME.
+
+    With PostgreSQL it says how to use pg_restore instead.
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.storage.backup import restore_sqlite
+
+    settings = _settings()
+    with console.status("Restoring the database…"):
+        result = restore_sqlite(file, settings.database_url, utcnow(), force=force)
+    console.print(_backup_line("Restored", result.backup), highlight=False)
+    if result.revision != result.backup.revision:
+        console.print(f"Migrated from schema {result.backup.revision} to {result.revision}.")
+    if result.kept_as is not None:
+        console.print(f"The database it replaced is kept as {result.kept_as}.", highlight=False)
 
 
 @app.command()

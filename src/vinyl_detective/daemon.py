@@ -75,6 +75,7 @@ from vinyl_detective.storage import (
     listings,
     searches,
 )
+from vinyl_detective.storage.backup import DAEMON_OWNER_KEY
 from vinyl_detective.storage.bulk_import import ensure_fulltext
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.outbox import emit_event
@@ -181,6 +182,7 @@ class Daemon:
         with self.engine.begin() as conn:
             kv.set_value(conn, STARTED_AT_KEY, self.clock().isoformat())
             kv.set_value(conn, STOPPED_AT_KEY, None)
+            kv.set_value(conn, DAEMON_OWNER_KEY, job_runs.current_owner())  # for `restore`
         parse_channel_urls(s.apprise_urls)  # a bad URL stops the start, named (redacted)
         with self.engine.begin() as conn:
             interrupted = job_runs.fail_interrupted_runs(conn, self.clock())
@@ -264,6 +266,7 @@ class Daemon:
         if hasattr(self, "engine"):
             with contextlib.suppress(Exception), self.engine.begin() as conn:
                 kv.set_value(conn, STOPPED_AT_KEY, self.clock().isoformat())
+                kv.set_value(conn, DAEMON_OWNER_KEY, None)
         if self.bot_app is not None:
             with contextlib.suppress(Exception):
                 await self.bot_app.shutdown()
