@@ -552,12 +552,22 @@ async def test_other_client_errors_are_permanent_with_discogs_message(
         await make_client(httpx.MockTransport(peer)).get_release(4003)
 
 
-async def test_malformed_json_is_a_permanent_error(
+async def test_a_body_cut_short_is_retried_as_a_glitch(
     fake: FakeDiscogs, make_client: MakeClient
 ) -> None:
     fake.fail_next(200, body="{not json")
 
-    with pytest.raises(PermanentError, match="malformed"):
+    release = await make_client(fake).get_release(4003)
+
+    assert release.id == 4003
+
+
+async def test_a_body_that_stays_malformed_is_retryable_not_permanent(
+    fake: FakeDiscogs, make_client: MakeClient
+) -> None:
+    fake.fail_next(200, times=10, body="<html>maintenance</html>")
+
+    with pytest.raises(RetryableError, match="malformed JSON"):
         await make_client(fake).get_release(4003)
 
 

@@ -385,14 +385,26 @@ async def test_an_empty_result_is_an_empty_page(make_client: Callable[..., EbayC
     assert (page.listings, page.total, page.has_next, page.skipped) == ([], 0, False, 0)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [b"<html>Service Unavailable</html>", b"[]", b'{"itemSummaries": {"oops": 1}}'],
-)
-async def test_a_body_that_is_not_ebays_json_is_a_permanent_error(body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"[]", b'{"itemSummaries": {"oops": 1}}'])
+async def test_json_that_is_not_ebays_shape_is_a_permanent_error(body: bytes) -> None:
     ebay = mock_client(lambda request: httpx.Response(200, content=body))
     async with ebay:
         with pytest.raises(PermanentError):
+            await ebay.search(q="lp")
+
+
+async def test_a_body_that_is_not_json_is_retried_as_a_glitch() -> None:
+    answers = iter([b"<html>Service Unavailable</html>", b'{"total": 0', b'{"total": 0}'])
+    ebay = mock_client(lambda request: httpx.Response(200, content=next(answers)))
+    async with ebay:
+        page = await ebay.search(q="lp")
+    assert page.total == 0
+
+
+async def test_a_body_that_stays_non_json_is_retryable_not_permanent() -> None:
+    ebay = mock_client(lambda request: httpx.Response(200, content=b"<html>maintenance"))
+    async with ebay:
+        with pytest.raises(RetryableError, match="not JSON"):
             await ebay.search(q="lp")
 
 

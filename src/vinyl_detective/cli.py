@@ -24,6 +24,7 @@ from vinyl_detective.logs import setup_logging
 from vinyl_detective.service import SearchService
 
 if TYPE_CHECKING:
+    from vinyl_detective.fakes.faults import FaultPlan
     from vinyl_detective.storage.backup import BackupSummary
 
 app = typer.Typer(
@@ -173,6 +174,18 @@ def serve(
     )
 
 
+FAULTS_HELP = (
+    "Share of requests (0-1) the fakes answer with the real services' failures: 429, "
+    "5xx, dropped or stalled connections, cut or non-JSON bodies, an expired eBay token."
+)
+
+
+def _fault_plan(rate: float, seed: int) -> FaultPlan | None:
+    from vinyl_detective.fakes.faults import FaultPlan
+
+    return FaultPlan(rate=rate, seed=seed) if rate > 0 else None
+
+
 @app.command()
 def demo(
     once: Annotated[
@@ -181,6 +194,8 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path(
         ".demo"
     ),
+    faults: Annotated[float, typer.Option(help=FAULTS_HELP, min=0.0, max=1.0)] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the failures (same seed, same).")] = 1,
 ) -> None:
     """Run the real daemon against a local fake eBay, Discogs and Telegram, with sample data.
 
@@ -189,9 +204,10 @@ def demo(
     from vinyl_detective.demo import run_demo
 
     setup_logging("INFO")
+    plan = _fault_plan(faults, fault_seed)
     run_until_signalled(
         lambda stop, force: run_demo(
-            stop, once=once, data_dir=data_dir, console=console, force=force
+            stop, once=once, data_dir=data_dir, console=console, force=force, faults=plan
         )
     )
 
@@ -201,15 +217,20 @@ def fakes(
     port: Annotated[
         int, typer.Option(help="First port; eBay, Discogs, Telegram use 3 in a row.")
     ] = 8631,
+    faults: Annotated[float, typer.Option(help=FAULTS_HELP, min=0.0, max=1.0)] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the failures (same seed, same).")] = 1,
 ) -> None:
     """Start only the fake eBay, Discogs and Telegram servers, and print how to point at them.
 
-    Example: vinyl-detective fakes --port 8631
+    Example: vinyl-detective fakes --port 8631 --faults 0.2
     """
     from vinyl_detective.demo import serve_fakes_forever
 
     setup_logging("INFO")
-    run_until_signalled(lambda stop, _force: serve_fakes_forever(stop, port=port, console=console))
+    plan = _fault_plan(faults, fault_seed)
+    run_until_signalled(
+        lambda stop, _force: serve_fakes_forever(stop, port=port, console=console, faults=plan)
+    )
 
 
 @app.command()

@@ -31,6 +31,13 @@ from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.query import query_matches
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay
+from vinyl_detective.fakes.faults import (
+    FaultPlan,
+    discogs_style,
+    ebay_style,
+    telegram_style,
+    with_faults,
+)
 from vinyl_detective.fakes.sample_data import SampleMarket, arrivals, build_sample_market
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram
@@ -70,8 +77,11 @@ class FakeServices:
 
 
 @contextlib.contextmanager
-def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
-    """Start the fakes filled with the sample market; ports `port`, +1, +2 (0: any free)."""
+def serve_fakes(port: int = 0, faults: FaultPlan | None = None) -> Iterator[FakeServices]:
+    """Start the fakes filled with the sample market; ports `port`, +1, +2 (0: any free).
+
+    With `faults`, each fake answers that share of requests with the failures its real
+    service makes (fakes/faults.py)."""
     market = build_sample_market(now=utcnow())
     ebay = FakeEbay(market.items, app_id=DEMO_APP_ID, cert_id=DEMO_CERT_ID)
     # The demo's Discogs allows 600 requests a minute (the real one: 60), so the demo is
@@ -85,7 +95,11 @@ def serve_fakes(port: int = 0) -> Iterator[FakeServices]:
         rate_limit=600,
     )
     telegram = FakeTelegram(DEMO_TELEGRAM_TOKEN)
-    apps = (ebay.app, discogs.app, telegram.app)
+    apps = (
+        with_faults(ebay.app, faults, ebay_style(ebay)),
+        with_faults(discogs.app, faults, discogs_style(discogs.rate_limit)),
+        with_faults(telegram.app, faults, telegram_style()),
+    )
     servers = [LoopbackServer(app, port=port + i if port else 0) for i, app in enumerate(apps)]
     urls = [server.start() for server in servers]
     try:
@@ -169,13 +183,14 @@ async def run_demo(
     data_dir: Path,
     console: Console,
     force: asyncio.Event | None = None,
+    faults: FaultPlan | None = None,
 ) -> None:
     await asyncio.to_thread(_reset, data_dir)
     # The cards are the show: one log line per event would drown them, and the line per
     # alert sent would repeat them.
     logging.getLogger("vinyl_detective.events").setLevel(logging.WARNING)
     logging.getLogger(ALERTS_LOGGER).setLevel(logging.WARNING)
-    with serve_fakes() as fakes:
+    with serve_fakes(faults=faults) as fakes:
         settings = demo_settings(fakes, data_dir)
         console.print(
             Panel.fit(
@@ -216,6 +231,8 @@ async def run_demo(
         cards = sum(1 for m in fakes.telegram.sent if m.get("reply_markup"))
         where = "" if once else f" (the inbox was {fakes.telegram_url})"
         console.print(f"[bold]{cards} deal alert(s)[/bold] sent to the demo chat{where}.")
+        if faults is not None:
+            console.print(f"Failures the fakes made: {faults.summary()}", highlight=False)
 
 
 async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
@@ -235,8 +252,17 @@ async def _feed_new_listings(fakes: FakeServices, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=8)
 
 
-async def serve_fakes_forever(stop: asyncio.Event, *, port: int, console: Console) -> None:
-    with serve_fakes(port) as fakes:
+async def serve_fakes_forever(
+    stop: asyncio.Event, *, port: int, console: Console, faults: FaultPlan | None = None
+) -> None:
+    with serve_fakes(port, faults) as fakes:
+        if faults is not None:
+            console.print(
+                f"Failing {faults.rate:.0%} of requests the way the real services fail "
+                f"(seed {faults.seed}); the fake Telegram goes down on "
+                f"POST {fakes.telegram_url}/fake/down?seconds=60.",
+                highlight=False,
+            )
         console.print(
             "Fake eBay, Discogs and Telegram are running. Point a daemon at them with these\n"
             "lines in its .env (Ctrl+C stops the fakes):\n",

@@ -56,7 +56,7 @@ from vinyl_detective.fakes.ebay_query import (
 )
 from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORDS, ROTATION_IDS
 
-__all__ = ["FakeEbay", "ebay_error", "make_item"]
+__all__ = ["FakeEbay", "canned_error", "ebay_error", "invalid_token", "make_item"]
 
 API_SCOPE = "https://api.ebay.com/oauth/api_scope"
 MAX_WINDOW = 10_000
@@ -128,7 +128,7 @@ def ebay_error(
     return JSONResponse({"errors": [error]}, status_code=status, headers=dict(headers or {}))
 
 
-def _canned_error(status: int, retry_after: float | None) -> JSONResponse:
+def canned_error(status: int, retry_after: float | None) -> JSONResponse:
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
     if status == 429:
         return ebay_error(
@@ -140,7 +140,7 @@ def _canned_error(status: int, retry_after: float | None) -> JSONResponse:
             headers=headers,
         )
     if status == 401:
-        return _invalid_token()
+        return invalid_token()
     if status == 403:
         return ebay_error(
             403,
@@ -165,7 +165,7 @@ def _canned_error(status: int, retry_after: float | None) -> JSONResponse:
     return ebay_error(status, 2004, "Invalid request", domain="ACCESS", headers=headers)
 
 
-def _invalid_token() -> JSONResponse:
+def invalid_token() -> JSONResponse:
     return ebay_error(
         401,
         1001,
@@ -488,7 +488,7 @@ class FakeEbay:
                     failure.remaining -= 1
                     if failure.remaining == 0:
                         self._failures.remove(failure)
-                    return _canned_error(failure.status, failure.retry_after)
+                    return canned_error(failure.status, failure.retry_after)
         return None
 
     def _browse_gate(self, request: Request) -> Response | None:
@@ -522,12 +522,12 @@ class FakeEbay:
         with self._lock:
             expires = self._tokens.get(token.strip())
             if expires is None or self.clock() >= expires:
-                return _invalid_token()
+                return invalid_token()
             self._roll_quota_day()
             self._quota_used += 1
             over = self._quota_used > self.daily_limit
         if over:
-            return _canned_error(429, None)
+            return canned_error(429, None)
         return None
 
     @staticmethod
@@ -734,7 +734,7 @@ class FakeEbay:
         with self._lock:
             expires = self._tokens.get(token.strip())
             if scheme.lower() != "bearer" or expires is None or self.clock() >= expires:
-                return _invalid_token()
+                return invalid_token()
             day = self._roll_quota_day()
             used = self._quota_used
         day_start = datetime.combine(day, datetime.min.time(), UTC)

@@ -15,9 +15,12 @@ Use it from tests and the demo:
         fake.wait_for_sent(1, chat_id=42)           # the bot's reply, as a dict
         fake.fail_next("sendMessage", 429, retry_after=3)
         fake.block_chat(42)                         # 403 on every send to chat 42
+        fake.go_down(30)                            # an outage: 502 for 30 seconds
 
 `GET /` is an inbox page showing what the bot sent (with its formatting and buttons), with
 forms to write to the bot and press buttons — open it in a browser during the demo.
+`POST /fake/down?seconds=30` and `POST /fake/up` flip the outage switch from outside (e.g.
+with curl while `vinyl-detective fakes` runs).
 
 State is guarded by one lock, so a test thread may drive the fake while uvicorn serves it
 from another thread; long polls wait on asyncio events woken thread-safely.
@@ -41,6 +44,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from vinyl_detective.fakes.faults import NGINX_502
 
 __all__ = ["FakeTelegram", "TelegramHTMLError", "parse_telegram_html"]
 
@@ -415,6 +420,7 @@ class FakeTelegram:
         self._faults: dict[str, list[_Fault]] = {}
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._closing = False
+        self._down_until: float | None = None  # an outage (go_down) ends then
         self._app = self._build_app()
         self._app.state.loopback_on_stop = self.release_long_polls
         self._app.state.loopback_on_start = self._reopen
@@ -507,6 +513,24 @@ class FakeTelegram:
             fault = _Fault(status, text, retry_after, times)
         with self._lock:
             self._faults.setdefault(method.lower(), []).append(fault)
+
+    def go_down(self, seconds: float | None = None) -> None:
+        """An outage: every Bot API call answers 502 Bad Gateway (an nginx page, as
+        Telegram's front end sends it) for `seconds`, or until `come_back()`."""
+        with self._changed:
+            self._down_until = self._clock() + seconds if seconds is not None else float("inf")
+            self._changed.notify_all()
+
+    def come_back(self) -> None:
+        """The outage is over."""
+        with self._changed:
+            self._down_until = None
+            self._changed.notify_all()
+
+    @property
+    def down(self) -> bool:
+        with self._lock:
+            return self._down_until is not None and self._clock() < self._down_until
 
     def block_chat(self, chat_id: int) -> None:
         """The user of `chat_id` blocks the bot: every send to it fails with 403."""
@@ -644,11 +668,28 @@ class FakeTelegram:
                 Route("/inbox/send", self._inbox_send, methods=["POST"]),
                 Route("/inbox/press", self._inbox_press, methods=["POST"]),
                 Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                Route("/fake/down", self._switch_down, methods=["POST"]),
+                Route("/fake/up", self._switch_up, methods=["POST"]),
             ],
             exception_handlers={404: not_found, 405: not_found},
         )
 
+    async def _switch_down(self, request: Request) -> Response:
+        raw = request.query_params.get("seconds")
+        try:
+            seconds = float(raw) if raw else None
+        except ValueError:
+            return JSONResponse({"error": f"seconds must be a number, not {raw!r}"}, 400)
+        self.go_down(seconds)
+        return JSONResponse({"down": True, "seconds": seconds})
+
+    async def _switch_up(self, request: Request) -> Response:
+        self.come_back()
+        return JSONResponse({"down": False})
+
     async def _api(self, request: Request) -> Response:
+        if self.down:
+            return Response(NGINX_502, 502, media_type="text/html")
         if request.path_params["token"] != self.token:
             return _error_response(401, "Unauthorized")
         method = str(request.path_params["method"]).lower()

@@ -149,6 +149,8 @@ def translate_error(exc: TelegramError, chat_id: int | str | None = None) -> Exc
         return PermanentError(SERVICE, f"Telegram refused the message{where}: {exc.message}")
     if isinstance(exc, TimedOut | NetworkError):
         return RetryableError(SERVICE, f"could not reach Telegram{where}: {exc.message}")
+    if type(exc) is TelegramError:  # PTB's "Invalid server response": a cut or non-JSON body
+        return RetryableError(SERVICE, f"Telegram's answer was unreadable{where}: {exc.message}")
     return PermanentError(SERVICE, f"Telegram error{where}: {exc.message}")
 
 

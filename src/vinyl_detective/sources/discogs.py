@@ -586,9 +586,15 @@ class DiscogsClient(OwnsHttpClient):
             try:
                 return response.json()
             except ValueError as exc:
-                raise PermanentError(
-                    SERVICE, f"GET {path} answered with malformed JSON", status=status
-                ) from exc
+                # A cut or non-JSON 200 (a proxy's page, a reset mid-body): a glitch.
+                if attempt >= self._max_retries:
+                    raise RetryableError(
+                        SERVICE,
+                        f"GET {path} answered with malformed JSON {attempt + 1} times",
+                        status=status,
+                    ) from exc
+                await self._backoff(attempt, f"malformed JSON on GET {path}")
+                attempt += 1
 
     async def _backoff(self, attempt: int, problem: str) -> None:
         delay = min(MAX_BACKOFF, 2.0**attempt)

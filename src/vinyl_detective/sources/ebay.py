@@ -679,7 +679,8 @@ class EbayClient(OwnsHttpClient):
             try:
                 body_json = response.json()
             except ValueError:
-                body_json = None
+                await self._retry_or_raise(attempt, "the token answer was not JSON")
+                continue
             token = body_json.get("access_token") if isinstance(body_json, Mapping) else None
             expires_in = body_json.get("expires_in", 7200) if isinstance(body_json, Mapping) else 0
             if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
@@ -747,7 +748,9 @@ class EbayClient(OwnsHttpClient):
             try:
                 body = response.json()
             except ValueError:
-                body = None
+                # A cut or non-JSON 200 (a proxy's page, a reset mid-body): a glitch.
+                await self._retry_or_raise(attempt, f"GET {path} answered a body that is not JSON")
+                continue
             if not isinstance(body, dict):
                 raise PermanentError(
                     SERVICE, f"{path} answered something that is not eBay's JSON", status=status
