@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email import policy
@@ -41,7 +41,7 @@ from vinyl_detective.notify.digest import (
     flush_digests,
     render_digest,
 )
-from vinyl_detective.notify.dispatch import AlertDispatcher
+from vinyl_detective.notify.dispatch import AlertDispatcher, PriceDrop
 from vinyl_detective.storage import alerts, digests
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.digests import QueuedDeal
@@ -187,6 +187,31 @@ async def test_a_deal_is_never_in_two_digests_even_after_a_restart(
 
     assert len(webhook.bodies) == 1
     assert "Artist 5" in webhook.bodies[0]["message"]
+
+
+async def test_a_price_drop_lists_a_digested_deal_again_with_its_old_price(
+    webhook: WebhookServer, engine: Engine, now: datetime
+) -> None:
+    clock = Clock(now)
+    channel = digest_channel(webhook.url + "?vd_digest=daily", engine, clock)
+    dispatcher = AlertDispatcher(engine, clock)
+    await dispatcher.deliver(make_deal(6, Priority.LOW, "85.00"), [channel])
+    assert await flush_digests(engine, [channel], now + timedelta(days=1)) == 1
+
+    # The listing drops from 85 to 70: 15 points better, above the 10-point step.
+    cheaper = replace(
+        make_deal(6, Priority.MEDIUM, "70.00"), previous_total=Money(Decimal("85.00"), "USD")
+    )
+    clock.now = now + timedelta(days=1, hours=1)
+    drop = PriceDrop(number=1, min_rise=0.10)
+    await dispatcher.deliver(cheaper, [channel], drop=drop)
+    await dispatcher.deliver(cheaper, [channel], drop=drop)  # the same drop seen again
+    assert await flush_digests(engine, [channel], now + timedelta(days=2)) == 1
+
+    assert len(webhook.bodies) == 2
+    message = webhook.bodies[1]["message"]
+    assert "Artist 6" in message
+    assert "📉 price dropped from 85.00 USD: 70.00 USD, 30% under Discogs" in message
 
 
 async def test_failed_digest_keeps_its_deals_and_is_tried_again_with_backoff(

@@ -66,6 +66,8 @@ class Settings:
     events_url: str = ""
     events_secret: str | None = None
     log_level: str = "INFO"
+    # A price drop alerts a recipient again when the deal score rose this many points.
+    price_drop_points: float = 10.0
     # Exchange rates over the built-in approximate ones: US dollars for one unit.
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -192,6 +194,12 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             rates[code.upper()] = rate
         return rates
 
+    def points(raw: str) -> float:
+        number = float(raw.removesuffix("%").strip())
+        if not 0 < number <= 100:
+            raise ValueError(raw)
+        return number
+
     def marketplace(raw: str) -> str:
         if raw.upper() not in MARKETPLACES:
             raise ValueError(raw)
@@ -265,6 +273,13 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         ),
         events_secret=get("EVENTS_WEBHOOK_SECRET") or None,
         log_level=typed("LOG_LEVEL", log_level, "INFO", "one of DEBUG, INFO, WARNING, ERROR"),
+        price_drop_points=typed(
+            "PRICE_DROP_STEP",
+            points,
+            10.0,
+            "score points between 0 and 100, e.g. 10 (a deal 30% under Discogs that "
+            "drops to 40% under rose 10 points)",
+        ),
         fx_rates=typed(
             "FX_RATES",
             fx_rates,

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from vinyl_detective.errors import (
 )
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
+from vinyl_detective.jobs.deal_watch import DealWatch, watch_open_deals
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
 from vinyl_detective.jobs.refresh import refresh_stale_prices
 from vinyl_detective.jobs.scheduler import Scheduler
@@ -138,6 +139,7 @@ class Daemon:
         concurrency: int = 3,
         refresh_every: timedelta = timedelta(days=1),
         cleanup_every: timedelta = timedelta(days=1),
+        deal_watch_every: timedelta = timedelta(hours=1),
         on_cycle: Callable[[CycleSummary], Awaitable[None]] | None = None,
         skip_initial: bool = False,
         scheduler_options: Mapping[str, Any] | None = None,
@@ -149,6 +151,7 @@ class Daemon:
         self.concurrency = concurrency
         self.refresh_every = refresh_every
         self.cleanup_every = cleanup_every
+        self.deal_watch_every = deal_watch_every
         self.on_cycle = on_cycle
         self.skip_initial = skip_initial
         # Only one process may long-poll Telegram for commands; extra workers only send.
@@ -242,6 +245,7 @@ class Daemon:
             rates=self.rates,
             clock=self.clock,
             price_max_age=timedelta(days=s.discogs_refresh_days),
+            price_drop_step=s.price_drop_points / 100,
         )
         self.scheduler = Scheduler(
             engine=self.engine,
@@ -420,9 +424,12 @@ class Daemon:
                         "listing or recipient no longer available",
                         permanent=True,
                         now=self.clock(),
+                        occasion=alert.occasion,
                     )
                 continue
-            sent += await self.pipeline.dispatcher.resend(deal, channel)
+            if alert.occasion != alerts.FIRST and stored is not None:  # a price-drop alert
+                deal = replace(deal, previous_total=stored.previous_money)
+            sent += await self.pipeline.dispatcher.resend(deal, channel, alert.occasion)
         return sent
 
     def _channel_for_recipient(self, recipient: str) -> Channel | None:
@@ -550,6 +557,10 @@ class Daemon:
                         self._every(stop, self.cleanup_every.total_seconds(), self.cleanup),
                         name="cleanup",
                     ),
+                    asyncio.create_task(
+                        self._every(stop, self.deal_watch_every.total_seconds(), self.watch_deals),
+                        name="deal watch",
+                    ),
                 ]
             )
             log.info(
@@ -581,6 +592,20 @@ class Daemon:
             prices=self.discogs,
             clock=self.clock,
             max_age=timedelta(days=self.settings.discogs_refresh_days),
+        )
+
+    async def watch_deals(self) -> DealWatch:
+        """Item lookups of open deals: a lower price is re-scored and alerted, an ended or
+        sold listing closes its deal (jobs/deal_watch.py)."""
+        with self.engine.connect() as conn:
+            active = searches.list_searches(conn, active_only=True)
+        return await watch_open_deals(
+            engine=self.engine,
+            items=self.ebay,
+            pipeline=self.pipeline,
+            routes=self.routes(active),
+            clock=self.clock,
+            budget=self.budget,
         )
 
     async def cleanup(self) -> object:

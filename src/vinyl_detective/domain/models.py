@@ -69,6 +69,8 @@ class Listing:
     format_hint: str | None = None
     source: str = "ebay"
     marketplace: str = "EBAY_US"
+    # False when the source says nothing is left to buy (eBay: OUT_OF_STOCK, i.e. sold).
+    available: bool = True
 
     @property
     def total(self) -> Decimal:
@@ -141,6 +143,9 @@ class Deal:
     score: float
     priority: Priority
     reference_condition: str | None = None
+    # Set when the alert is about a price drop: the listing's price + shipping before it,
+    # in the listing's currency (cards say "price dropped from A to B").
+    previous_total: Money | None = None
 
     @property
     def saving(self) -> Money:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -33,7 +33,7 @@ from vinyl_detective.errors import (
     RateLimitedError,
     RuleSyntaxError,
 )
-from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
+from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, PriceDrop
 from vinyl_detective.storage import catalog, deals, listings
 from vinyl_detective.storage.catalog import SqlCatalog
 from vinyl_detective.storage.listings import StoredListing
@@ -58,6 +58,8 @@ ChannelResolver = Callable[[SavedSearch | None], Sequence[Channel]]
 # A listing stored but not evaluated after this long was interrupted (a crash, an
 # outage); after UNFINISHED_MAX_AGE it is too old to be worth an alert.
 UNFINISHED_GRACE = timedelta(minutes=2)
+# A price drop alerts a recipient again when the score rose this much over what it heard.
+DEFAULT_PRICE_DROP_STEP = 0.10
 UNFINISHED_MAX_AGE = timedelta(days=2)
 
 
@@ -73,6 +75,7 @@ class PipelineCounts:
     deals: int = 0
     alerted: int = 0
     skipped: int = 0
+    drops: int = 0  # known listings seen again at a lower price
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: PipelineCounts) -> None:
@@ -85,6 +88,7 @@ class PipelineCounts:
             "deals",
             "alerted",
             "skipped",
+            "drops",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
@@ -137,8 +141,10 @@ class DealPipeline:
         rates: ExchangeRates,
         clock: Callable[[], datetime],
         price_max_age: timedelta = timedelta(days=7),
+        price_drop_step: float = DEFAULT_PRICE_DROP_STEP,
     ) -> None:
         self.engine = engine
+        self.price_drop_step = price_drop_step
         self.prices = prices
         self.items = items
         self.dispatcher = dispatcher
@@ -172,17 +178,24 @@ class DealPipeline:
         """
         counts = PipelineCounts(fetched=len(found))
         now = self.clock()
-        work: list[tuple[Listing, StoredListing | None]] = []
+        work: list[tuple[Listing, StoredListing | None, int | None]] = []
         with self.engine.begin() as conn:
             for lst in _unique(found):
                 if listings.insert_new(conn, lst, search_id=source_search_id, now=now):
-                    work.append((lst, None))
+                    work.append((lst, None, None))
                     counts.new += 1
                 elif (stored := listings.get_listing(conn, lst.item_id)) is not None:
-                    work.append((stored.listing, stored))
+                    # Seen again: its price may have changed since (a drop is re-scored
+                    # and may be alerted again, see `_handle`).
+                    drop = listings.record_price(conn, stored, lst, now)
+                    if (lst.price, lst.shipping) != (stored.listing.price, stored.listing.shipping):
+                        stored = listings.get_listing(conn, lst.item_id) or stored
+                    if drop is not None:
+                        counts.drops += 1
+                    work.append((stored.listing, stored, drop))
         counts.skipped = counts.fetched - counts.new
-        for listing, stored in work:
-            await self._guarded(listing, stored, routes, check_keywords, counts)
+        for listing, stored, drop in work:
+            await self._guarded(listing, stored, routes, check_keywords, counts, drop)
         return counts
 
     async def process_unfinished(
@@ -198,8 +211,12 @@ class DealPipeline:
                 seen_after=now - UNFINISHED_MAX_AGE,
                 limit=limit,
             )
+            # Price drops recorded but never routed (a crash right after they were seen).
+            dropped = listings.pending_drops(conn, seen_before=now - UNFINISHED_GRACE, limit=limit)
         for stored in pending:
             await self._guarded(stored.listing, stored, routes, True, counts)
+        for stored in dropped:
+            await self._guarded(stored.listing, stored, routes, True, counts, stored.price_drops)
         return counts
 
     async def _guarded(
@@ -209,11 +226,16 @@ class DealPipeline:
         routes: Sequence[Route],
         check_keywords: bool,
         counts: PipelineCounts,
+        drop: int | None = None,
     ) -> None:
         """One listing; a per-listing failure is counted and the batch goes on, except
-        when eBay said stop (budget spent, 429): then the whole job stops."""
+        when eBay said stop (budget spent, 429): then the whole job stops. `drop` is the
+        number of the price drop just seen, if any: handled once its alerts are claimed."""
         try:
-            await self._handle(listing, stored, routes, check_keywords, counts)
+            await self._handle(listing, stored, routes, check_keywords, counts, drop)
+            if drop is not None:
+                with self.engine.begin() as conn:
+                    listings.drop_handled(conn, listing.item_id)
         except AuthError:
             raise  # bad credentials fail every listing alike: stop the job, keep them unfinished
         except (BudgetExhaustedError, RateLimitedError) as exc:
@@ -239,6 +261,7 @@ class DealPipeline:
         routes: Sequence[Route],
         check_keywords: bool,
         counts: PipelineCounts,
+        drop: int | None = None,
     ) -> None:
         finished = stored is not None and stored.processed_at is not None
         if finished and stored is not None and stored.match is None:
@@ -268,6 +291,8 @@ class DealPipeline:
             release = await self._priced_release(match.release_id, counts)
             if release is not None:
                 deal = score_deal(listing, release, match, rates=self.rates, now=self.clock())
+        if deal is not None and drop is not None and stored is not None:
+            deal = replace(deal, previous_total=stored.previous_money)
         now = self.clock()
         with self.engine.begin() as conn:
             listings.record_outcome(conn, listing.item_id, match=match, deal=deal, now=now)
@@ -281,11 +306,15 @@ class DealPipeline:
                 continue
             if not tracked:  # a deal someone will hear about starts its lifecycle: FOUND
                 with self.engine.begin() as conn:
-                    deals.create_found(conn, deal, now)
+                    if not deals.create_found(conn, deal, now) and drop is not None:
+                        deals.reprice_found(conn, deal, now)  # not acted on yet: new price
                 tracked = True
             channels = self.channels_for(route.search)
             counts.alerted += await self.dispatcher.deliver(
-                deal, channels, search_id=route.search.id if route.search else None
+                deal,
+                channels,
+                search_id=route.search.id if route.search else None,
+                drop=PriceDrop(drop, self.price_drop_step) if drop is not None else None,
             )
 
     def _accepts(self, route: Route, deal: Deal) -> bool:

@@ -79,7 +79,10 @@ def deal_title(deal: Deal) -> str:
     release = " ".join(deal.release.display_name.split())
     if len(release) > _TITLE_RELEASE_LIMIT:
         release = release[: _TITLE_RELEASE_LIMIT - 1].rstrip() + "…"
-    return f"{marker} {saving_percent(deal)}% under Discogs: {release} for {deal.total}"
+    title = f"{marker} {saving_percent(deal)}% under Discogs: {release} for {deal.total}"
+    if deal.previous_total is not None:
+        return f"📉 Price drop from {deal.previous_total}: {title}"
+    return title
 
 
 def email_html_card(deal: Deal) -> str:

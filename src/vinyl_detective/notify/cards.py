@@ -43,6 +43,7 @@ __all__ = [
     "markdown_card",
     "parse_callback_data",
     "plain_text_card",
+    "price_drop_line",
     "resolve_item_ref",
     "telegram_card",
 ]
@@ -53,6 +54,7 @@ DEAL_ACTIONS = ("track", "bought", "dismiss")
 _BUTTON_LABELS = {"track": "📌 Track", "bought": "✅ Bought", "dismiss": "🗑 Dismiss"}
 _HASH_PREFIX = "#"
 
+DROP_MARKER = "📉"
 PRIORITY_MARKERS = {Priority.HIGH: "🔥", Priority.MEDIUM: "⭐", Priority.LOW: "🔹"}
 _METHOD_LABELS = {
     MatchMethod.CATALOG_NO: "catalog number",
@@ -71,6 +73,7 @@ _SHORT_FIELD = 80  # seller names, conditions
 class _Facts:
     """One deal's card content as plain (unescaped) text, before any format applies."""
 
+    drop_line: str | None  # "📉 Price dropped from A to B" on a price-drop alert
     headline: str  # priority marker line
     release: str
     listing_title: str
@@ -123,6 +126,7 @@ def _facts(deal: Deal, release_limit: int = 300, title_limit: int = 300) -> _Fac
     link = listing.affiliate_url or listing.url or None
     link_label = "View on eBay" if listing.source == "ebay" else "View the listing"
     return _Facts(
+        drop_line=price_drop_line(deal),
         headline=headline,
         release=_shorten(deal.release.display_name, release_limit),
         listing_title=_shorten(listing.title, title_limit),
@@ -136,6 +140,15 @@ def _facts(deal: Deal, release_limit: int = 300, title_limit: int = 300) -> _Fac
         link=link,
         discogs_url=f"https://www.discogs.com/release/{deal.release.id}",
     )
+
+
+def price_drop_line(deal: Deal) -> str | None:
+    """ "📉 Price dropped from 60.00 USD to 45.00 USD" for a price-drop alert, else None."""
+    before = deal.previous_total
+    if before is None:
+        return None
+    now = Money(deal.listing.total, deal.listing.currency)
+    return f"{DROP_MARKER} Price dropped from {before} to {now}"
 
 
 def _saving_percent(deal: Deal) -> int:
@@ -201,7 +214,8 @@ def telegram_card(deal: Deal) -> str:
 
 def _render_telegram(facts: _Facts, with_link: bool) -> str:
     esc = html.escape
-    lines = [
+    lines = [f"<b>{esc(facts.drop_line)}</b>"] if facts.drop_line else []
+    lines += [
         esc(facts.headline),
         f"<b>{esc(facts.release)}</b>",
         f"<i>{esc(facts.listing_title)}</i>",
@@ -228,7 +242,8 @@ def plain_text_card(deal: Deal) -> str:
 
 
 def _render_plain(facts: _Facts, with_link: bool) -> str:
-    lines = [
+    lines = [facts.drop_line] if facts.drop_line else []
+    lines += [
         facts.headline,
         facts.release,
         facts.listing_title,
@@ -250,6 +265,8 @@ def log_line(deal: Deal) -> str:
     """The deal on one line for the operator's log: headline, release, total, link."""
     facts = _facts(deal, release_limit=80)
     text = f"{facts.headline}: {facts.release} for {deal.total} (Discogs {deal.reference})"
+    if facts.drop_line:
+        text = f"{facts.drop_line} · {text}"
     if facts.link:
         text += f" {facts.link}"
     return " ".join(text.split())  # newlines in a seller's text cannot forge log lines
@@ -289,7 +306,8 @@ def markdown_url(url: str) -> str:
 
 
 def _render_markdown(facts: _Facts, with_link: bool) -> str:
-    lines = [
+    lines = [f"**{markdown_escape(facts.drop_line)}**"] if facts.drop_line else []
+    lines += [
         markdown_escape(facts.headline),
         f"**{markdown_escape(facts.release)}**",
         f"*{markdown_escape(facts.listing_title)}*",

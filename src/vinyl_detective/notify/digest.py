@@ -117,6 +117,7 @@ class DigestAwareChannel:
                 priority=deal.priority.value,
                 now=self.clock(),
                 deal_score=deal.score,
+                occasion=digest_occasion(deal),
             )
 
     async def send_digest(self, items: Sequence[QueuedDeal]) -> None:
@@ -182,6 +183,13 @@ async def flush_digests(engine: Engine, channels: Iterable[object], now: datetim
 # --------------------------------------------------------------------------- rendering
 
 
+def digest_occasion(deal: Deal) -> str:
+    """A price drop's key in the digest queue (the deal was maybe in a digest already)."""
+    if deal.previous_total is None:
+        return ""
+    return f"drop:{deal.previous_total.amount}>{deal.listing.total}"
+
+
 def deal_summary(deal: Deal) -> dict[str, Any]:
     """What a digest shows of a deal, stored with it when it is queued (plain, unescaped)."""
     listing = deal.listing
@@ -196,6 +204,7 @@ def deal_summary(deal: Deal) -> dict[str, Any]:
         "shipping_known": listing.shipping is not None,
         "link": listing.affiliate_url or listing.url or None,
         "link_label": "View on eBay" if listing.source == "ebay" else "View the listing",
+        "dropped_from": str(deal.previous_total) if deal.previous_total else None,
     }
 
 
@@ -223,6 +232,8 @@ def _line(item: QueuedDeal) -> _Line:
         f"{s.get('total', '?')}{shipping}, {s.get('percent', 0)}% under "
         f"Discogs{grade} {s.get('reference', '?')}"
     )
+    if s.get("dropped_from"):
+        price = f"📉 price dropped from {s['dropped_from']}: {price}"
     link = s.get("link")
     return _Line(
         marker=marker,

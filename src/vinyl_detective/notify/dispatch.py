@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -25,6 +26,15 @@ from vinyl_detective.storage import alerts, chats
 
 log = logging.getLogger(__name__)
 alert_log = logging.getLogger(ALERTS_LOGGER)  # one line per alert sent: the log's news
+
+
+@dataclass(frozen=True, slots=True)
+class PriceDrop:
+    """A listing's `number`-th price drop, and how much the score must rise over what a
+    recipient already heard (0.10: ten points) for it to be told again."""
+
+    number: int
+    min_rise: float
 
 
 class Channel(Protocol):
@@ -61,29 +71,49 @@ class AlertDispatcher:
         self.clock = clock
 
     async def deliver(
-        self, deal: Deal, channels: Sequence[Channel], *, search_id: int | None = None
+        self,
+        deal: Deal,
+        channels: Sequence[Channel],
+        *,
+        search_id: int | None = None,
+        drop: PriceDrop | None = None,
     ) -> int:
-        """Send `deal` to every channel not alerted about it before; returns how many got it."""
-        claimed: list[Channel] = []
+        """Send `deal` to every channel not alerted about it before; returns how many got it.
+
+        With `drop` (the listing's price just fell), a channel alerted before hears of it
+        again only if the score rose by at least `drop.min_rise` over the best score it
+        was alerted about, under the drop's own key: once per drop and channel. A channel
+        never alerted gets its first alert (the card says the price dropped either way).
+        """
+        claimed: list[tuple[Channel, str]] = []
+        item_id = deal.listing.item_id
         with self.engine.begin() as conn:
             for channel in channels:
+                occasion = alerts.FIRST
+                if drop is not None:
+                    best = alerts.best_alerted_score(conn, channel.recipient, item_id)
+                    if best is not None:
+                        if deal.score - best < drop.min_rise - 1e-9:
+                            continue  # not enough better than what it already heard
+                        occasion = alerts.drop_occasion(drop.number)
                 if alerts.claim(
                     conn,
                     channel.recipient,
-                    deal.listing.item_id,
+                    item_id,
                     now=self.clock(),
                     search_id=search_id,
                     deal_score=deal.score,
+                    occasion=occasion,
                 ):
-                    claimed.append(channel)
-        results = await asyncio.gather(*(self._send(deal, channel) for channel in claimed))
+                    claimed.append((channel, occasion))
+        results = await asyncio.gather(*(self._send(deal, c, o) for c, o in claimed))
         return sum(results)
 
-    async def resend(self, deal: Deal, channel: Channel) -> bool:
+    async def resend(self, deal: Deal, channel: Channel, occasion: str = alerts.FIRST) -> bool:
         """Retry a claimed-but-undelivered alert (after a crash or a retryable failure)."""
-        return await self._send(deal, channel)
+        return await self._send(deal, channel, occasion)
 
-    async def _send(self, deal: Deal, channel: Channel) -> bool:
+    async def _send(self, deal: Deal, channel: Channel, occasion: str) -> bool:
         item_id = deal.listing.item_id
         try:
             await channel.send(deal)
@@ -91,26 +121,40 @@ class AlertDispatcher:
             log.warning("alert to %s refused for good: %s", channel.recipient, exc)
             with self.engine.begin() as conn:
                 alerts.mark_attempt_failed(
-                    conn, channel.recipient, item_id, str(exc), permanent=True, now=self.clock()
+                    conn,
+                    channel.recipient,
+                    item_id,
+                    str(exc),
+                    permanent=True,
+                    now=self.clock(),
+                    occasion=occasion,
                 )
                 if isinstance(channel, TelegramChannel):
                     chats.set_blocked(conn, channel.chat_id, True, self.clock())
             return False
         except PermanentError as exc:
             log.warning("alert to %s failed for good: %s", channel.recipient, exc)
-            self._failed(channel, item_id, str(exc), permanent=True)
+            self._failed(channel, item_id, occasion, str(exc), permanent=True)
             return False
         except VinylDetectiveError as exc:
             log.info("alert to %s will be retried: %s", channel.recipient, exc)
-            self._failed(channel, item_id, str(exc), permanent=False)
+            self._failed(channel, item_id, occasion, str(exc), permanent=False)
             return False
         with self.engine.begin() as conn:
-            alerts.mark_sent(conn, channel.recipient, item_id, self.clock())
+            alerts.mark_sent(conn, channel.recipient, item_id, self.clock(), occasion)
         alert_log.info("alert to %s: %s", channel.recipient, log_line(deal))
         return True
 
-    def _failed(self, channel: Channel, item_id: str, error: str, *, permanent: bool) -> None:
+    def _failed(
+        self, channel: Channel, item_id: str, occasion: str, error: str, *, permanent: bool
+    ) -> None:
         with self.engine.begin() as conn:
             alerts.mark_attempt_failed(
-                conn, channel.recipient, item_id, error, permanent=permanent, now=self.clock()
+                conn,
+                channel.recipient,
+                item_id,
+                error,
+                permanent=permanent,
+                now=self.clock(),
+                occasion=occasion,
             )

@@ -391,7 +391,18 @@ def listing_from_item(
         format_hint=format_hint,
         source="ebay",
         marketplace=marketplace,
+        available=not _sold_out(item.get("estimatedAvailabilities")),
     )
+
+
+def _sold_out(availabilities: object) -> bool:
+    """True when eBay's item detail says nothing is left to buy (OUT_OF_STOCK)."""
+    if not isinstance(availabilities, list) or not availabilities:
+        return False
+    statuses = [
+        a.get("estimatedAvailabilityStatus") for a in availabilities if isinstance(a, Mapping)
+    ]
+    return bool(statuses) and all(status == "OUT_OF_STOCK" for status in statuses)
 
 
 def _filter_time(moment: datetime) -> str:

@@ -1,4 +1,6 @@
-"""The alert log: one row per (recipient, listing), the guarantee against repeated alerts.
+"""The alert log: one row per (recipient, listing, occasion), the guarantee against
+repeated alerts. The occasion is "" for the first alert about a listing and "drop:<n>" for
+the alert about its n-th price drop (`drop_occasion`).
 
 An alert is first *claimed* (a `pending` row; the unique key refuses a second claim,
 also from another worker or after a restart), then sent, then marked `sent`. Rows left
@@ -17,6 +19,12 @@ from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import alert_log
 
 MAX_ATTEMPTS = 5
+FIRST = ""  # the occasion of the first alert about a listing
+
+
+def drop_occasion(drop_number: int) -> str:
+    """The occasion of the alert about a listing's `drop_number`-th price drop."""
+    return f"drop:{drop_number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,7 @@ class PendingAlert:
     search_id: int | None
     attempts: int
     last_attempt_at: datetime | None
+    occasion: str = FIRST
 
 
 def claim(
@@ -36,11 +45,14 @@ def claim(
     now: datetime,
     search_id: int | None = None,
     deal_score: float | None = None,
+    occasion: str = FIRST,
 ) -> bool:
-    """Claim the right to alert `recipient` about `item_id`; False if it was ever claimed."""
+    """Claim the right to alert `recipient` about `item_id` on `occasion`; False if it was
+    ever claimed."""
     row = {
         "recipient": recipient,
         "item_id": item_id,
+        "occasion": occasion,
         "search_id": search_id,
         "status": "pending",
         "attempts": 0,
@@ -48,13 +60,35 @@ def claim(
         "created_at": now,
         "last_attempt_at": now,
     }
-    return insert_if_absent(conn, alert_log, row, ["recipient", "item_id"])
+    return insert_if_absent(conn, alert_log, row, ["recipient", "item_id", "occasion"])
 
 
-def mark_sent(conn: sa.Connection, recipient: str, item_id: str, now: datetime) -> None:
+def best_alerted_score(conn: sa.Connection, recipient: str, item_id: str) -> float | None:
+    """The highest deal score `recipient` was alerted (or is being alerted) about for
+    `item_id`, on any occasion; None if never. A failed alert did not arrive: not counted."""
+    return conn.execute(
+        sa.select(sa.func.max(alert_log.c.deal_score)).where(
+            alert_log.c.recipient == recipient,
+            alert_log.c.item_id == item_id,
+            alert_log.c.status != "failed",
+        )
+    ).scalar_one_or_none()
+
+
+def _row(recipient: str, item_id: str, occasion: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        alert_log.c.recipient == recipient,
+        alert_log.c.item_id == item_id,
+        alert_log.c.occasion == occasion,
+    )
+
+
+def mark_sent(
+    conn: sa.Connection, recipient: str, item_id: str, now: datetime, occasion: str = FIRST
+) -> None:
     conn.execute(
         alert_log.update()
-        .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
+        .where(_row(recipient, item_id, occasion))
         .values(
             status="sent",
             sent_at=now,
@@ -73,18 +107,17 @@ def mark_attempt_failed(
     *,
     permanent: bool,
     now: datetime | None = None,
+    occasion: str = FIRST,
 ) -> None:
     """Count a failed attempt; after MAX_ATTEMPTS, or a permanent error, it is `failed`."""
     row = conn.execute(
-        sa.select(alert_log.c.attempts).where(
-            alert_log.c.recipient == recipient, alert_log.c.item_id == item_id
-        )
+        sa.select(alert_log.c.attempts).where(_row(recipient, item_id, occasion))
     ).first()
     attempts = (row.attempts if row else 0) + 1
     status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
     conn.execute(
         alert_log.update()
-        .where(alert_log.c.recipient == recipient, alert_log.c.item_id == item_id)
+        .where(_row(recipient, item_id, occasion))
         .values(status=status, attempts=attempts, error=error[:500], last_attempt_at=now)
     )
 
@@ -103,8 +136,7 @@ def take_for_retry(conn: sa.Connection, alert: PendingAlert, now: datetime) -> b
     result = conn.execute(
         alert_log.update()
         .where(
-            alert_log.c.recipient == alert.recipient,
-            alert_log.c.item_id == alert.item_id,
+            _row(alert.recipient, alert.item_id, alert.occasion),
             alert_log.c.status == "pending",
             seen,
         )
@@ -122,7 +154,7 @@ def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
         .limit(limit)
     )
     return [
-        PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts, r.last_attempt_at)
+        PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts, r.last_attempt_at, r.occasion)
         for r in rows
     ]
 

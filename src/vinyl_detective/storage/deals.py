@@ -161,6 +161,23 @@ def create_found(
     return _create(conn, values, now, actor, reason)
 
 
+def reprice_found(conn: sa.Connection, deal: Deal, now: datetime) -> bool:
+    """A tracked deal nobody acted on yet (FOUND) takes the listing's new, lower price."""
+    result = conn.execute(
+        deals.update()
+        .where(deals.c.item_id == deal.listing.item_id, deals.c.state == DealState.FOUND.value)
+        .values(
+            found_price=deal.total.amount,
+            currency=deal.total.currency,
+            reference_price=deal.reference.amount,
+            deal_score=deal.score,
+            priority=deal.priority.value,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
 def create_found_from_listing(
     conn: sa.Connection,
     item_id: str,

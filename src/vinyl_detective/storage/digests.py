@@ -50,17 +50,33 @@ def enqueue(
     priority: str,
     now: datetime,
     deal_score: float | None = None,
+    occasion: str = "",
 ) -> bool:
-    """Queue a deal for `channel_key`'s next digest; False if it was ever queued there."""
+    """Queue a deal for `channel_key`'s next digest; False if it was ever queued there on
+    this `occasion` ("" the first time, a price drop's own key after that).
+
+    A price drop replaces the deal's entry still waiting, if any: one line per listing,
+    at its new price, even when an earlier digest carried the old one.
+    """
+    if occasion:
+        conn.execute(
+            digest_queue.delete().where(
+                digest_queue.c.channel_key == channel_key,
+                digest_queue.c.item_id == item_id,
+                digest_queue.c.sent_at.is_(None),
+                digest_queue.c.occasion != occasion,
+            )
+        )
     row = {
         "channel_key": channel_key,
         "item_id": item_id,
+        "occasion": occasion,
         "summary": json.dumps(summary, ensure_ascii=False, sort_keys=True),
         "priority": priority,
         "deal_score": deal_score,
         "queued_at": now,
     }
-    return insert_if_absent(conn, digest_queue, row, ["channel_key", "item_id"])
+    return insert_if_absent(conn, digest_queue, row, ["channel_key", "item_id", "occasion"])
 
 
 def waiting(conn: sa.Connection, channel_key: str, limit: int = 500) -> list[QueuedDeal]:

@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from vinyl_detective.domain.models import BuyingOption, Deal, Listing, Match, MatchMethod
+from vinyl_detective.domain.models import (
+    BuyingOption,
+    Deal,
+    Listing,
+    Match,
+    MatchMethod,
+    Money,
+)
 from vinyl_detective.storage.schema import listings
 
 
@@ -26,6 +33,17 @@ class StoredListing:
     reference_price: Decimal | None
     reference_currency: str | None
     processed_at: datetime | None
+    price_drops: int = 0  # how many price drops were seen
+    previous_total: Decimal | None = None  # price + shipping before the latest drop
+    drop_pending: bool = False  # the latest drop's alerts are not claimed yet
+    ended_at: datetime | None = None  # an item lookup found it ended or sold
+
+    @property
+    def previous_money(self) -> Money | None:
+        """The total before the latest drop, in the listing's currency."""
+        if self.previous_total is None:
+            return None
+        return Money(self.previous_total, self.listing.currency)
 
 
 def _listing_values(listing: Listing) -> dict[str, object]:
@@ -90,6 +108,86 @@ def update_listing(conn: sa.Connection, listing: Listing) -> None:
         .where(listings.c.item_id == listing.item_id)
         .values(**_listing_values(listing))
     )
+
+
+def record_price(
+    conn: sa.Connection, stored: StoredListing, seen: Listing, now: datetime
+) -> int | None:
+    """Store the price at which a known listing was seen again (a poll, the webhook, an
+    item lookup). Returns the drop's number when its price + shipping fell, else None.
+
+    A drop is recorded with the total before it and left `drop_pending` until its alerts
+    are claimed (`drop_handled`), so a crash in between still alerts it later. A price in
+    another currency than the stored one is not compared (nor stored).
+    """
+    old = stored.listing
+    if seen.currency != old.currency:
+        return None
+    changed = (seen.price, seen.shipping) != (old.price, old.shipping)
+    values: dict[str, object] = {}
+    if changed:
+        values |= {"price": seen.price, "shipping": seen.shipping}
+    if seen.ends_at is not None and seen.ends_at != old.ends_at:
+        values["ends_at"] = seen.ends_at
+    if seen.buying_option != old.buying_option:
+        values["buying_option"] = seen.buying_option.value
+    dropped = changed and seen.total < old.total
+    number: int | None = None
+    if dropped:
+        number = stored.price_drops + 1
+        values |= {
+            "price_drops": number,
+            "previous_total": old.total,
+            "price_dropped_at": now,
+            "drop_pending": True,
+        }
+    if values:
+        conn.execute(listings.update().where(listings.c.item_id == old.item_id).values(**values))
+    return number
+
+
+def drop_handled(conn: sa.Connection, item_id: str) -> None:
+    """The latest drop's alerts are claimed (or nobody was to hear of it)."""
+    conn.execute(listings.update().where(listings.c.item_id == item_id).values(drop_pending=False))
+
+
+def pending_drops(conn: sa.Connection, *, seen_before: datetime, limit: int) -> list[StoredListing]:
+    """Listings whose latest price drop was recorded but never routed (a crash)."""
+    stmt = (
+        sa.select(listings)
+        .where(listings.c.drop_pending.is_(True), listings.c.price_dropped_at < seen_before)
+        .order_by(listings.c.price_dropped_at)
+        .limit(limit)
+    )
+    return [_to_stored(r) for r in conn.execute(stmt)]
+
+
+def mark_checked(conn: sa.Connection, item_id: str, now: datetime, *, ended: bool = False) -> None:
+    """An item lookup of the listing happened at `now` (and found it ended or sold)."""
+    values: dict[str, object] = {"checked_at": now}
+    if ended:
+        values["ended_at"] = now
+    conn.execute(listings.update().where(listings.c.item_id == item_id).values(**values))
+
+
+def due_for_check(
+    conn: sa.Connection, item_ids: Collection[str], *, checked_before: datetime, limit: int
+) -> list[StoredListing]:
+    """Of these listings, those not known to have ended and not looked up since
+    `checked_before`, never-checked first."""
+    if not item_ids:
+        return []
+    stmt = (
+        sa.select(listings)
+        .where(
+            listings.c.item_id.in_(list(item_ids)),
+            listings.c.ended_at.is_(None),
+            sa.or_(listings.c.checked_at.is_(None), listings.c.checked_at < checked_before),
+        )
+        .order_by(listings.c.checked_at.is_not(None), listings.c.checked_at, listings.c.first_seen)
+        .limit(limit)
+    )
+    return [_to_stored(r) for r in conn.execute(stmt)]
 
 
 def record_outcome(
@@ -158,6 +256,10 @@ def _to_stored(row: sa.Row[tuple[object, ...]]) -> StoredListing:
         reference_price=None if m["reference_price"] is None else Decimal(m["reference_price"]),
         reference_currency=m["reference_currency"],
         processed_at=m["processed_at"],
+        price_drops=m["price_drops"] or 0,
+        previous_total=None if m["previous_total"] is None else Decimal(m["previous_total"]),
+        drop_pending=bool(m["drop_pending"]),
+        ended_at=m["ended_at"],
     )
 
 

@@ -145,6 +145,14 @@ listings = sa.Table(
     sa.Column("deal_score", sa.Float),
     sa.Column("priority", sa.String(8)),
     sa.Column("processed_at", UTCDateTime),
+    # Price drops (migration 0009): how many, the total before the latest one and when it
+    # was seen; `drop_pending` until its alerts are claimed (a crash leaves it set).
+    sa.Column("price_drops", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("previous_total", Money),
+    sa.Column("price_dropped_at", UTCDateTime),
+    sa.Column("drop_pending", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("checked_at", UTCDateTime),  # last item lookup of an open deal
+    sa.Column("ended_at", UTCDateTime),  # when an item lookup found it ended or sold
 )
 sa.Index("ix_listings_match", listings.c.match_release_id)
 sa.Index("ix_listings_first_seen", listings.c.first_seen)
@@ -160,8 +168,9 @@ chats = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
-# One row per (recipient, listing): the unique key is what makes alerts exactly-once.
-# recipient is "telegram:<chat id>" or "apprise:<channel key>".
+# One row per (recipient, listing, occasion): the unique key is what makes alerts
+# exactly-once. recipient is "telegram:<chat id>" or "apprise:<channel key>"; occasion is
+# "" for the first alert about a listing and "drop:<n>" for its n-th price drop (0009).
 alert_log = sa.Table(
     "alert_log",
     metadata,
@@ -176,7 +185,8 @@ alert_log = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("last_attempt_at", UTCDateTime),  # added by migration 0005
-    sa.UniqueConstraint("recipient", "item_id"),
+    sa.Column("occasion", sa.String(32), nullable=False, server_default=""),
+    sa.UniqueConstraint("recipient", "item_id", "occasion"),
 )
 sa.Index("ix_alert_log_created", alert_log.c.created_at)
 
@@ -374,6 +384,8 @@ digest_queue = sa.Table(
     sa.Column("deal_score", sa.Float),
     sa.Column("queued_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),  # NULL until a digest carried it
-    sa.UniqueConstraint("channel_key", "item_id"),
+    # "" when first queued; a price drop queues the deal again under its own key (0009).
+    sa.Column("occasion", sa.String(48), nullable=False, server_default=""),
+    sa.UniqueConstraint("channel_key", "item_id", "occasion"),
 )
 sa.Index("ix_digest_queue_channel_sent", digest_queue.c.channel_key, digest_queue.c.sent_at)
