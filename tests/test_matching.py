@@ -280,14 +280,15 @@ def test_catalog_number_hit_in_the_wrong_format_is_refused(catalog: SqlCatalog) 
     assert result.match is None
 
 
-def test_pressings_sharing_a_catalog_number_are_reported_ambiguous(
+def test_pressings_sharing_a_catalog_number_are_one_album_of_unknown_pressing(
     engine: Engine, now: datetime, catalog: SqlCatalog
 ) -> None:
     add(engine, now, MOANIN_CANADA)
     result = found("Art Blakey Moanin' Blue Note BLP 4003 LP", catalog)
-    assert result.match is None
-    assert result.ambiguous
-    assert set(result.candidates) == {MOANIN.id, MOANIN_CANADA.id}
+    assert result.match is not None
+    assert result.match.method is MatchMethod.ALBUM
+    assert set(result.match.pressings) == {MOANIN.id, MOANIN_CANADA.id}
+    assert not result.match.pressing_outside_catalog
 
 
 def test_a_country_in_the_title_settles_pressings_sharing_a_catalog_number(
@@ -386,18 +387,19 @@ def test_vinyl_and_cd_of_one_album_are_told_apart_by_the_listing_format(
     assert cd is not None
     assert cd.release_id == DARK_SIDE_CD.id
     unknown = found("Pink Floyd Dark Side of the Moon", catalog)
-    assert unknown.match is None
-    assert unknown.ambiguous
+    assert unknown.match is not None
+    assert unknown.match.method is MatchMethod.ALBUM  # priced as the cheaper of the two
+    assert set(unknown.match.pressings) == {DARK_SIDE.id, DARK_SIDE_CD.id}
 
 
-def test_pressings_of_one_album_are_ambiguous_until_item_specifics_settle_it(
+def test_pressings_of_one_album_are_an_album_match_until_item_specifics_settle_it(
     engine: Engine, now: datetime, catalog: SqlCatalog
 ) -> None:
     add(engine, now, KIND_OF_BLUE_UK)
     first = found("Miles Davis Kind of Blue LP", catalog)
-    assert first.match is None
-    assert first.ambiguous
-    assert set(first.candidates) == {KIND_OF_BLUE.id, KIND_OF_BLUE_UK.id}
+    assert first.match is not None
+    assert first.match.method is MatchMethod.ALBUM
+    assert set(first.match.pressings) == {KIND_OF_BLUE.id, KIND_OF_BLUE_UK.id}
     settled = found("Miles Davis Kind of Blue LP", catalog, catalog_no="TFL 5072")
     assert settled.match is not None
     assert settled.match.release_id == KIND_OF_BLUE_UK.id

@@ -51,6 +51,15 @@ from vinyl_detective.domain.normalize import (
     normalize_catalog_no,
     strip_disambiguation,
 )
+from vinyl_detective.domain.pressing_evidence import (
+    barcodes_in,
+    catalog_numbers_in,
+    contradictions,
+    cut_identifier,
+    names_label,
+    other_record_words,
+    years_in,
+)
 from vinyl_detective.domain.title_noise import (
     NEUTRAL_WORDS,
     STOPWORDS,
@@ -162,8 +171,14 @@ _ARTIST_SUFFIX = re.compile(
     r"\s+(?:and\s+(?:his|her|the)\s+\w+(?:\s+\w+)?|trio|quartet|quintet|sextet|septet|octet|"
     r"orchestra|big band|band|group|ensemble|all stars|allstars|experience)$"
 )
+_CREDIT_SPLIT = re.compile(
+    r"\s+[/\-–—•∙·:+]\s+|\s*[,&/]\s*|\s+(?:and|with|feat\.?|featuring|ft\.?|vs\.?|versus|"
+    r"presents|meets|con|conducted by|directed by)\s+",
+    re.IGNORECASE,
+)
 _BRACKETS = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
 _VARIOUS = frozenset({"various", "various artists", "va"})
+_SELF_TITLED = frozenset({"s t", "self titled", "selftitled", "st"})
 _VARIOUS_MARKERS = re.compile(r"\b(?:various|va|v a|compilation|sampler)\b")
 _CATNO_NOISE = re.compile(
     r"^(?:\d{1,3}(?:LP|LPS|XLP|CD|CDS|XCD|X|G|GR|GRAM|GRAMS|RPM|ST|ND|RD|TH|S|INCH|IN|\"|'')?"
@@ -209,6 +224,13 @@ class CatalogLookup(Protocol):
         """Up to `limit` releases sharing words with `words`, best first."""
         ...
 
+    def by_identifier_prefix(
+        self, kind: str, prefix: str, limit: int
+    ) -> dict[str, list[CatalogEntry]]:
+        """Releases whose normalised identifier of `kind` ("catno" or "barcode") starts with
+        `prefix`, for at most `limit` distinct identifiers."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Identification:
@@ -219,11 +241,16 @@ class Identification:
     same album): fetching the listing's item specifics (catalog number, UPC) and calling
     `identify` again with them filled in can settle it — the one case where an extra
     marketplace call is worth it. `candidates` are the release ids considered plausible.
+
+    A match by `MatchMethod.ALBUM` says "this album, pressing unknown": every candidate is
+    a pressing of one album and the title cannot say which (see `Match.pressings`);
+    `reasons` then says what in the title spoke against the pressings it names.
     """
 
     match: Match | None
     ambiguous: bool = False
     candidates: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
 
 
 _NO_MATCH = Identification(match=None)
@@ -243,6 +270,11 @@ class _ListingText:
     years: frozenset[int]
     countries: frozenset[str]
     descriptions: frozenset[str]
+    catnos: tuple[str, ...] = ()  # catalog-number candidates read from the title
+    catalog_numbers: tuple[str, ...] = ()  # what reads as a catalog number (evidence)
+    barcode_words: tuple[str, ...] = ()  # what reads as a barcode (evidence)
+    year_words: frozenset[int] = frozenset()  # years written as words of their own
+    barcodes: tuple[str, ...] = ()  # barcodes read from the title
     _cache: dict[int, _Fit] = field(default_factory=dict)
 
 
@@ -262,6 +294,11 @@ def _prepare(listing: Listing) -> _ListingText:
         descriptions=frozenset(
             _DESCRIPTION_WORDS[t] for t in raw_tokens if t in _DESCRIPTION_WORDS
         ),
+        catnos=tuple(catalog_no_candidates(listing.title)),
+        catalog_numbers=tuple(catalog_numbers_in(listing.title)),
+        barcode_words=tuple(barcodes_in(listing.title)),
+        year_words=years_in(listing.title),
+        barcodes=tuple(barcode_candidates(listing.title)),
     )
 
 
@@ -311,7 +348,9 @@ def catalog_no_candidates(title: str) -> list[str]:
     "CDP 7 46516 2". Sizes, weights, years and the like are left out.
     """
     # Seller noise ("LP", "VG+", '12"', "180g") ends a run; edge punctuation goes.
-    tokens = ["" if _is_noise(t) else t.strip(_EDGE_PUNCTUATION) for t in title.split()]
+    # A lone dash joins its neighbours ("BR - 01").
+    words = [t for t in title.split() if t.strip("-–—")]
+    tokens = ["" if _is_noise(t) else t.strip(_EDGE_PUNCTUATION) for t in words]
     found: dict[str, None] = {}
     for start in range(len(tokens)):
         for size in range(1, _MAX_CATNO_WINDOW + 1):
@@ -361,8 +400,12 @@ class _Fit:
     title: float  # presence 0..100
     unexplained: int
     short_title: bool  # the title is one word: any unexplained word is fatal
-    refused: bool  # decoy or wrong format
+    refused: bool  # decoy, wrong format, or another record of the artist ("Live", "Vol. 2")
     wrong_format: bool = False  # refused for its format alone
+    # A self-titled release ("Budgie – Budgie") named once in the listing: the one name
+    # stands for artist and title only if the listing says nothing else.
+    self_titled_once: bool = False
+    doubts: tuple[str, ...] = ()  # why the title says it is another pressing of the album
 
     @property
     def plausible(self) -> bool:
@@ -370,6 +413,8 @@ class _Fit:
         does, the listing names little else (a catalog number shared by an unrelated record
         whose one-word title happens to be in the listing is no evidence)."""
         if self.refused or max(self.artist, self.title) < PRESENCE_CUTOFF:
+            return False
+        if self.self_titled_once and self.unexplained:
             return False
         return self.both_present or self.unexplained <= ONE_NAME_UNEXPLAINED
 
@@ -385,13 +430,17 @@ class _Fit:
     def fuzzy_ok(self) -> bool:
         if self.refused or not self.both_present:
             return False
-        if self.short_title and self.unexplained:
+        if (self.short_title or self.self_titled_once) and self.unexplained:
             return False
         return self.score >= FUZZY_CUTOFF
 
 
 def _presence(phrase: str, text: str) -> float:
-    """How well `phrase` appears as whole words in `text` (100 = verbatim)."""
+    """How well `phrase` appears as whole words in `text` (100 = verbatim).
+
+    A typo is tolerated, a different number is not: "Horserie 01" is absent from a listing
+    of "Horserie 05", "Vol 1" from one of "Vol 2".
+    """
     if not phrase:
         return 0.0
     padded_phrase = f" {phrase} "
@@ -400,20 +449,33 @@ def _presence(phrase: str, text: str) -> float:
         return 100.0
     if len(phrase) < 5:
         return 0.0
+    if any(ch.isdigit() for ch in phrase):
+        words = padded_text.split()
+        if any(t not in words for t in phrase.split() if any(ch.isdigit() for ch in t)):
+            return 0.0
+    if len(padded_text) < len(padded_phrase):
+        # A text shorter than the phrase would be found *inside* it by partial_ratio
+        # ("adriano celentano" in "poet adriano celentano"): compare the two whole.
+        return float(fuzz.ratio(padded_phrase, padded_text))
     return float(fuzz.partial_ratio(padded_phrase, padded_text))
 
 
 @lru_cache(maxsize=65536)
 def _artist_variants(artist: str) -> tuple[str, ...]:
-    full = normalize_text(strip_disambiguation(artist))
+    name = strip_disambiguation(artist)
+    full = normalize_text(name)
     variants = [full]
     without_the = full.removeprefix("the ")
     variants.append(without_the)
+    # The first of several credits, as sellers write it: "Marcia Bassett / Carlos Giffoni",
+    # "Ennio Morricone, Orchestra dell'Accademia ...", "Bach - I Musici, Félix Ayo, ...".
+    first_credit = normalize_text(_CREDIT_SPLIT.split(name)[0]).removeprefix("the ")
     primary = _ARTIST_SPLIT.split(without_the)[0].strip()
-    shortened = _ARTIST_SUFFIX.sub("", primary).strip()
-    for candidate in (primary, shortened):
-        # A lone first name of a duo ("simon") is too weak to stand for the artist.
-        if candidate and (len(candidate.split()) >= 2 or candidate == without_the):
+    for candidate in (first_credit, primary, _ARTIST_SUFFIX.sub("", primary).strip()):
+        # A lone first name of a duo ("simon") is too weak to stand for the artist; one
+        # longer word ("kuffdam" of "Kuffdam & Plant") is a name of its own.
+        words = candidate.split()
+        if candidate and (len(words) >= 2 or len(candidate) >= 6 or candidate == without_the):
             variants.append(candidate)
     return tuple(dict.fromkeys(v for v in variants if v))
 
@@ -426,13 +488,52 @@ def _title_variants(title: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in variants if v))
 
 
-def _best_presence(variants: Iterable[str], listing: _ListingText) -> tuple[float, str]:
+def _best_presence(variants: Iterable[str], texts: Sequence[str]) -> tuple[float, str]:
     best, best_variant = 0.0, ""
     for variant in variants:
-        value = max(_presence(variant, listing.clean), _presence(variant, listing.raw))
+        value = max(_presence(variant, text) for text in texts)
         if value > best:
             best, best_variant = value, variant
     return best, best_variant
+
+
+def _without(text: str, phrase: str) -> str:
+    """`text` with the first whole-word occurrence of `phrase` taken out."""
+    padded = f" {text} "
+    at = padded.find(f" {phrase} ")
+    if at < 0:
+        return text
+    return (padded[:at] + " " + padded[at + len(phrase) + 2 :]).strip()
+
+
+def _title_presence(
+    title: str, artist_variant: str, artist_verbatim: bool, listing: _ListingText
+) -> tuple[float, str, bool]:
+    """How well the release title appears in the listing *besides* the artist's name.
+
+    The artist's own occurrence cannot also stand for the title ("Mario Lanza" names no
+    record "Lanza"; "Artist - Some Title" no record "Artist – Artist") unless the title
+    holds the whole artist name ("The Velvet Underground & Nico"). A self-titled release
+    named once is reported as such (third value): it fits only a listing with nothing else.
+    """
+    variants = _title_variants(title)
+    texts: Sequence[str] = (listing.clean, listing.raw)
+    if not artist_verbatim:
+        value, variant = _best_presence(variants, texts)
+        return value, variant, False
+    rest = [_without(listing.clean, artist_variant), _without(listing.raw, artist_variant)]
+    value, variant = _best_presence(variants, rest)
+    if value >= PRESENCE_CUTOFF:
+        return value, variant, False
+    padded_artist = f" {artist_variant} "
+    holding = [v for v in variants if padded_artist in f" {v} " and v != artist_variant]
+    if holding:
+        value, variant = _best_presence(holding, texts)
+        if value >= PRESENCE_CUTOFF:
+            return value, variant, False
+    if artist_variant in variants or normalize_text(title) in _SELF_TITLED:
+        return 100.0, artist_variant, True
+    return value, variant, False
 
 
 def _explains(token: str, vocabulary: frozenset[str]) -> bool:
@@ -485,35 +586,61 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
     artist_norm = normalize_text(strip_disambiguation(entry.artist))
     title_norm = normalize_text(entry.title)
     names = f"{artist_norm} {title_norm}"
+    texts = (listing.clean, listing.raw)
     if artist_norm in _VARIOUS:
         artist = 100.0 if _VARIOUS_MARKERS.search(listing.raw) else 0.0
+        artist_variant = ""
         name_tokens = frozenset(title_norm.split()) | {"various", "artists", "va"}
     else:
-        artist, _ = _best_presence(_artist_variants(entry.artist), listing)
+        artist, artist_variant = _best_presence(_artist_variants(entry.artist), texts)
         name_tokens = frozenset(names.split())
-    title, title_variant = _best_presence(_title_variants(entry.title), listing)
+    title, title_variant, self_titled_once = _title_presence(
+        entry.title, artist_variant, artist >= 100.0, listing
+    )
     relevant = max(artist, title) >= PRESENCE_CUTOFF  # else nothing more is worth computing
     decoy = _decoy(names, listing)
     wrong_format = _format_conflict(entry, listing)
+    other_record = relevant and bool(
+        other_record_words(listing.clean_tokens, listing.raw, names, entry.catalog_nos)
+    )
+    doubts: tuple[str, ...] = ()
+    if relevant:
+        doubts = tuple(
+            contradictions(
+                title_catnos=listing.catalog_numbers,
+                title_barcodes=listing.barcode_words,
+                title_years=listing.year_words,
+                catalog_nos=entry.catalog_nos,
+                barcodes=entry.barcodes,
+                year=entry.year,
+                names=names,
+                labels=entry.labels,
+            )
+        )
     fit = _Fit(
         entry=entry,
         artist=artist,
         title=title,
         unexplained=_unexplained(entry, name_tokens, listing) if relevant else 99,
         short_title=len((title_variant or title_norm).split()) <= 1,
-        refused=decoy or wrong_format,
-        wrong_format=wrong_format and not decoy,
+        refused=decoy or wrong_format or other_record,
+        wrong_format=wrong_format and not decoy and not other_record,
+        self_titled_once=self_titled_once,
+        doubts=doubts,
     )
     listing._cache[entry.release_id] = fit
     return fit
 
 
 def _detail_score(entry: CatalogEntry, listing: _ListingText) -> int:
-    """Agreement of the title's details (year, country, mono/stereo, reissue) with a pressing."""
+    """Agreement of the title's details (year, country, label, mono/stereo, reissue) with a
+    pressing."""
     score = 0
     if entry.year is not None and entry.year in listing.years:
         score += 1
     if entry.country and normalize_text(entry.country) in listing.countries:
+        score += 1
+    if entry.labels and names_label(entry.labels, listing.raw):
         score += 1
     descriptions = {normalize_text(d) for d in entry.format_descriptions}
     for wanted in listing.descriptions:
@@ -529,30 +656,57 @@ def _detail_score(entry: CatalogEntry, listing: _ListingText) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Choice:
+    """One release (`fit`); or one album whose pressing the title does not settle (`album`,
+    best first; `outside`: the title names a pressing none of them is); or near-equal fits
+    of different records (`ambiguous`)."""
+
     fit: _Fit | None
     ambiguous: tuple[int, ...] = ()
     settled_by_details: bool = False
+    album: tuple[_Fit, ...] = ()
+    outside: bool = False
 
 
-def _choose(fits: Sequence[_Fit], listing: _ListingText) -> _Choice:
-    """The one best fit, or the ids of near-equal fits when the title cannot tell them apart."""
+def _by_details(fits: Sequence[_Fit], listing: _ListingText) -> _Fit | None:
+    """The one fit the title's details agree with best, if one stands out."""
+    if len(fits) == 1:
+        return fits[0]
+    details = sorted(((_detail_score(f.entry, listing), f) for f in fits), key=lambda p: -p[0])
+    if details[0][0] > 0 and details[0][0] > details[1][0]:
+        return details[0][1]
+    return None
+
+
+def _choose(fits: Sequence[_Fit], listing: _ListingText, *, weigh_doubts: bool = True) -> _Choice:
+    """The one best fit; or the album when only its pressing is in doubt; or the ids of
+    near-equal fits of different records when the title cannot tell them apart."""
     if not fits:
         return _Choice(None)
     ranked = sorted(fits, key=lambda f: (-f.score, f.entry.release_id))
     best = ranked[0]
     near = [f for f in ranked if f.score >= best.score - NEAR_TIE]
-    if len(near) == 1:
-        return _Choice(best)
-    details = sorted(((_detail_score(f.entry, listing), f) for f in near), key=lambda p: -p[0])
-    if details[0][0] > 0 and details[0][0] > details[1][0]:
-        return _Choice(details[0][1], settled_by_details=True)
-    return _Choice(None, ambiguous=tuple(f.entry.release_id for f in near))
+    if not all(_same_record(f.entry, best.entry) for f in near):
+        chosen = _by_details(near, listing)
+        if chosen is None:
+            return _Choice(None, ambiguous=tuple(f.entry.release_id for f in near))
+        near = [f for f in near if _same_record(f.entry, chosen.entry)]
+        near.sort(key=lambda f: f is not chosen)
+    # One album. The pressings the title contradicts (another catalog number, barcode,
+    # year) are out; of the rest, one the details single out is the release.
+    consistent = [f for f in near if not (weigh_doubts and f.doubts)]
+    if not consistent:
+        return _Choice(None, album=tuple(near), outside=True)
+    chosen = _by_details(consistent, listing)
+    if chosen is not None:
+        return _Choice(chosen, settled_by_details=len(near) > 1)
+    return _Choice(None, album=tuple(consistent))
 
 
 def _same_record(a: CatalogEntry, b: CatalogEntry) -> bool:
-    """Pressings of one album: one master, or the same artist and title."""
-    if a.master_id is not None and a.master_id == b.master_id:
-        return True
+    """Pressings of one album: one master, or the same artist and title (two masters are
+    two albums, however alike their names)."""
+    if a.master_id is not None and b.master_id is not None:
+        return a.master_id == b.master_id
     return normalize_text(strip_disambiguation(a.artist)) == normalize_text(
         strip_disambiguation(b.artist)
     ) and normalize_text(a.title) == normalize_text(b.title)
@@ -575,30 +729,49 @@ def _better_named_elsewhere(chosen: _Fit, fits: Iterable[_Fit]) -> tuple[int, ..
 
 def _guarded(choice: _Choice, fits: Sequence[_Fit]) -> _Choice:
     """`choice`, unless a release refused for its format names the listing as well."""
-    if choice.fit is None:
+    lead = choice.fit or (choice.album[0] if choice.album else None)
+    if lead is None:
         return choice
-    rivals = _better_named_elsewhere(choice.fit, fits)
+    rivals = _better_named_elsewhere(lead, fits)
     if rivals:
-        return _Choice(None, ambiguous=(choice.fit.entry.release_id, *rivals))
+        return _Choice(None, ambiguous=(lead.entry.release_id, *rivals))
     return choice
 
 
 def _identifier_choice(
-    entries: Iterable[CatalogEntry], listing: _ListingText, *, need_names: bool
+    entries: Iterable[CatalogEntry], listing: _ListingText, *, need_names: bool, provided: bool
 ) -> _Choice:
+    """The release among those carrying an identifier. One the seller gave in the item
+    specifics (`provided`) outweighs what the title says of other pressings."""
     unique = {e.release_id: e for e in entries}
     fits = [_fit(e, listing) for e in unique.values()]
     usable = [f for f in fits if (f.plausible if need_names else not f.refused)]
-    return _guarded(_choose(usable, listing), fits)
+    return _guarded(_choose(usable, listing, weigh_doubts=not provided), fits)
 
 
 def _identifier_confidence(choice: _Choice, method: MatchMethod) -> float:
-    assert choice.fit is not None
-    exact = method is MatchMethod.BARCODE or choice.fit.both_present
+    lead = choice.fit or choice.album[0]
+    exact = method is MatchMethod.BARCODE or lead.both_present
     confidence = 1.0 if exact else 0.95
-    if choice.settled_by_details:
+    if choice.settled_by_details or choice.album:
         confidence -= 0.05
     return confidence
+
+
+def _album_identification(choice: _Choice, confidence: float) -> Identification:
+    pressings = tuple(f.entry.release_id for f in choice.album)
+    doubts = tuple(dict.fromkeys(d for f in choice.album for d in f.doubts))
+    return Identification(
+        Match(
+            pressings[0],
+            MatchMethod.ALBUM,
+            round(confidence, 3),
+            pressings=pressings,
+            pressing_outside_catalog=choice.outside,
+        ),
+        candidates=pressings,
+        reasons=doubts,
+    )
 
 
 # ---------------------------------------------------------------- the tiers
@@ -609,8 +782,8 @@ def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
     text = _prepare(listing)
     provided_catno = normalize_catalog_no(listing.catalog_no) if listing.catalog_no else None
     provided_barcode = normalize_barcode(listing.barcode) if listing.barcode else None
-    title_catnos = [c for c in catalog_no_candidates(listing.title) if c != provided_catno]
-    title_barcodes = [b for b in barcode_candidates(listing.title) if b != provided_barcode]
+    title_catnos = [c for c in text.catnos if c != provided_catno]
+    title_barcodes = [b for b in text.barcodes if b != provided_barcode]
 
     catno_hits: dict[str, list[CatalogEntry]] = {}
     wanted = ([provided_catno] if provided_catno else []) + title_catnos
@@ -618,6 +791,7 @@ def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
         catno_hits = catalog.by_catalog_nos(wanted)
 
     ambiguous: dict[int, None] = {}
+    album: list[Identification] = []
 
     def settle(choice: _Choice, method: MatchMethod) -> Identification | None:
         if choice.fit is not None:
@@ -628,29 +802,46 @@ def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
                 Match(release_id, method, _identifier_confidence(choice, method)),
                 candidates=(release_id,),
             )
+        if choice.album and not album:
+            album.append(_album_identification(choice, _identifier_confidence(choice, method)))
         ambiguous.update(dict.fromkeys(choice.ambiguous))
         return None
 
-    steps: list[tuple[MatchMethod, list[CatalogEntry], bool]] = []
+    # (method, releases, whether their names must appear, from the item specifics)
+    steps: list[tuple[MatchMethod, list[CatalogEntry], bool, bool]] = []
     if provided_catno:
-        steps.append((MatchMethod.CATALOG_NO, catno_hits.get(provided_catno, []), True))
+        steps.append((MatchMethod.CATALOG_NO, catno_hits.get(provided_catno, []), True, True))
     if provided_barcode:
-        steps.append((MatchMethod.BARCODE, catalog.by_barcode(provided_barcode), False))
+        steps.append((MatchMethod.BARCODE, catalog.by_barcode(provided_barcode), False, True))
     if title_catnos:
         hits = [e for c in title_catnos for e in catno_hits.get(c, [])]
-        steps.append((MatchMethod.CATALOG_NO, hits, True))
+        steps.append((MatchMethod.CATALOG_NO, hits, True, False))
     for ean in title_barcodes[:2]:
-        steps.append((MatchMethod.BARCODE, catalog.by_barcode(ean), False))
+        steps.append((MatchMethod.BARCODE, catalog.by_barcode(ean), False, False))
+    cut = cut_identifier(listing.title, title_catnos, title_barcodes)
+    if cut is not None and not any(catno_hits.get(c) for c in title_catnos):
+        kind, prefix = cut
+        entries = _one_identifier(catalog.by_identifier_prefix(kind, prefix, 2))
+        method = MatchMethod.CATALOG_NO if kind == "catno" else MatchMethod.BARCODE
+        steps.append((method, entries, True, False))
 
-    for method, entries, need_names in steps:
+    for method, entries, need_names, provided in steps:
         if not entries:
             continue
-        found = settle(_identifier_choice(entries, text, need_names=need_names), method)
+        choice = _identifier_choice(entries, text, need_names=need_names, provided=provided)
+        found = settle(choice, method)
         if found is not None:
             return found
+    if album:
+        return album[0]
     if ambiguous:
         return Identification(None, ambiguous=True, candidates=tuple(ambiguous))
     return _fuzzy(text, catalog)
+
+
+def _one_identifier(found: dict[str, list[CatalogEntry]]) -> list[CatalogEntry]:
+    """The releases of the one identifier found, or none when the prefix fits several."""
+    return next(iter(found.values())) if len(found) == 1 else []
 
 
 def _query_words(text: _ListingText) -> list[str]:
@@ -678,12 +869,15 @@ def _fuzzy(text: _ListingText, catalog: CatalogLookup) -> Identification:
             return Identification(None, ambiguous=True, candidates=tuple(plausible))
         return _NO_MATCH
     choice = _guarded(_choose(accepted, text), fits)
-    if choice.fit is None:
+    lead = choice.fit or (choice.album[0] if choice.album else None)
+    if lead is None:
         return Identification(None, ambiguous=True, candidates=choice.ambiguous)
-    confidence = min(choice.fit.score, 100.0) / 100 * 0.95
-    if choice.settled_by_details:
+    confidence = min(lead.score, 100.0) / 100 * 0.95
+    if choice.settled_by_details or choice.album:
         confidence -= 0.05
-    release_id = choice.fit.entry.release_id
+    if choice.album:
+        return _album_identification(choice, confidence)
+    release_id = lead.entry.release_id
     return Identification(
         Match(release_id, MatchMethod.FUZZY, round(confidence, 3)), candidates=(release_id,)
     )

@@ -14,6 +14,8 @@ class MatchMethod(StrEnum):
     CATALOG_NO = "catalog_no"
     BARCODE = "barcode"
     FUZZY = "fuzzy"
+    # The album is certain, the pressing is not: priced as the cheapest of its pressings.
+    ALBUM = "album"
 
 
 class Priority(StrEnum):
@@ -124,11 +126,19 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The outcome of identifying a listing: which release, how, how sure (0..1)."""
+    """The outcome of identifying a listing: which release, how, how sure (0..1).
+
+    For an ALBUM match `pressings` are the album's pressings that the listing may be
+    (`release_id` is one of them: after pricing, the cheapest for the listing's grade), and
+    `pressing_outside_catalog` says that the title names a pressing none of them is (its
+    catalog number, barcode or year): then no price of theirs is a safe reference.
+    """
 
     release_id: int
     method: MatchMethod
     confidence: float
+    pressings: tuple[int, ...] = ()
+    pressing_outside_catalog: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,8 @@ DECOY_PHRASES = (
 _DECOY_RE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in DECOY_PHRASES) + r")\b")
 
 _APOSTROPHES = re.compile(r"['’‘`´]")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Any script's letters and digits are words ("Звуки Му", "深き森から"); the rest separates.
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def _fold(text: str) -> str:

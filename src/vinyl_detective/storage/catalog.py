@@ -411,7 +411,35 @@ class SqlCatalog:
             found.update(dict.fromkeys(ids[: max(wanted, 0)]))
             if len(found) >= limit:
                 break
+        if not found:
+            # No release holds two of the words: a self-titled album ("Budgie Budgie cd
+            # 1997") names one word twice. Its releases are among the shortest names
+            # holding the rarest word.
+            for word in sorted(present, key=lambda w: (w.isdigit(), frequencies[w]))[:2]:
+                found.update(dict.fromkeys(self._shortest_ids(_fts_phrase(word), limit)))
         return self._in_order(list(found)[:limit])
+
+    def by_identifier_prefix(
+        self, kind: str, prefix: str, limit: int
+    ) -> dict[str, list[CatalogEntry]]:
+        """Releases whose identifier of `kind` starts with `prefix` (a title cut at eBay's
+        80 characters), for at most `limit` distinct identifiers."""
+        if not prefix:
+            return {}
+        if self._conn.dialect.name == "sqlite":
+            condition = f"value >= {self._mark} AND value < {self._mark}"
+            bounds: tuple[str, ...] = (prefix, prefix + "\U0010ffff")
+        else:
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            condition = f"value LIKE {self._mark}"
+            bounds = (escaped + "%",)
+        rows = self._conn.exec_driver_sql(
+            f"SELECT DISTINCT value FROM release_identifiers WHERE kind = {self._mark} "
+            f"AND {condition} ORDER BY value LIMIT {int(limit)}",
+            (kind, *bounds),
+        ).all()
+        values = [str(r[0]) for r in rows]
+        return self._by_identifier(kind, values) if values else {}
 
     def _fullest(self, present: list[str], limit: int) -> list[int]:
         """Up to `limit` releases holding all of `present` (else all but one), shortest first.
