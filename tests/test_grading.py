@@ -78,6 +78,16 @@ def test_parse_grade_refuses_what_is_not_a_grade(text: str) -> None:
         ('Blue Monday 12" still sealed', Grade.M),
         ("Thriller LP M/M", Grade.M),
         ("Boney M Nightflight To Venus LP NM", Grade.NM),
+        # Pairs of bare letters are media/sleeve grades too (real titles write them so).
+        ("Eddie Bo Hook & Sling 45 Scram G/G", Grade.G),
+        ("Fats Domino What A Party 45 G+/G", Grade.G_PLUS),
+        ("Rose Royce Strikes Again LP VG/G", Grade.VG),
+        ("Helloween United Alive CD F/G", Grade.F),
+        ("Otis Redding Dictionary Of Soul LP P/P", Grade.P),
+        ("Abba Arrival LP Good/Fair", Grade.G),
+        ("Eddie Bo I'm So Tired, Ace # 515, vg-", Grade.G_PLUS),
+        ('EDDIE BO - "PLEASE FORGIVE ME" on APOLLO (M-) ', Grade.NM),
+        ('EDDIE BO - "YOU\'RE THE ONLY" on RIP (VG++)', Grade.VG_PLUS),
     ],
 )
 def test_the_media_grade_is_read_from_the_title(title: str, grade: Grade) -> None:
@@ -90,6 +100,8 @@ def test_the_media_grade_is_read_from_the_title(title: str, grade: Grade) -> Non
         "Kenny G Breathless LP",
         'Chic Good Times 12"',
         "Pink Floyd Dark Side Of The Moon LP G/F sleeve",
+        "Pink Floyd Dark Side Of The Moon LP G/F",  # a gatefold, not Good/Fair
+        'Prince Purple Rain 7" P/S',  # a picture sleeve
         "Sex Pistols Never Mind The Bollocks LP",
         "Sleeve: VG+ Miles Davis Kind Of Blue",  # only the sleeve is graded
         "Opened, was sealed: Blue Train LP",

@@ -11,21 +11,25 @@ from decimal import Decimal
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
-from tests.marketplace import PRICES, RELEASES, release
+from tests.marketplace import PRICES, RELEASES, release, suggestions
 
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Deal, Listing, SavedSearch
+from vinyl_detective.domain.rules import parse_rule
 from vinyl_detective.errors import AuthError, RateLimitedError
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.jobs.pipeline import DealPipeline, Route
+from vinyl_detective.notify.cards import plain_text_card
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
 from vinyl_detective.sources.discogs import DiscogsClient, parse_release
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import catalog, listings, searches
 
-REISSUE = release(1004, "Miles Davis", "Kind Of Blue", "Columbia", "PC 8163", "Vinyl", 1977)
+REISSUE = release(1004, "Miles Davis", "Kind Of Blue", "Columbia", "PC 8163", "Vinyl", 1977) | {
+    "master_id": RELEASES[1]["master_id"]  # a version of the 1959 original (1002)
+}
 
 
 class Inbox:
@@ -34,9 +38,11 @@ class Inbox:
     def __init__(self, name: str) -> None:
         self.recipient = f"test:{name}"
         self.items: list[str] = []
+        self.cards: list[str] = []
 
     async def send(self, deal: Deal) -> None:
         self.items.append(deal.listing.item_id)
+        self.cards.append(plain_text_card(deal))
 
 
 class Clock:
@@ -56,11 +62,15 @@ class World:
     pipeline: DealPipeline
     inboxes: dict[int, Inbox] = field(default_factory=dict)
 
-    def search(self, query: str) -> Route:
+    def search(self, query: str, rule: str | None = None) -> Route:
         with self.engine.begin() as conn:
-            saved = searches.add_search(conn, query=query, now=self.clock())
+            saved = searches.add_search(conn, query=query, now=self.clock(), rule=rule)
         self.inboxes[saved.id] = Inbox(query)
-        return Route(saved, None)
+        return Route(saved, parse_rule(rule) if rule else None)
+
+    def inbox(self, route: Route) -> Inbox:
+        assert route.search is not None
+        return self.inboxes[route.search.id]
 
     def listing(self, n: int, title: str, price: str = "30.00") -> Listing:
         return Listing(
@@ -83,7 +93,10 @@ def clock(now: datetime) -> Clock:
 @pytest.fixture
 async def world(engine: Engine, clock: Clock) -> AsyncIterator[World]:
     discogs_fake = FakeDiscogs(
-        [*RELEASES, REISSUE], price_suggestions=PRICES | {1004: PRICES[1002]}, token="t"
+        # The 1977 reissue is worth far less than the 1959 original.
+        [*RELEASES, REISSUE],
+        price_suggestions=PRICES | {1004: suggestions(25.0)},
+        token="t",
     )
     ebay_fake = FakeEbay(
         [
@@ -212,3 +225,40 @@ async def test_a_rejected_discogs_token_stops_the_job_and_loses_no_listing(
         stored = listings.get_listing(conn, "v1|1|0")
     assert stored is not None
     assert stored.processed_at is None  # evaluated again once the token is fixed
+
+
+# ------------------------------------------------ "this album, pressing unknown" (issue 10)
+# The catalog holds Kind Of Blue twice: the 1959 original (CL 1355, VG+ $80) and a 1977
+# reissue (PC 8163, VG+ $25). "Miles Davis Kind of Blue LP" may be either.
+
+
+async def test_a_listing_of_unknown_pressing_is_a_deal_only_against_the_cheapest(
+    world: World,
+) -> None:
+    route = world.search("kind of blue")
+    # $34 with shipping: 57 % off the original, but dearer than the reissue.
+    dear = world.listing(20, "Miles Davis Kind of Blue LP VG+", "30.00")
+    cheap = world.listing(21, "Miles Davis Kind of Blue LP VG+", "9.00")
+    await world.pipeline.process([dear, cheap], [route], check_keywords=False)
+    inbox = world.inbox(route)
+    assert inbox.items == ["v1|21|0"]
+    card = inbox.cards[0]
+    assert "priced as the cheapest of 2 pressings" in card
+    assert "25.00" in card  # the reissue's reference, not the original's 80
+
+
+async def test_a_rule_pinning_a_pressing_never_accepts_an_album_match(world: World) -> None:
+    route = world.search("kind of blue", rule='catalog_no = "CL 1355"')
+    unknown = world.listing(22, "Miles Davis Kind of Blue LP VG+", "5.00")
+    original = world.listing(23, "Miles Davis Kind of Blue LP CL 1355 VG+", "5.00")
+    await world.pipeline.process([unknown, original], [route], check_keywords=False)
+    assert world.inbox(route).items == ["v1|23|0"]
+
+
+async def test_a_title_naming_a_pressing_the_catalog_lacks_is_not_priced(world: World) -> None:
+    # KCS 8163 is a pressing the catalog does not hold: neither reference is safe for it.
+    route = world.search("kind of blue")
+    other = world.listing(24, "Miles Davis Kind of Blue LP KCS 8163 VG+", "5.00")
+    counts = await world.pipeline.process([other], [route], check_keywords=False)
+    assert counts.matched == 1  # the album is known ...
+    assert world.inbox(route).items == []  # ... but no price of its pressings is safe

@@ -22,6 +22,7 @@ from vinyl_detective.domain.models import (
 )
 from vinyl_detective.domain.scoring import (
     Thresholds,
+    cheapest_pressing,
     explain_score,
     reference_price,
     score_deal,
@@ -328,3 +329,25 @@ def test_the_score_never_leaves_minus_one_to_one() -> None:
     pricey = explain_score(listing("500.00"), release(), SURE, rates=RATES)
     assert pricey is not None
     assert pricey.score == -1.0
+
+
+# --- grades written as letter pairs and album matches (issue 10) ------------------------
+
+
+def test_a_copy_graded_g_g_is_priced_as_good_never_as_vg_plus() -> None:
+    # G/G is media Good, sleeve Good. Discogs has no G price here: nothing at or below G
+    # and no lowest price for sale, so it is not a deal at all — never the VG+ $40.
+    assert score_deal(listing("9.00", title="Moanin' LP G/G"), release(), SURE, rates=RATES) is None
+    fair = release(by_condition={**SUGGESTIONS, "G": Decimal("8.00")})
+    priced = score_deal(listing("5.00", title="Moanin' LP G/G"), fair, SURE, rates=RATES)
+    assert priced is not None
+    assert (priced.reference.amount, priced.reference_condition) == (Decimal("8.00"), "G")
+
+
+def test_an_album_match_is_priced_against_its_cheapest_pressing_for_the_grade() -> None:
+    original = replace(release(), id=1)
+    reissue = replace(release(by_condition={"NM": Decimal("20.00"), "VG+": Decimal("12.00")}), id=2)
+    assert cheapest_pressing([original, reissue], Grade.NM, RATES) == reissue
+    unpriced = replace(release(by_condition={}), id=3)
+    # One pressing without a price: no reference is safe for the album.
+    assert cheapest_pressing([original, unpriced], Grade.NM, RATES) is None

@@ -199,6 +199,16 @@ def _is_strong(token: str) -> bool:
     return _STRONG_ONLY.fullmatch(token) is not None
 
 
+# Two bare letters that read as something else: "G/F" a gatefold, "P/S" a picture sleeve.
+_NOT_GRADE_PAIRS = frozenset({("g", "f")})
+
+
+def _weak_pair(first: str, second: str) -> bool:
+    """Two weak grades as media/sleeve: "G/G", "F/G", "M/M", "Good/Fair" — but not "G/F"."""
+    pair = (first.lower(), second.lower())
+    return pair not in _NOT_GRADE_PAIRS
+
+
 def _grade_in_title(title: str) -> Grade | None:
     labelled = list(_LABELLED.finditer(title))
     for match in labelled:
@@ -208,17 +218,7 @@ def _grade_in_title(title: str) -> Grade | None:
                 return grade
     for pair in _PAIR.finditer(title):
         first, second = pair.group("first"), pair.group("second")
-        # "G/F" is a gatefold and "P/S" a picture sleeve: two bare letters are not grades
-        # unless both say mint ("M/M").
-        if (
-            _is_strong(first)
-            or _is_strong(second)
-            or {first.lower(), second.lower()}
-            <= {
-                "m",
-                "mint",
-            }
-        ):
+        if _is_strong(first) or _is_strong(second) or _weak_pair(first, second):
             return parse_grade(first)
     sleeve_spans = [m.span() for m in labelled if m.group("label").lower() in _SLEEVE_LABELS]
     for match in _SINGLE.finditer(title):

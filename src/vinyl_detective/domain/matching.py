@@ -524,13 +524,21 @@ def _title_presence(
     rest = [_without(listing.clean, artist_variant), _without(listing.raw, artist_variant)]
     value, variant = _best_presence(variants, rest)
     if value >= PRESENCE_CUTOFF:
+        artist_words = set(artist_variant.split())
+        if set(variant.split()) < artist_words:
+            # A title made of the artist's words ("Lanza" by Mario Lanza): a listing that
+            # names the whole artist twice ("Mario Lanza - Mario Lanza") is another record.
+            others = artist_words - set(variant.split())
+            if any(others & set(_without(r, variant).split()) for r in rest):
+                return 0.0, variant, False
         return value, variant, False
     padded_artist = f" {artist_variant} "
-    holding = [v for v in variants if padded_artist in f" {v} " and v != artist_variant]
-    if holding:
-        value, variant = _best_presence(holding, texts)
-        if value >= PRESENCE_CUTOFF:
-            return value, variant, False
+    for holding in (v for v in variants if padded_artist in f" {v} " and v != artist_variant):
+        # The title holds the artist's name ("The Velvet Underground & Nico"): one
+        # occurrence serves both, and the rest of the title must be there too.
+        extra = _without(holding, artist_variant)
+        if max(_presence(extra, r) for r in rest) >= PRESENCE_CUTOFF:
+            return max(_presence(holding, t) for t in texts), holding, False
     if artist_variant in variants or normalize_text(title) in _SELF_TITLED:
         return 100.0, artist_variant, True
     return value, variant, False

@@ -196,15 +196,21 @@ def catalog_number_like(value: str) -> bool:
     return not _YEAR.match(value)
 
 
-def _explained(value: str, identifiers: Iterable[str]) -> bool:
+def _explained(value: str, identifiers: Iterable[str], labels: Iterable[str] = ()) -> bool:
     """The title token is (part of) one of the release's identifiers, or holds one whole:
-    "3227" of "WHK3227", "NOTEBLP4003" around "BLP4003", "ASH157" of "ASH157LP"; or its
-    number is the identifier's ("GTO 2321" of "2321 106": a label prefix the data lacks)."""
+    "3227" of "WHK3227", "NOTEBLP4003" around "BLP4003", "ASH157" of "ASH157LP"; also after
+    the label's name, which sellers put in front ("GTO 2321" of "2321 106" on GTO). Another
+    prefix is another pressing: "KCS 8163" is not "PC 8163"."""
     known = [k for k in identifiers if len(k) >= 3]
     if any(value in k or k in value for k in known):
         return True
-    digits = max(re.findall(r"\d{3,}", value), key=len, default="")
-    return bool(digits) and any(digits in k for k in known)
+    for label in labels:
+        name = _compact(_label_phrase(label))
+        if len(name) >= 2 and value.startswith(name) and len(value) - len(name) >= 3:
+            rest = value[len(name) :]
+            if any(rest in k for k in known):
+                return True
+    return False
 
 
 def _name_digits(names: str) -> frozenset[str]:
@@ -232,7 +238,7 @@ def contradictions(
     own_words = [_compact(n) for n in (names, *labels)]
     known = [*catalog_nos, *barcodes]
     for value in title_catnos:
-        if _explained(value, known) or any(value in words for words in own_words):
+        if _explained(value, known, labels) or any(value in words for words in own_words):
             continue
         reasons.append(f"catalog number {value} is not this pressing's")
         break

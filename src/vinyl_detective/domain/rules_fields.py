@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 
 from vinyl_detective.domain.grading import Grade, grade_from_listing, parse_grade
-from vinyl_detective.domain.models import Deal, Listing, Match, Release
+from vinyl_detective.domain.models import Deal, Listing, Match, MatchMethod, Release
 from vinyl_detective.domain.normalize import normalize_catalog_no
 
 
@@ -83,7 +83,7 @@ FIELDS: dict[str, FieldSpec] = {
             "match_method",
             FieldKind.CHOICE,
             "how the release was identified",
-            choices=("catalog_no", "barcode", "fuzzy"),
+            choices=("catalog_no", "barcode", "fuzzy", "album"),
         ),
         FieldSpec("match_confidence", FieldKind.NUMBER, "how sure the identification is, 0..1"),
     )
@@ -188,14 +188,19 @@ def rule_fields(
         release = release or deal.release
         match = match or deal.match
     shipping = listing.shipping
-    catalog_nos = list(release.catalog_nos) if release else []
+    # An album match knows the album, not the pressing: what differs between pressings
+    # (catalog number, label, year, edition) is unknown, so a rule that pins a pressing
+    # never accepts it.
+    pressing = release if match is None or match.method is not MatchMethod.ALBUM else None
+    catalog_nos = list(pressing.catalog_nos) if pressing else []
     if listing.catalog_no:
         catalog_nos.append(listing.catalog_no)
     formats: list[str] = []
     if release is not None:
         if release.format:
             formats.append(release.format)
-        formats.extend(release.format_descriptions)
+        if pressing is not None:
+            formats.extend(pressing.format_descriptions)
     elif listing.format_hint:
         formats.append(listing.format_hint)
     return {
@@ -212,10 +217,10 @@ def rule_fields(
         "country": listing.country,
         "artist": release.artist if release else None,
         "release_title": release.title if release else None,
-        "label": tuple(release.labels) if release else (),
+        "label": tuple(pressing.labels) if pressing else (),
         "catalog_no": tuple(catalog_nos),
         "format": tuple(formats),
-        "year": release.year if release else None,
+        "year": pressing.year if pressing else None,
         "genre": tuple(release.genres) if release else (),
         "style": tuple(release.styles) if release else (),
         "deal_score": deal.score if deal else None,

@@ -21,6 +21,7 @@ Unknown shipping is not free: a typical cost for the format is assumed (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -140,6 +141,27 @@ def reference_price(release: Release, grade: Grade | None) -> tuple[Money, str |
     return None
 
 
+def cheapest_pressing(
+    pressings: Sequence[Release], grade: Grade | None, rates: ExchangeRates
+) -> Release | None:
+    """The pressing of an album whose reference for `grade` is the lowest: the price an
+    album match is scored against, so that a deal is a deal whichever pressing the listing
+    is. None when one of them has no reference (or none that converts): then nothing is a
+    safe price for the album.
+    """
+    best: tuple[Decimal, Release] | None = None
+    for release in pressings:
+        priced = reference_price(release, grade)
+        if priced is None:
+            return None
+        amount = rates.convert(priced[0].amount, priced[0].currency, "USD")
+        if amount is None:
+            return None
+        if best is None or amount < best[0]:
+            best = (amount, release)
+    return best[1] if best else None
+
+
 def typical_shipping(release: Release) -> Money:
     """The shipping cost assumed for a listing that does not state one (USD)."""
     words = [d.lower() for d in release.format_descriptions]
@@ -184,11 +206,12 @@ def _adjustments(
                 out.append(("auction ending within three days", AUCTION_ENDING_LATER_PENALTY))
             else:
                 out.append(("auction ending in more than three days", AUCTION_FAR_PENALTY))
-    if match.method is MatchMethod.FUZZY:
+    if match.method in (MatchMethod.FUZZY, MatchMethod.ALBUM):
         confidence = min(max(match.confidence, 0.0), 1.0)
         penalty = (1.0 - confidence) * FUZZY_PENALTY_FACTOR
+        kind = "fuzzy" if match.method is MatchMethod.FUZZY else "album"
         if penalty > 0:
-            out.append((f"fuzzy match ({confidence:.0%} sure)", penalty))
+            out.append((f"{kind} match ({confidence:.0%} sure)", penalty))
     if grade is None:
         out.append(("grade not stated; priced as VG+", UNGRADED_PENALTY))
     return out

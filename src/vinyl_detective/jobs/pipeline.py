@@ -20,10 +20,19 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.matching import Identification, identify
-from vinyl_detective.domain.models import Deal, Listing, PriceGuide, Release, SavedSearch
+from vinyl_detective.domain.grading import grade_from_listing
+from vinyl_detective.domain.models import (
+    Deal,
+    Listing,
+    Match,
+    MatchMethod,
+    PriceGuide,
+    Release,
+    SavedSearch,
+)
 from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
-from vinyl_detective.domain.scoring import score_deal
+from vinyl_detective.domain.scoring import cheapest_pressing, score_deal
 from vinyl_detective.errors import (
     AuthError,
     BudgetExhaustedError,
@@ -61,6 +70,9 @@ UNFINISHED_GRACE = timedelta(minutes=2)
 # A price drop alerts a recipient again when the score rose this much over what it heard.
 DEFAULT_PRICE_DROP_STEP = 0.10
 UNFINISHED_MAX_AGE = timedelta(days=2)
+# An album match is priced against all its pressings (one Discogs call each, cached); an
+# album with more pressings in doubt than this is not priced at all.
+MAX_PRICED_PRESSINGS = 15
 
 
 @dataclass(slots=True)
@@ -279,6 +291,12 @@ class DealPipeline:
             match = stored.match
             if not targets:
                 return  # nothing new to learn or to tell anyone
+            if match is not None and match.method is MatchMethod.ALBUM:
+                # The album's pressings are not stored: the catalog still knows them.
+                with self.engine.connect() as conn:
+                    again = identify(listing, SqlCatalog(conn)).match
+                if again is not None and again.method is MatchMethod.ALBUM:
+                    match = again
         else:
             # Item specifics (an eBay call) only when someone could hear about it.
             listing, found = await self._identify(listing, counts, may_enrich=bool(targets))
@@ -288,7 +306,10 @@ class DealPipeline:
         deal: Deal | None = None
         if match is not None and targets:
             # Prices are fetched only for listings someone is watching for.
-            release = await self._priced_release(match.release_id, counts)
+            if match.method is MatchMethod.ALBUM:
+                match, release = await self._cheapest_pressing(listing, match, counts)
+            else:
+                release = await self._priced_release(match.release_id, counts)
             if release is not None:
                 deal = score_deal(listing, release, match, rates=self.rates, now=self.clock())
         if deal is not None and drop is not None and stored is not None:
@@ -332,16 +353,13 @@ class DealPipeline:
         with self.engine.connect() as conn:
             found = identify(listing, SqlCatalog(conn))
         needs_specifics = listing.catalog_no is None and listing.barcode is None
-        if (
-            found.match is None
-            and found.ambiguous
-            and needs_specifics
-            and may_enrich
-            and self.items
-        ):
-            # The title gave plausible candidates it cannot tell apart: the item's
-            # specifics (catalog number, UPC) can settle it. Only here is an item call
-            # worth a share of the daily budget.
+        unsettled = found.ambiguous or (
+            found.match is not None and found.match.method is MatchMethod.ALBUM
+        )
+        if unsettled and needs_specifics and may_enrich and self.items:
+            # The title gave plausible candidates (or an album's pressings) it cannot tell
+            # apart: the item's specifics (catalog number, UPC) can settle it. Only here is
+            # an item call worth a share of the daily budget.
             try:
                 detailed = await self.items.get_item(listing.item_id, listing.marketplace)
             except NotFoundError:
@@ -352,6 +370,28 @@ class DealPipeline:
                 found = identify(detailed, SqlCatalog(conn))
             return detailed, found
         return listing, found
+
+    async def _cheapest_pressing(
+        self, listing: Listing, match: Match, counts: PipelineCounts
+    ) -> tuple[Match, Release | None]:
+        """An album match priced as the cheapest of its pressings for the listing's grade:
+        a deal against that price is a deal whichever pressing the listing is. No price
+        when the title names a pressing the catalog lacks, or one pressing has no price."""
+        if match.pressing_outside_catalog or not match.pressings:
+            return match, None
+        pressings = []
+        for release_id in match.pressings[:MAX_PRICED_PRESSINGS]:
+            release = await self._priced_release(release_id, counts)
+            if release is None:
+                return match, None
+            pressings.append(release)
+        if len(match.pressings) > MAX_PRICED_PRESSINGS:
+            return match, None
+        grade = grade_from_listing(listing.condition, listing.condition_id, listing.title)
+        cheapest = cheapest_pressing(pressings, grade, self.rates)
+        if cheapest is None:
+            return match, None
+        return replace(match, release_id=cheapest.id), cheapest
 
     async def _priced_release(self, release_id: int, counts: PipelineCounts) -> Release | None:
         """The release with fresh prices: fetched from Discogs only now that it matched.

@@ -60,6 +60,7 @@ _METHOD_LABELS = {
     MatchMethod.CATALOG_NO: "catalog number",
     MatchMethod.BARCODE: "barcode",
     MatchMethod.FUZZY: "artist + title",
+    MatchMethod.ALBUM: "album",
 }
 # (release name, listing title) character limits tried in turn until a card fits.
 _TITLE_LIMITS = ((300, 300), (160, 160), (80, 80), (40, 40))
@@ -120,6 +121,12 @@ def _facts(deal: Deal, release_limit: int = 300, title_limit: int = 300) -> _Fac
     method = _METHOD_LABELS.get(deal.match.method, str(deal.match.method))
     confidence = round(max(0.0, min(deal.match.confidence, 1.0)) * 100)
     details_line = f"Condition: {condition} · Match: {method}, {confidence}% sure"
+    if deal.match.method is MatchMethod.ALBUM:
+        count = len(deal.match.pressings)
+        details_line += (
+            f" · pressing not identified; priced as the cheapest of {count} pressing"
+            + ("s" if count != 1 else "")
+        )
 
     seller_line = _seller_line(deal)
     buying_line = _buying_line(deal)
