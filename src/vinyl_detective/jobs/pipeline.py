@@ -19,8 +19,8 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.currency import ExchangeRates
-from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.grading import grade_from_listing
+from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import (
     Deal,
     Listing,
