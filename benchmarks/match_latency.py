@@ -32,7 +32,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from vinyl_detective.domain.matching import clean_title, identify
-from vinyl_detective.domain.models import Listing
+from vinyl_detective.domain.models import Listing, MatchMethod
 from vinyl_detective.domain.normalize import normalize_catalog_no
 from vinyl_detective.storage import fulltext
 from vinyl_detective.storage.catalog import SqlCatalog
@@ -364,6 +364,9 @@ def run(releases: int, listings: int, baseline: int, seed: int) -> None:
                     outcome[f"{kind}: ambiguous" if result.ambiguous else f"{kind}: none"] += 1
                 elif expected is None:
                     outcome[f"{kind}: WRONG (matched a decoy/unknown)"] += 1
+                elif result.match.method is MatchMethod.ALBUM:
+                    right = expected in result.match.pressings
+                    outcome[f"{kind}: album, {'right' if right else 'WRONG'}"] += 1
                 elif result.match.release_id == expected:
                     outcome[f"{kind}: right"] += 1
                 else:

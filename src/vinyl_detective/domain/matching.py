@@ -187,6 +187,7 @@ _CATNO_NOISE = re.compile(
 _EDGE_PUNCTUATION = "()[]{}<>,;:!?#\"'*|~"
 _BARCODE_RUN = re.compile(r"(?<![\d])\d[\d \-]{10,20}\d(?![\d])")
 _YEAR = re.compile(r"^(?:19[0-9]\d|20[0-4]\d)$")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +260,27 @@ _NO_MATCH = Identification(match=None)
 # ---------------------------------------------------------------- the listing, prepared once
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    catalog_numbers: tuple[str, ...]  # what reads as a catalog number
+    barcodes: tuple[str, ...]  # what reads as a barcode
+    years: frozenset[int]  # years written as words of their own
+
+
+def _evidence(listing: _ListingText) -> _Evidence:
+    if listing._evidence is None:
+        title = listing.title
+        listing._evidence = _Evidence(
+            catalog_numbers=tuple(catalog_numbers_in(title)),
+            barcodes=tuple(barcodes_in(title)),
+            years=years_in(title),
+        )
+    return listing._evidence
+
+
 @dataclass(slots=True)
 class _ListingText:
+    title: str  # as the seller wrote it
     raw: str  # normalised, noise kept: for presence of names containing noise words
     clean: str  # normalised without noise
     clean_tokens: tuple[str, ...]
@@ -271,9 +291,9 @@ class _ListingText:
     countries: frozenset[str]
     descriptions: frozenset[str]
     catnos: tuple[str, ...] = ()  # catalog-number candidates read from the title
-    catalog_numbers: tuple[str, ...] = ()  # what reads as a catalog number (evidence)
-    barcode_words: tuple[str, ...] = ()  # what reads as a barcode (evidence)
-    year_words: frozenset[int] = frozenset()  # years written as words of their own
+    # What the title says of the pressing (see domain/pressing_evidence.py), read when a
+    # candidate is first weighed: most listings never get that far.
+    _evidence: _Evidence | None = None
     barcodes: tuple[str, ...] = ()  # barcodes read from the title
     _cache: dict[int, _Fit] = field(default_factory=dict)
 
@@ -283,6 +303,7 @@ def _prepare(listing: Listing) -> _ListingText:
     clean = clean_title(listing.title)
     raw_tokens = frozenset(raw.split())
     return _ListingText(
+        title=listing.title,
         raw=raw,
         clean=clean,
         clean_tokens=tuple(clean.split()),
@@ -295,9 +316,6 @@ def _prepare(listing: Listing) -> _ListingText:
             _DESCRIPTION_WORDS[t] for t in raw_tokens if t in _DESCRIPTION_WORDS
         ),
         catnos=tuple(catalog_no_candidates(listing.title)),
-        catalog_numbers=tuple(catalog_numbers_in(listing.title)),
-        barcode_words=tuple(barcodes_in(listing.title)),
-        year_words=years_in(listing.title),
         barcodes=tuple(barcode_candidates(listing.title)),
     )
 
@@ -377,7 +395,7 @@ def _is_noise(token: str) -> bool:
 
 def _catno_part(token: str) -> bool:
     """A token that can be part of a catalog number: not noise (blanked), not a long word."""
-    return bool(token) and (any(ch.isdigit() for ch in token) or len(token) <= 5)
+    return bool(token) and (len(token) <= 5 or _HAS_DIGIT.search(token) is not None)
 
 
 def barcode_candidates(title: str) -> list[str]:
@@ -449,9 +467,9 @@ def _presence(phrase: str, text: str) -> float:
         return 100.0
     if len(phrase) < 5:
         return 0.0
-    if any(ch.isdigit() for ch in phrase):
+    if _HAS_DIGIT.search(phrase):
         words = padded_text.split()
-        if any(t not in words for t in phrase.split() if any(ch.isdigit() for ch in t)):
+        if any(t not in words for t in phrase.split() if _HAS_DIGIT.search(t)):
             return 0.0
     if len(padded_text) < len(padded_phrase):
         # A text shorter than the phrase would be found *inside* it by partial_ratio
@@ -613,11 +631,12 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
     )
     doubts: tuple[str, ...] = ()
     if relevant:
+        evidence = _evidence(listing)
         doubts = tuple(
             contradictions(
-                title_catnos=listing.catalog_numbers,
-                title_barcodes=listing.barcode_words,
-                title_years=listing.year_words,
+                title_catnos=evidence.catalog_numbers,
+                title_barcodes=evidence.barcodes,
+                title_years=evidence.years,
                 catalog_nos=entry.catalog_nos,
                 barcodes=entry.barcodes,
                 year=entry.year,

@@ -71,6 +71,7 @@ _LABEL_SUFFIX = re.compile(
     r"\s+(?:records|recordings|record company|music|musique|schallplatten|disques|ltd|inc)$"
 )
 _YEAR = re.compile(r"^(?:19[0-9]\d|20[0-4]\d)$")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 _EDGE = "()[]{}<>,;:!?#\"'*|~"
@@ -101,9 +102,14 @@ def _is_year(digits: str) -> bool:
     return _YEAR.match(digits) is not None
 
 
+@lru_cache(maxsize=16384)
+def _seller_noise(token: str) -> bool:
+    return not clean_title(token)
+
+
 def _digit_count(token: str) -> int:
     """ASCII digits only: "²" of "Dark²" is no digit of a catalog number."""
-    return sum(ch in "0123456789" for ch in token)
+    return len(_ASCII_DIGIT.findall(token))
 
 
 def _number_group(token: str) -> bool:
@@ -127,6 +133,8 @@ def catalog_numbers_in(title: str) -> list[str]:
     "NM-008"), a short capitalised prefix and a number ("SHVL 804", "MO 036"), or a number
     of four digits or more that is not a year ("5779", "558742-1", "849 020").
     """
+    if not _ASCII_DIGIT.search(title):
+        return []
     # A size ('7"', "12''", "12 inch", "45 rpm") is no part of a number: it becomes a gap.
     words = title.split()
     tokens = [
@@ -174,7 +182,7 @@ def catalog_numbers_in(title: str) -> list[str]:
             and len(token) <= 6
             and token[0].isupper()
             and token.lower() not in _NOT_PREFIXES
-            and clean_title(token)  # not seller noise ("Album 924", "Vinyl 2740")
+            and not _seller_noise(token)  # "Album 924", "Vinyl 2740"
             and _DIGITISH.match(nxt)
             and _digit_count(nxt) >= 3
             and not _is_year(_compact(nxt))
@@ -267,7 +275,9 @@ def years_in(title: str) -> frozenset[int]:
 def barcodes_in(title: str) -> list[str]:
     """Barcodes written as one word of 12 or 13 digits ("0602557123456", "075678626654"):
     stricter than the lookup's reading, which joins spaced groups."""
-    found = []
+    found: list[str] = []
+    if not _ASCII_DIGIT.search(title):
+        return found
     for token in title.split():
         value = token.strip(_EDGE).replace("-", "")
         if value.isascii() and value.isdigit() and len(value) in (12, 13):

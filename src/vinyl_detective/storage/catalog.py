@@ -411,12 +411,12 @@ class SqlCatalog:
             found.update(dict.fromkeys(ids[: max(wanted, 0)]))
             if len(found) >= limit:
                 break
-        if not found:
-            # No release holds two of the words: a self-titled album ("Budgie Budgie cd
-            # 1997") names one word twice. Its releases are among the shortest names
-            # holding the rarest word.
-            for word in sorted(present, key=lambda w: (w.isdigit(), frequencies[w]))[:2]:
-                found.update(dict.fromkeys(self._shortest_ids(_fts_phrase(word), limit)))
+        named = [w for w in present if not w.isdigit()]
+        if not found and len(named) == 1:
+            # No release holds two of the words, and only one is a name: a self-titled
+            # album ("Budgie Budgie cd 1997"). Its releases are among the shortest names
+            # holding that word.
+            found = dict.fromkeys(self._shortest_ids(_fts_phrase(named[0]), limit))
         return self._in_order(list(found)[:limit])
 
     def by_identifier_prefix(
