@@ -366,6 +366,12 @@ def test_without_a_label_two_pressings_are_the_album(catalog: SqlCatalog) -> Non
     assert not result.match.pressing_outside_catalog
 
 
+def test_a_label_nickname_with_a_digit_is_no_catalog_number(catalog: SqlCatalog) -> None:
+    # "6-eye" is the Columbia label design of the original pressings, not a number.
+    result = found("Miles Davis - Kind of Blue LP Columbia 6-eye VG+ 🔥", catalog)
+    assert release_of(result) == 51
+
+
 def test_pressings_sharing_one_catalog_number_are_the_album(catalog: SqlCatalog) -> None:
     result = found("Mastodon - Emperor Of Sand (2xLP, Album, 180) 558742-1 Mint", catalog)
     assert album_of(result) == {21, 22, 23}

@@ -124,6 +124,15 @@ def _number_group(token: str) -> bool:
     )
 
 
+def _mixed_catalog_number(compact: str) -> bool:
+    """Letters and digits in one token: "NM008", "D4L12007", "2MR071" — or one digit after
+    two letters or more ("PFRLP8"); not "6EYE" (a Columbia label), "2DISC" or "8TRACK"."""
+    digits = _digit_count(compact)
+    if not digits or not any(ch.isalpha() for ch in compact):
+        return False
+    return digits >= 2 or (compact[-1].isdigit() and compact[:2].isalpha())
+
+
 def catalog_numbers_in(title: str) -> list[str]:
     """Catalog numbers a title seems to carry, normalised ("WHK 3227" → "WHK3227").
 
@@ -175,7 +184,7 @@ def catalog_numbers_in(title: str) -> list[str]:
                 add(digits)
             i = i + len(run)
             continue
-        if compact.isalnum() and _digit_count(compact) > 0 and any(ch.isalpha() for ch in compact):
+        if compact.isalnum() and _mixed_catalog_number(compact):
             add(compact)
         elif (
             token.isalpha()
