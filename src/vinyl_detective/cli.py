@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -564,16 +565,46 @@ def rules_global(
 @app.command()
 def deals(
     state: Annotated[str | None, typer.Option(help="Only deals in this state.")] = None,
+    csv: Annotated[
+        bool,
+        typer.Option("--csv", help="Print every deal found as CSV (for a spreadsheet) instead."),
+    ] = False,
+    ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger",
+            help="With --csv: the flip ledger instead (bought, sold, fees, profit per deal).",
+        ),
+    ] = False,
 ) -> None:
-    """Summarise tracked deals and realised profit.
+    """Summarise tracked deals and realised profit, or export deals as CSV.
 
     Example: vinyl-detective deals --state PURCHASED
+
+    Example: vinyl-detective deals --csv > deals.csv
+
+    Example: vinyl-detective deals --csv --ledger > flips.csv
     """
     from vinyl_detective.storage import deals as deal_store
     from vinyl_detective.storage.db import open_database
 
     settings = _settings()
     engine = open_database(settings.database_url)
+    if csv or ledger:
+        if not csv:
+            raise _fail(
+                ValueError("--ledger goes with --csv: vinyl-detective deals --csv --ledger")
+            )
+        if state:
+            raise _fail(ValueError("--state does not apply to --csv: the export has every deal"))
+        from vinyl_detective.feeds import deals_csv, ledger_csv
+
+        with engine.connect() as conn:
+            for line in (ledger_csv if ledger else deals_csv)(conn):
+                sys.stdout.write(line)
+        sys.stdout.flush()
+        engine.dispose()
+        return
     with engine.connect() as conn:
         rows = deal_store.list_deals(conn, state=state.upper() if state else None, limit=100)
         summary = deal_store.summary(conn)
@@ -726,6 +757,54 @@ def restore(
         console.print(f"Migrated from schema {result.backup.revision} to {result.revision}.")
     if result.kept_as is not None:
         console.print(f"The database it replaced is kept as {result.kept_as}.", highlight=False)
+
+
+@app.command()
+def feeds(
+    base_url: Annotated[
+        str,
+        typer.Option(help="Where your feed reader reaches the API (serve / run --api-port)."),
+    ] = "http://127.0.0.1:8600",
+    new_tokens: Annotated[
+        bool,
+        typer.Option("--new-tokens", help="Replace every feed token; the old URLs stop working."),
+    ] = False,
+) -> None:
+    """List the Atom feed URLs: every deal, and one per saved search.
+
+    Example: vinyl-detective feeds --base-url https://vd.example.com
+
+    Each URL carries its own read-only token: it opens that feed and nothing else.
+
+    Serve them with vinyl-detective serve, or run --api-port 8600.
+    """
+    from vinyl_detective.feeds import feed_name, feed_token, new_feed_tokens
+    from vinyl_detective.storage import searches as search_store
+    from vinyl_detective.storage.db import open_database
+
+    base = base_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise _fail(ValueError(f"--base-url {base_url!r} must start with http:// or https://"))
+    engine = open_database(_settings().database_url)
+    with engine.begin() as conn:
+        if new_tokens:
+            new_feed_tokens(conn)
+        every = search_store.list_searches(conn)
+        rows = [
+            ("every deal", f"{base}/feeds/deals.atom?token={feed_token(conn, feed_name(None))}")
+        ]
+        rows += [
+            (
+                f"search #{s.id}: {s.query}",
+                f"{base}/feeds/searches/{s.id}.atom?token={feed_token(conn, feed_name(s.id))}",
+            )
+            for s in every
+        ]
+    engine.dispose()
+    if new_tokens:
+        console.print("New tokens: the feed URLs below replace the old ones.")
+    for what, url in rows:
+        console.print(f"{escape(what)}\n  {url}", highlight=False, soft_wrap=True)
 
 
 @app.command()

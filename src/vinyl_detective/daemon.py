@@ -498,6 +498,8 @@ class Daemon:
             trigger_search=self.trigger_search,
             publisher_status=self.publisher_status,
             clock=self.clock,
+            rates=self.rates,
+            global_rule=self.global_rule,
         )
 
     # -- the loops ----------------------------------------------------------------------

@@ -13,6 +13,9 @@ Routes:
     POST /admin/searches/{id}/trigger          202 {"search_id", "job"}
     POST /webhooks/listings                    listings from an external scraper
     GET  /  /board  /jobs  /searches  /releases/{id}   the dashboard (sign in at /login)
+    GET  /export/deals.csv  /export/flips.csv  CSV exports (signed in, as the dashboard)
+    GET  /feeds/deals.atom?token=  /feeds/searches/{id}.atom?token=   Atom feeds, each
+                                               with its own read-only token (feeds.py)
 
 The API and the webhook take `Authorization: Bearer <ADMIN_TOKEN>`; the dashboard signs
 in once with the same token (api/security.py). Without ADMIN_TOKEN everything but
@@ -34,10 +37,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from vinyl_detective import __version__
-from vinyl_detective.api import routes_admin, routes_dashboard, routes_health, routes_webhooks
+from vinyl_detective.api import (
+    routes_admin,
+    routes_dashboard,
+    routes_feeds,
+    routes_health,
+    routes_webhooks,
+)
 from vinyl_detective.api.deps import ApiError, IngestFn, PublisherStatusFn, Services, TriggerFn
 from vinyl_detective.api.routes_dashboard import LoginRequired, render
 from vinyl_detective.api.schemas import ErrorOut, FieldError, IngestResult
+from vinyl_detective.domain.currency import ExchangeRates
 
 __all__ = ["IngestFn", "IngestResult", "TriggerFn", "create_app"]
 
@@ -106,6 +116,8 @@ def create_app(
     trigger_search: TriggerFn | None = None,
     publisher_status: Callable[[], dict[str, object]] | None = None,
     clock: Callable[[], datetime] = utc_now,
+    rates: ExchangeRates | None = None,
+    global_rule: Callable[[], str | None] | None = None,
 ) -> FastAPI:
     """The service over `engine`. `ingest` hands listings to the deal pipeline,
     `trigger_search` runs a saved search now, `publisher_status` feeds /health; routes
@@ -124,6 +136,8 @@ def create_app(
         ingest=ingest,
         trigger_search=trigger_search,
         publisher_status=status_fn,
+        rates=rates or ExchangeRates(),
+        global_rule=global_rule or (lambda: None),
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
@@ -131,6 +145,7 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_feeds.router)
     app.include_router(routes_dashboard.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.api.schemas import IngestResult
+from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Listing
 
 IngestFn = Callable[[list[Listing]], Awaitable[IngestResult]]
@@ -29,6 +30,9 @@ class Services:
     ingest: IngestFn | None
     trigger_search: TriggerFn | None
     publisher_status: PublisherStatusFn | None
+    # For the per-search feeds: the exchange rates and the global rule, as the daemon has them.
+    rates: ExchangeRates = field(default_factory=ExchangeRates)
+    global_rule: Callable[[], str | None] = lambda: None
 
 
 def services(request: Request) -> Services:
