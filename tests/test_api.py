@@ -6,6 +6,7 @@ webhook run through the real deal pipeline, priced by the fake Discogs server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -622,8 +623,26 @@ async def test_the_openapi_document_describes_the_admin_contract(
     schemas = spec["components"]["schemas"]
     assert {"ListingIn", "TransitionIn", "DealOut", "IngestOut", "ErrorOut"} <= set(schemas)
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+async def test_the_docs_page_needs_no_internet(client: httpx.AsyncClient) -> None:
+    """/docs refers only to this server's own URLs, and those answer with Swagger UI."""
     docs = await client.get("/docs")
     assert docs.status_code == 200
+    referenced = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: *["']([^"']+)["']""", docs.text)
+    urls = {u for pair in referenced for u in pair if u}
+    assert urls, "the page should load its script, style sheet and the OpenAPI document"
+    assert all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    kinds: dict[str, tuple[str, int]] = {}
+    for url in urls:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        kinds[url.rsplit(".", 1)[-1]] = (asset.headers["content-type"], len(asset.content))
+    assert kinds["js"][0].startswith(("text/javascript", "application/javascript"))
+    assert kinds["js"][1] > 500_000  # the real Swagger UI bundle, not a stub
+    assert kinds["css"][0].startswith("text/css")
+    assert "SwaggerUIBundle" in docs.text
+    assert "/openapi.json" in urls
 
 
 def test_money_figures_never_travel_as_floats() -> None:

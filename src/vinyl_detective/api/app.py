@@ -2,7 +2,7 @@
 
     app = create_app(engine=engine, admin_token=settings.admin_token,
                      ingest=..., trigger_search=..., publisher_status=...)
-    # serve with uvicorn (the daemon does), docs at /docs
+    # serve with uvicorn (the daemon does), docs at /docs (assets served here too)
 
 Routes:
     GET  /health                               no token; 503 when the database is down
@@ -34,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from vinyl_detective import __version__
@@ -52,6 +53,7 @@ from vinyl_detective.domain.currency import ExchangeRates
 __all__ = ["IngestFn", "IngestResult", "TriggerFn", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """
 The admin API of Vinyl Detective: tracked deals and their lifecycle, saved searches,
@@ -122,11 +124,14 @@ def create_app(
     """The service over `engine`. `ingest` hands listings to the deal pipeline,
     `trigger_search` runs a saved search now, `publisher_status` feeds /health; routes
     whose function is missing answer 503. An empty `admin_token` counts as unset."""
-    app = FastAPI(
+    # /docs is Swagger UI served from a package's own copy (at DOCS_ASSETS), not a CDN:
+    # it works on a machine with no internet, and the browser asks no third party.
+    app = FastAPIOffline(
         title="Vinyl Detective",
         version=__version__,
         description=DESCRIPTION,
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     status_fn: PublisherStatusFn | None = publisher_status
     app.state.admin_token = admin_token or None
