@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
@@ -33,7 +33,8 @@ from vinyl_detective.api.security import (
     signed_in,
 )
 from vinyl_detective.domain.lifecycle import Actor, DealState, parse_state
-from vinyl_detective.domain.models import Priority, Release
+from vinyl_detective.domain.models import DEFAULT_MIN_DEAL_SCORE, Priority, Release, SavedSearch
+from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError, VinylDetectiveError
 from vinyl_detective.storage import catalog, deals, job_runs, listings, searches
 from vinyl_detective.storage.deals import DealRecord
@@ -205,10 +206,22 @@ class DealRow:
     stored: StoredListing
     release: Release | None
     tracked: DealRecord | None
+    threshold: float  # the lowest threshold of the searches it is for
 
     @property
     def total(self) -> Decimal:
         return self.stored.listing.total
+
+    @property
+    def below_threshold(self) -> bool:
+        return (self.stored.deal_score or 0.0) < self.threshold
+
+
+# What the deals page lists: deals that reach their search's threshold (what was alerted
+# or would be), those below it (a 3 % "deal" is noise, but may be asked for), or all.
+SHOW = {"deals": "at threshold", "below": "below threshold", "all": "all"}
+DEALS_PER_PAGE = 100
+DEALS_SCANNED = 2000  # the newest scored listings the filters look through
 
 
 def _float(raw: str | None) -> float | None:
@@ -219,6 +232,23 @@ def _float(raw: str | None) -> float | None:
     return value if value is not None and 0 <= value <= 1 else None
 
 
+def _threshold(stored: StoredListing, every: list[SavedSearch]) -> float:
+    """The lowest threshold among the searches a listing is for: the one that found it and
+    those whose keywords it matches; a listing no search claims (the ingest webhook) has
+    the default."""
+    title = folded_title(stored.listing.title)
+    wanted = [
+        s.min_deal_score
+        for s in every
+        if s.id == stored.search_id or parse_query(s.query).matches_folded(title)
+    ]
+    return min(wanted, default=DEFAULT_MIN_DEAL_SCORE)
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= 1000 else 1
+
+
 @router.get("/", dependencies=[Page])
 def deals_page(
     request: Request,
@@ -226,21 +256,32 @@ def deals_page(
     min_score: str | None = None,
     priority: str | None = None,
     q: str | None = None,
+    show: str | None = None,
+    page: str | None = None,
 ) -> Response:
     wanted_score = _float(min_score)
     wanted_priority = priority if priority in {p.value for p in Priority} else None
+    wanted_show = show if show in SHOW else "deals"
+    page_no = _page_number(page)
     text = (q or "").strip()[:100]
     with svc.engine.connect() as conn:
-        found = listings.recent_deals(conn, limit=500, min_score=wanted_score)
+        every = searches.list_searches(conn)
+        found = listings.recent_deals(conn, limit=DEALS_SCANNED, min_score=wanted_score)
         if wanted_priority:
             found = [s for s in found if s.priority == wanted_priority]
         if text:
             needle = text.casefold()
             found = [s for s in found if needle in s.listing.title.casefold()]
-        found = found[:100]
+        rated = [(stored, _threshold(stored, every)) for stored in found]
+        below = sum(1 for stored, limit in rated if (stored.deal_score or 0.0) < limit)
+        if wanted_show != "all":
+            keep_below = wanted_show == "below"
+            rated = [r for r in rated if ((r[0].deal_score or 0.0) < r[1]) == keep_below]
+        start = (page_no - 1) * DEALS_PER_PAGE
+        shown = rated[start : start + DEALS_PER_PAGE]
         releases: dict[int, Release | None] = {}
         rows = []
-        for stored in found:
+        for stored, limit in shown:
             release_id = stored.match.release_id if stored.match else None
             if release_id is not None and release_id not in releases:
                 releases[release_id] = catalog.get_release(conn, release_id)
@@ -249,8 +290,20 @@ def deals_page(
                     stored,
                     releases.get(release_id) if release_id is not None else None,
                     deals.get_deal(conn, stored.listing.item_id),
+                    limit,
                 )
             )
+    filters = {
+        "q": text,
+        "priority": wanted_priority or "",
+        "min_score": "" if wanted_score is None else str(wanted_score),
+        "show": "" if wanted_show == "deals" else wanted_show,
+    }
+
+    def link(**changes: str | int) -> str:
+        params = {k: str(v) for k, v in {**filters, **changes}.items() if v not in ("", 1)}
+        return "/?" + urlencode(params) if params else "/"
+
     return render(
         request,
         "deals.html",
@@ -258,6 +311,14 @@ def deals_page(
         min_score=wanted_score,
         priority=wanted_priority,
         q=text,
+        show=wanted_show,
+        show_choices=SHOW,
+        below_count=below,
+        below_link=link(show="below", page=1),
+        newer_link=link(page=page_no - 1) if page_no > 1 else None,
+        older_link=link(page=page_no + 1) if len(rated) > start + DEALS_PER_PAGE else None,
+        first_row=start + 1,
+        matching=len(rated),
         priorities=[p.value for p in Priority],
     )
 
@@ -280,21 +341,53 @@ async def track(request: Request, item_id: str, svc: Svc) -> Response:
 # -- the lifecycle board --------------------------------------------------------------
 
 
+# Each board column shows its most recently moved cards, this many at first; "show more"
+# adds as many again (`/board?found=24`), up to the most a column ever shows.
+BOARD_CARDS = 8
+BOARD_CARDS_MAX = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     state: DealState
     cards: list[DealRecord]
     total: int
+    more_link: str | None = None  # shows BOARD_CARDS more, when some are not shown
+
+    @property
+    def anchor(self) -> str:
+        return f"column-{self.state.value.lower()}"
+
+
+def _column_sizes(request: Request) -> dict[DealState, int]:
+    """How many cards each column shows: `?found=24&sold=36`, default BOARD_CARDS."""
+    sizes = {}
+    for state in DealState:
+        raw = request.query_params.get(state.value.lower(), "")
+        wanted = int(raw) if raw.isdigit() and len(raw) < 6 else BOARD_CARDS
+        sizes[state] = min(max(wanted, BOARD_CARDS), BOARD_CARDS_MAX)
+    return sizes
 
 
 def _board(
     request: Request, svc: Services, status: int = 200, error: str | None = None
 ) -> Response:
+    sizes = _column_sizes(request)
+
+    def more_link(state: DealState) -> str:
+        grown = {**sizes, state: sizes[state] + BOARD_CARDS}
+        params = {s.value.lower(): n for s, n in grown.items() if n != BOARD_CARDS}
+        return f"/board?{urlencode(params)}#column-{state.value.lower()}"
+
     with svc.engine.connect() as conn:
-        columns = [
-            Column(state, deals.list_deals(conn, state, limit=100), deals.count_deals(conn, state))
-            for state in DealState
-        ]
+        columns = []
+        for state in DealState:
+            total = deals.count_deals(conn, state)
+            shown = deals.list_deals(conn, state, limit=sizes[state])
+            more = (
+                more_link(state) if total > len(shown) and sizes[state] < BOARD_CARDS_MAX else None
+            )
+            columns.append(Column(state, shown, total, more))
         totals = deals.summary(conn)
     return render(
         request,

@@ -162,6 +162,11 @@ class Deal:
         return Money(self.reference.amount - self.total.amount, self.reference.currency)
 
 
+# A search's default alert threshold (deal score), also what applies to a listing that no
+# search claims (one handed in through the ingest webhook).
+DEFAULT_MIN_DEAL_SCORE = 0.25
+
+
 @dataclass(frozen=True, slots=True)
 class SavedSearch:
     """A user's standing eBay query, with its own threshold and filter rule."""
@@ -170,7 +175,7 @@ class SavedSearch:
     query: str
     chat_id: int | None = None
     name: str | None = None
-    min_deal_score: float = 0.25
+    min_deal_score: float = DEFAULT_MIN_DEAL_SCORE
     poll_minutes: int = 30
     active: bool = True
     rule: str | None = None

@@ -22,6 +22,7 @@ from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.grading import grade_from_listing
 from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import (
+    DEFAULT_MIN_DEAL_SCORE,
     Deal,
     Listing,
     Match,
@@ -339,7 +340,7 @@ class DealPipeline:
             )
 
     def _accepts(self, route: Route, deal: Deal) -> bool:
-        threshold = route.search.min_deal_score if route.search else 0.25
+        threshold = route.search.min_deal_score if route.search else DEFAULT_MIN_DEAL_SCORE
         if deal.score < threshold:
             return False
         if route.rule is None:
