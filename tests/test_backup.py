@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from vinyl_detective.cli import main
 from vinyl_detective.storage import kv, searches
 from vinyl_detective.storage.db import create_db_engine, migrate, open_database
 
@@ -30,15 +29,17 @@ def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def cli(db_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["vinyl-detective", *args])
-        with pytest.raises(SystemExit) as ended:
-            main()
-        printed = capsys.readouterr()
-        return int(ended.value.code or 0), printed.out + printed.err
+def cli(db_file: Path, run_cli: Cli) -> Cli:
+    return run_cli
 
-    return run
+
+def _daemon_started(db_file: Path, owner: str) -> None:
+    """What a running daemon keeps in its database: when it started, and its process."""
+    engine = open_database(f"sqlite:///{db_file}")
+    with engine.begin() as conn:
+        kv.set_value(conn, "daemon:started_at", datetime.now(UTC).isoformat())
+        kv.set_value(conn, "daemon:owner", owner)
+    engine.dispose()
 
 
 def _queries(path: Path) -> list[str]:
@@ -112,11 +113,7 @@ def test_restore_refuses_while_a_daemon_process_uses_the_database(cli: Cli, db_f
     cli("search", "add", "blue note")
     daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        engine = open_database(f"sqlite:///{db_file}")
-        with engine.begin() as conn:  # what a running daemon keeps in its database
-            kv.set_value(conn, "daemon:started_at", datetime.now(UTC).isoformat())
-            kv.set_value(conn, "daemon:owner", f"{socket.gethostname()}:{daemon.pid}")
-        engine.dispose()
+        _daemon_started(db_file, f"{socket.gethostname()}:{daemon.pid}")
         assert cli("backup", "vd-backup.db")[0] == 0  # taken while it runs
         code, output = cli("restore", "vd-backup.db")
         assert code == 1
@@ -137,11 +134,7 @@ def test_restore_refuses_while_a_daemon_process_uses_the_database(cli: Cli, db_f
 def test_restore_force_restores_even_though_a_daemon_seems_alive(cli: Cli, db_file: Path) -> None:
     cli("search", "add", "blue note")
     cli("backup", "vd-backup.db")
-    engine = open_database(f"sqlite:///{db_file}")
-    with engine.begin() as conn:  # a daemon on another host, active a moment ago
-        kv.set_value(conn, "daemon:started_at", datetime.now(UTC).isoformat())
-        kv.set_value(conn, "daemon:owner", "elsewhere:123")
-    engine.dispose()
+    _daemon_started(db_file, "elsewhere:123")  # a daemon on another host, just started
     code, output = cli("restore", "vd-backup.db")
     assert code == 1
     assert "on elsewhere" in output

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 from lxml import etree
 from tests.marketplace import CHAT_ID, RELEASES, Market, running_market
 
-from vinyl_detective.cli import main
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.fakes.ebay import make_item
 from vinyl_detective.sources.discogs import parse_release
@@ -53,19 +51,11 @@ def market(tmp_path: Path) -> Iterator[Market]:
 
 
 @pytest.fixture
-def cli(market: Market, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+def cli(market: Market, run_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.chdir(Path(market.settings.database_url.removeprefix("sqlite:///")).parent)
     monkeypatch.setenv("DATABASE_URL", market.settings.database_url)
     monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["vinyl-detective", *args])
-        with pytest.raises(SystemExit) as ended:
-            main()
-        printed = capsys.readouterr()
-        return int(ended.value.code or 0), printed.out + printed.err
-
-    return run
+    return run_cli
 
 
 @pytest.fixture

@@ -3,19 +3,18 @@ receive the sample card, and the command says per channel what worked and what t
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 from tests.test_apprise_channels import WebhookServer, webhook  # noqa: F401  (fixture)
 
-from vinyl_detective.cli import main
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log
 
+Cli = Callable[..., tuple[int, str]]
 TOKEN = "123456:TEST-ALERT-TOKEN"
 HOOK_SECRET = "Hk7q2ZpX9w"
 
@@ -29,20 +28,12 @@ def telegram() -> Iterator[tuple[FakeTelegram, str]]:
 
 @pytest.fixture
 def cli(
-    tmp_path: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: object, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., tuple[int, str]]:
     monkeypatch.chdir(str(tmp_path))  # no .env here
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/vd.db")
     monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["vinyl-detective", *args])
-        with pytest.raises(SystemExit) as ended:
-            main()
-        printed = capsys.readouterr()
-        return int(ended.value.code or 0), printed.out + printed.err
-
-    return run
+    return run_cli
 
 
 def _no_alert_recorded(tmp_path: object) -> bool:
