@@ -1,9 +1,10 @@
 """The web dashboard in a real headless Chromium, as its user sees it.
 
-The app is served by uvicorn on 127.0.0.1 over a real SQLite database; Chromium signs in
-through the login form, reads the pages, follows links and submits the board's forms.
-Screenshots land in test-artifacts/ for a human look. Without /usr/bin/chromium the
-test is skipped, except in CI (CI set), where that is a failure.
+The app is served by uvicorn on 127.0.0.1 over a real SQLite database; Chromium (Debian's,
+driven by Playwright: tests/browser.py) signs in through the login form, reads the pages,
+follows links and submits the board's forms, on a desktop screen, on a phone and in the
+system's dark mode. Screenshots land in test-artifacts/ for a human look. Without
+/usr/bin/chromium the test is skipped, except in CI (CI set), where that is a failure.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route
 from sqlalchemy.engine import Engine
-from tests.browser import Chromium, chromium_available
+from tests.browser import PHONE, chromium, chromium_available, colours, follow, shot, submit
 
 from vinyl_detective.api.app import create_app
 from vinyl_detective.domain.currency import ExchangeRates
@@ -39,7 +40,6 @@ if not chromium_available():
 
 TOKEN = "dashboard-test-token-5f2c"
 NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 BLUE_TRAIN = 7001
 KIND_OF_BLUE = 7002
 HOSTILE_TITLE = '<script>document.title="pwned"</script><img src=x onerror="alert(1)"> Blue Train'
@@ -209,103 +209,125 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Chromium]:
-    with Chromium() as chromium:
-        chromium.goto(f"{site.url}/login")
-        chromium.fill("#token", TOKEN)
-        chromium.submit("form[action='/login']")
-        yield chromium
+def chrome() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
 
 
-def shot(browser: Chromium, name: str) -> None:
-    browser.screenshot(ARTIFACTS / f"dashboard-{name}.png")
+def _signed_in(chrome: Browser, site: Site, **options: object) -> BrowserContext:
+    """A new browser profile (`options`: viewport, color_scheme, ...) that has signed in
+    through the login form."""
+    context = chrome.new_context(**options)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("#token", TOKEN)
+    submit(page, "form[action='/login']")
+    page.close()
+    return context
 
 
-def card_state(browser: Chromium, item_id: str) -> str | None:
-    state = browser.evaluate(
-        f"(document.querySelector('[data-item=\"{item_id}\"]') || {{closest: () => null}})"
-        ".closest('section')?.getAttribute('aria-label') ?? null"
+@pytest.fixture(scope="module")
+def browser(chrome: Browser, site: Site) -> Iterator[Page]:
+    context = _signed_in(chrome, site, viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def fresh(chrome: Browser) -> Iterator[Page]:
+    """A browser that has not signed in."""
+    context = chrome.new_context()
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def card_state(page: Page, item_id: str) -> str | None:
+    state = page.evaluate(
+        '(item) => document.querySelector(`[data-item="${item}"]`)'
+        "?.closest('section')?.getAttribute('aria-label') ?? null",
+        item_id,
     )
     return None if state is None else str(state)
 
 
-def test_a_visitor_is_asked_to_sign_in_and_then_sees_the_page_asked_for(site: Site) -> None:
-    with Chromium() as fresh:
-        fresh.goto(f"{site.url}/board")
-        assert "/login" in fresh.url
-        assert "Sign in" in fresh.text("h1")
-        fresh.fill("#token", "not-the-token")
-        fresh.submit("form[action='/login']")
-        assert "not the admin token" in fresh.text(".alert")
-        shot(fresh, "login-refused")
-        fresh.fill("#token", TOKEN)
-        fresh.submit("form[action='/login']")
-        assert fresh.url == f"{site.url}/board"
-        assert fresh.text("h1") == "Deal board"
+def rows(page: Page) -> int:
+    return page.locator("table.deals tbody tr").count()
 
 
-def test_the_deals_page_lists_scored_listings_with_priorities(
-    site: Site, browser: Chromium
+def test_a_visitor_is_asked_to_sign_in_and_then_sees_the_page_asked_for(
+    site: Site, fresh: Page
 ) -> None:
+    fresh.goto(f"{site.url}/board")
+    assert "/login" in fresh.url
+    assert "Sign in" in fresh.inner_text("h1")
+    fresh.fill("#token", "not-the-token")
+    submit(fresh, "form[action='/login']")
+    assert "not the admin token" in fresh.inner_text(".alert")
+    shot(fresh, "dashboard-login-refused")
+    fresh.fill("#token", TOKEN)
+    submit(fresh, "form[action='/login']")
+    assert fresh.url == f"{site.url}/board"
+    assert fresh.inner_text("h1") == "Deal board"
+
+
+def test_the_deals_page_lists_scored_listings_with_priorities(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/")
-    assert browser.text("h1") == "Current deals"
-    assert browser.count("table.deals tbody tr") == 7
-    assert browser.count(".badge-high") >= 1
-    assert "Blue Train" in browser.text("table.deals")
-    shot(browser, "deals")
+    assert browser.inner_text("h1") == "Current deals"
+    assert rows(browser) == 7
+    assert browser.locator(".badge-high").count() >= 1
+    assert "Blue Train" in browser.inner_text("table.deals")
+    shot(browser, "dashboard-deals")
 
     browser.goto(f"{site.url}/?q=kind+of+blue")
-    assert browser.count("table.deals tbody tr") == 2
+    assert rows(browser) == 2
     browser.goto(f"{site.url}/?priority=high&min_score=0.4")
-    rows = browser.count("table.deals tbody tr")
-    assert rows == browser.count("table.deals tbody .badge-high") > 0
+    assert rows(browser) == browser.locator("table.deals tbody .badge-high").count() > 0
 
 
-def test_tracking_a_deal_puts_it_on_the_board(site: Site, browser: Chromium) -> None:
+def test_tracking_a_deal_puts_it_on_the_board(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/?q=columbia")
-    browser.submit("form[action='/deals/kob-2/track']")
+    submit(browser, "form[action='/deals/kob-2/track']")
     assert browser.url.startswith(f"{site.url}/board")
     assert card_state(browser, "kob-2") == "FOUND"
     browser.goto(f"{site.url}/?q=columbia")
-    assert browser.text("table.deals .state-pill") == "FOUND"
+    assert browser.inner_text("table.deals .state-pill") == "FOUND"
 
 
-def test_a_listing_title_is_shown_as_text_never_run(site: Site, browser: Chromium) -> None:
+def test_a_listing_title_is_shown_as_text_never_run(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/?q=script")
-    assert browser.count("table.deals tbody tr") == 1
-    assert '<script>document.title="pwned"</script>' in browser.text("table.deals")
-    assert browser.evaluate("document.title") != "pwned"
-    assert browser.count("main script, main img[src='x']") == 0
+    assert rows(browser) == 1
+    assert '<script>document.title="pwned"</script>' in browser.inner_text("table.deals")
+    assert browser.title() != "pwned"
+    assert browser.locator("main script, main img[src='x']").count() == 0
 
 
 def test_the_release_page_draws_listing_prices_against_the_discogs_reference(
-    site: Site, browser: Chromium
+    site: Site, browser: Page
 ) -> None:
     browser.goto(f"{site.url}/?q=BLP+1577")
-    browser.click("a[href='/releases/7001']")
+    follow(browser, "a[href='/releases/7001']")
     assert browser.url == f"{site.url}/releases/{BLUE_TRAIN}"
-    assert browser.text("h1") == "John Coltrane – Blue Train"
-    assert browser.count("svg.chart circle.dot") == 5  # every Blue Train listing seen
-    labels = browser.evaluate(
-        "[...document.querySelectorAll('svg.chart .ref-label')].map(t => t.textContent)"
-    )
+    assert browser.inner_text("h1") == "John Coltrane – Blue Train"
+    assert browser.locator("svg.chart circle.dot").count() == 5  # every Blue Train listing
+    labels = browser.locator("svg.chart .ref-label").all_text_contents()
     assert labels == ["NM 110.00", "VG+ 80.00", "lowest 52.00", "VG 45.00"]
-    assert "80.00 USD" in browser.text("table.compact")
-    shot(browser, "release")
+    assert "80.00 USD" in browser.inner_text("table.compact")
+    shot(browser, "dashboard-release")
 
 
-def test_a_card_moves_when_its_transition_form_is_submitted(site: Site, browser: Chromium) -> None:
+def test_a_card_moves_when_its_transition_form_is_submitted(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/board")
     assert card_state(browser, "kob-1") == "FOUND"
-    shot(browser, "board-before")
+    shot(browser, "dashboard-board-before")
     form = "form[action='/board/kob-1/transition'].move-purchased"
     browser.fill(f"{form} input[name='purchase_price']", "24.50")
-    browser.submit(form)
+    submit(browser, form)
     assert browser.url.startswith(f"{site.url}/board")
     assert card_state(browser, "kob-1") == "PURCHASED"
-    card = browser.text("[data-item='kob-1']")
-    assert "24.50 USD" in card
-    shot(browser, "board-after")
+    assert "24.50 USD" in browser.inner_text("[data-item='kob-1']")
+    shot(browser, "dashboard-board-after")
     with site.engine.connect() as conn:
         last = deals.history(conn, "kob-1")[-1]
     assert (last.to_state, last.actor, last.purchase_price) == (
@@ -315,8 +337,16 @@ def test_a_card_moves_when_its_transition_form_is_submitted(site: Site, browser:
     )
 
 
+def test_a_purchase_without_a_price_is_stopped_by_the_form(site: Site, browser: Page) -> None:
+    browser.goto(f"{site.url}/board")
+    form = "form[action='/board/bt-1/transition'].move-purchased"
+    browser.locator(f"{form} [type=submit]").click()  # the price field is required
+    assert browser.evaluate("document.querySelector('input:invalid')?.name") == "purchase_price"
+    assert card_state(browser, "bt-1") == "FOUND"
+
+
 def test_a_move_made_through_the_api_shows_on_the_board_after_a_reload(
-    site: Site, browser: Chromium
+    site: Site, browser: Page
 ) -> None:
     browser.goto(f"{site.url}/board")
     assert card_state(browser, "bt-2") == "MESSAGING"
@@ -326,59 +356,128 @@ def test_a_move_made_through_the_api_shows_on_the_board_after_a_reload(
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert response.status_code == 200
-    browser.goto(f"{site.url}/board")
+    browser.reload()
     assert card_state(browser, "bt-2") == "NEGOTIATING"
 
 
 def test_a_stale_board_refuses_a_move_the_lifecycle_no_longer_allows(
-    site: Site, browser: Chromium
+    site: Site, browser: Page
 ) -> None:
     browser.goto(f"{site.url}/board")
     assert card_state(browser, "bt-1") == "FOUND"
     with site.engine.begin() as conn:  # meanwhile, the bot cancels it
         deals.transition(conn, "bt-1", DealState.CANCELLED, NOW, Actor.BOT)
-    browser.submit("form[action='/board/bt-1/transition'].move-messaging")
-    error = browser.text(".alert.error")
-    assert "cannot go from CANCELLED to MESSAGING" in error
+    submit(browser, "form[action='/board/bt-1/transition'].move-messaging")
+    assert "cannot go from CANCELLED to MESSAGING" in browser.inner_text(".alert.error")
     assert card_state(browser, "bt-1") == "CANCELLED"
-    shot(browser, "board-refused")
+    shot(browser, "dashboard-board-refused")
 
 
-def test_the_board_totals_the_profit_of_sold_deals(site: Site, browser: Chromium) -> None:
+def test_the_board_totals_the_profit_of_sold_deals(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/board")
-    assert "profit 36.90 USD" in browser.text(".totals")  # 74.00 - 28.00 - 9.10
+    assert "profit 36.90 USD" in browser.inner_text(".totals")  # 74.00 - 28.00 - 9.10
 
 
-def test_job_runs_and_saved_searches_are_listed(site: Site, browser: Chromium) -> None:
+def test_job_runs_and_saved_searches_are_listed(site: Site, browser: Page) -> None:
     browser.goto(f"{site.url}/jobs")
-    assert browser.count("tbody tr") == 4
-    assert "503 Service Unavailable" in browser.text("tbody")
-    shot(browser, "jobs")
+    assert browser.locator("tbody tr").count() == 4
+    assert "503 Service Unavailable" in browser.inner_text("tbody")
+    shot(browser, "dashboard-jobs")
     browser.goto(f"{site.url}/searches")
-    assert "Blue Note monos" in browser.text("tbody")
-    assert "rule does not parse" in browser.text("tbody")
-    browser.submit("form[action='/searches/1/run']")
-    assert "Search #1 started." in browser.text(".alert.ok")
-    shot(browser, "searches")
+    assert "Blue Note monos" in browser.inner_text("tbody")
+    assert "rule does not parse" in browser.inner_text("tbody")
+    submit(browser, "form[action='/searches/1/run']")
+    assert "Search #1 started." in browser.inner_text(".alert.ok")
+    shot(browser, "dashboard-searches")
 
 
-def test_pages_fit_a_phone_screen(site: Site, browser: Chromium) -> None:
-    browser.resize(390, 844)
+PAGES = ("/", "/board", "/jobs", "/searches", f"/releases/{BLUE_TRAIN}")
+
+
+def test_every_page_fits_a_phone_and_the_board_stacks_its_columns(
+    chrome: Browser, site: Site
+) -> None:
+    context = _signed_in(chrome, site, **PHONE)
+    page = context.new_page()
     try:
-        for path in ("/", "/board", f"/releases/{BLUE_TRAIN}"):
-            browser.goto(f"{site.url}{path}")
-            assert browser.evaluate("document.documentElement.scrollWidth") <= 390, path
-        shot(browser, "release-phone")
+        for path in PAGES:
+            page.goto(f"{site.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+            for link in page.locator(".top nav a").all():  # the menu is all on screen
+                box = link.bounding_box()
+                assert box is not None
+                assert box["x"] >= 0
+                assert box["x"] + box["width"] <= 390, path
+        page.goto(f"{site.url}/board")
+        widths = page.locator(".board-open .column").evaluate_all(
+            "columns => columns.map(c => c.getBoundingClientRect().width)"
+        )
+        assert min(widths) > 300  # one column a row, not six squeezed side by side
+        shot(page, "dashboard-phone-board")
+        page.goto(f"{site.url}/")
+        # The deals table scrolls inside its frame; the page itself does not.
+        assert page.evaluate("document.querySelector('.table-wrap').scrollWidth") > 390
+        shot(page, "dashboard-phone-deals")
     finally:
-        browser.resize(1280, 900)
+        context.close()
 
 
-def test_signing_out_ends_the_session(site: Site) -> None:
-    with Chromium() as fresh:
-        fresh.goto(f"{site.url}/login?next=/jobs")
-        fresh.fill("#token", TOKEN)
-        fresh.submit("form[action='/login']")
-        assert fresh.url == f"{site.url}/jobs"
-        fresh.submit("form.signout")
-        fresh.goto(f"{site.url}/jobs")
-        assert "/login" in fresh.url
+def test_in_the_systems_dark_mode_pages_are_dark_and_readable(chrome: Browser, site: Site) -> None:
+    light = _signed_in(chrome, site, color_scheme="light").new_page()
+    light.goto(f"{site.url}/board")
+    assert colours(light, "main")["background"] > 0.8  # light paper by default
+    light.context.close()
+
+    context = _signed_in(chrome, site, color_scheme="dark")
+    page = context.new_page()
+    try:
+        for path in PAGES:
+            page.goto(f"{site.url}{path}")
+            main = colours(page, "main h1")
+            assert main["background"] < 0.05, path  # dark paper
+            assert main["contrast"] >= 7, path
+            for selector in ("main a", "main .muted, main .small", "main input, main select"):
+                if page.locator(selector).count():
+                    found = colours(page, selector)
+                    assert found["contrast"] >= 4.5, (path, selector, found)
+        page.goto(f"{site.url}/board")
+        card = colours(page, "article.deal-card h3 a")
+        assert card["background"] < 0.05  # a card is not a white box on dark paper
+        assert card["contrast"] >= 4.5
+        shot(page, "dashboard-dark-board")
+        page.goto(f"{site.url}/")
+        shot(page, "dashboard-dark-deals")
+    finally:
+        context.close()
+
+
+def test_the_api_docs_render_with_no_internet(site: Site, fresh: Page) -> None:
+    """/docs in a browser that may reach this server only: Swagger UI still renders."""
+    refused: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    fresh.route("**/*", only_this_server)
+    fresh.goto(f"{site.url}/docs")
+    fresh.wait_for_selector(".opblock")
+    assert "Vinyl Detective" in fresh.inner_text(".info .title")
+    paths = fresh.locator(".opblock-summary-path").all_text_contents()
+    assert "/admin/listings/{item_id}/transition" in [p.replace("\u200b", "") for p in paths]
+    assert refused == []
+    shot(fresh, "dashboard-api-docs", full_page=False)
+
+
+def test_signing_out_ends_the_session(site: Site, fresh: Page) -> None:
+    fresh.goto(f"{site.url}/login?next=/jobs")
+    fresh.fill("#token", TOKEN)
+    submit(fresh, "form[action='/login']")
+    assert fresh.url == f"{site.url}/jobs"
+    submit(fresh, "form.signout")
+    fresh.goto(f"{site.url}/jobs")
+    assert "/login" in fresh.url
