@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vinyl_detective.domain.grading import GRADE_CODES
@@ -71,6 +71,7 @@ rules = st.recursive(st.one_of(comparisons(), st.booleans().map(Constant)), _ext
 
 
 @given(rules)
+@example(Comparison("artist", Op.IN, ("\\\n",)))  # backslash + newline (Hypothesis found it)
 @settings(max_examples=300, deadline=None)
 def test_every_rule_reads_back_as_itself_after_formatting(rule: Rule) -> None:
     text = format_rule(rule)

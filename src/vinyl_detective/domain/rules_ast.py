@@ -104,7 +104,9 @@ def format_string(text: str) -> str:
     for index, char in enumerate(text):
         if char == "\\":
             following = text[index + 1] if index + 1 < len(text) else ""
-            out.append("\\\\" if following in ("", "\\", '"', "'", "n", "t", "r") else "\\")
+            # Doubled also before a character written as an escape (a newline is `\n`).
+            escaped = ("", "\\", '"', "'", "n", "t", "r", "\n", "\t", "\r")
+            out.append("\\\\" if following in escaped else "\\")
         elif char == '"':
             out.append('\\"')
         elif char == "\n":
