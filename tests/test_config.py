@@ -126,3 +126,15 @@ def test_a_malformed_exchange_rate_is_refused_with_what_to_write(raw: str) -> No
         parse_settings({**LIVE, "FX_RATES": raw})
     assert f"FX_RATES={raw!r} is malformed" in str(caught.value)
     assert "GBP=1.27 EUR=1.08" in str(caught.value)
+
+
+def test_the_api_listens_on_loopback_unless_told_and_a_bad_port_is_named() -> None:
+    default = parse_settings({})
+    assert (default.api_host, default.api_port) == ("127.0.0.1", None)
+    container = parse_settings({"API_HOST": "0.0.0.0", "API_PORT": "8600"})
+    assert (container.api_host, container.api_port) == ("0.0.0.0", 8600)
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"API_PORT": "86000", "API_HOST": "my host; rm -rf"})
+    message = str(caught.value)
+    assert "API_PORT='86000' is malformed: expected a port number from 1 to 65535" in message
+    assert "API_HOST=" in message

@@ -138,8 +138,9 @@ def run(
             bot_commands=not worker,
             scheduler_options={"backfill_progress": progress} if progress else None,
         )
+        port = api_port if api_port is not None else settings.api_port
         run_until_signalled(
-            lambda stop, force: daemon.run(stop, once=once, api_port=api_port, force=force)
+            lambda stop, force: daemon.run(stop, once=once, api_port=port, force=force)
         )
     summary = daemon.last_cycle
     if once and summary is not None:
@@ -204,11 +205,19 @@ def demo(
     """
     from vinyl_detective.demo import run_demo
 
-    setup_logging("INFO")
+    settings = _settings()  # API_PORT, API_HOST and ADMIN_TOKEN apply to the demo too
     plan = _fault_plan(faults, fault_seed)
     run_until_signalled(
         lambda stop, force: run_demo(
-            stop, once=once, data_dir=data_dir, console=console, force=force, faults=plan
+            stop,
+            once=once,
+            data_dir=data_dir,
+            console=console,
+            force=force,
+            faults=plan,
+            api_port=settings.api_port,
+            api_host=settings.api_host,
+            admin_token=settings.admin_token,
         )
     )
 

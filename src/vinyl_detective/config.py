@@ -7,6 +7,7 @@ ConfigError with one line per problem, naming the variable and the expected shap
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,10 @@ class Settings:
     events_url: str = ""
     events_secret: str | None = None
     log_level: str = "INFO"
+    # Where `run` and `demo` serve the admin API and dashboard without --api-port (none:
+    # not served), and the address they listen on: loopback unless asked (a container).
+    api_port: int | None = None
+    api_host: str = "127.0.0.1"
     # A price drop alerts a recipient again when the deal score rose this many points.
     price_drop_points: float = 10.0
     # Exchange rates over the built-in approximate ones: US dollars for one unit.
@@ -200,6 +205,17 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             raise ValueError(raw)
         return number
 
+    def port(raw: str) -> int:
+        number = int(raw)
+        if not 1 <= number <= 65535:
+            raise ValueError(raw)
+        return number
+
+    def host(raw: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9.:-]+", raw):
+            raise ValueError(raw)
+        return raw
+
     def marketplace(raw: str) -> str:
         if raw.upper() not in MARKETPLACES:
             raise ValueError(raw)
@@ -273,6 +289,13 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
         ),
         events_secret=get("EVENTS_WEBHOOK_SECRET") or None,
         log_level=typed("LOG_LEVEL", log_level, "INFO", "one of DEBUG, INFO, WARNING, ERROR"),
+        api_port=typed("API_PORT", port, None, "a port number from 1 to 65535, e.g. 8600"),
+        api_host=typed(
+            "API_HOST",
+            host,
+            "127.0.0.1",
+            "an address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (all)",
+        ),
         price_drop_points=typed(
             "PRICE_DROP_STEP",
             points,

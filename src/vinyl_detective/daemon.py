@@ -97,6 +97,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def api_url(host: str, port: int) -> str:
+    """The URL a person opens for the API listening on `host`:`port` (for a wildcard
+    address, this machine's loopback, one of the interfaces it covers)."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 async def _drain(
     tasks: list[asyncio.Task[Any]], force: asyncio.Event, grace: float
 ) -> set[asyncio.Task[Any]]:
@@ -536,7 +544,7 @@ class Daemon:
                 api = uvicorn.Server(
                     uvicorn.Config(
                         self.api_app(),
-                        host="127.0.0.1",
+                        host=self.settings.api_host,
                         port=api_port,
                         log_level="warning",
                         lifespan="off",  # the app has no startup/shutdown hooks
@@ -545,7 +553,7 @@ class Daemon:
                 # Our own SIGINT/SIGTERM handling stops everything; uvicorn must not take it.
                 api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
                 tasks.append(asyncio.create_task(api.serve(), name="api"))
-                log.info("admin API and dashboard on http://127.0.0.1:%d/", api_port)
+                log.info("admin API and dashboard on %s", api_url(self.settings.api_host, api_port))
             tasks += (
                 []
                 if not poll

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from vinyl_detective.config import Settings
-from vinyl_detective.daemon import Daemon, utcnow
+from vinyl_detective.daemon import Daemon, api_url, utcnow
 from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.query import query_matches
 from vinyl_detective.fakes.discogs import FakeDiscogs
@@ -109,7 +109,13 @@ def serve_fakes(port: int = 0, faults: FaultPlan | None = None) -> Iterator[Fake
             server.stop()
 
 
-def demo_settings(fakes: FakeServices, data_dir: Path) -> Settings:
+def demo_settings(
+    fakes: FakeServices,
+    data_dir: Path,
+    *,
+    api_host: str = "127.0.0.1",
+    admin_token: str | None = None,
+) -> Settings:
     return Settings(
         discogs_token=DEMO_DISCOGS_TOKEN,
         ebay_app_id=DEMO_APP_ID,
@@ -123,7 +129,8 @@ def demo_settings(fakes: FakeServices, data_dir: Path) -> Settings:
         discogs_api_base_url=fakes.discogs_url,
         telegram_api_base_url=fakes.telegram_url,
         user_agent="VinylDetectiveDemo/0.1",
-        admin_token=secrets.token_urlsafe(12),
+        admin_token=admin_token or secrets.token_urlsafe(12),
+        api_host=api_host,
     )
 
 
@@ -184,14 +191,20 @@ async def run_demo(
     console: Console,
     force: asyncio.Event | None = None,
     faults: FaultPlan | None = None,
+    api_port: int | None = None,
+    api_host: str = "127.0.0.1",
+    admin_token: str | None = None,
 ) -> None:
+    """The demo until `stop`; `once`: one cycle. The dashboard is served on `api_port` at
+    `api_host` (any free loopback port when None), signed in with `admin_token` (a new
+    one each run when None)."""
     await asyncio.to_thread(_reset, data_dir)
     # The cards are the show: one log line per event would drown them, and the line per
     # alert sent would repeat them.
     logging.getLogger("vinyl_detective.events").setLevel(logging.WARNING)
     logging.getLogger(ALERTS_LOGGER).setLevel(logging.WARNING)
     with serve_fakes(faults=faults) as fakes:
-        settings = demo_settings(fakes, data_dir)
+        settings = demo_settings(fakes, data_dir, api_host=api_host, admin_token=admin_token)
         console.print(
             Panel.fit(
                 f"Demo marketplace: {len(fakes.market.releases)} Discogs releases, "
@@ -202,12 +215,16 @@ async def run_demo(
             )
         )
         _save_demo_searches(settings, fakes.market, console)
-        api_port = None if once else free_port()
+        api_port = None if once else api_port or free_port()
         if api_port is not None:
+            token = (
+                "your ADMIN_TOKEN"
+                if admin_token
+                else f"the demo's admin token: {settings.admin_token}"
+            )
             console.print(
                 Panel.fit(
-                    f"Dashboard and admin API: http://127.0.0.1:{api_port}/\n"
-                    f"Sign in with the demo's admin token: {settings.admin_token}",
+                    f"Dashboard and admin API: {api_url(api_host, api_port)}\nSign in with {token}",
                     title="Dashboard",
                 )
             )
