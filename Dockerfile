@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-compile '.[postgres]' && rm -rf /app
+RUN pip install '.[postgres]' && rm -rf /app
 
 # An unprivileged user that owns only the data directory.
 RUN useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin vinyl \
