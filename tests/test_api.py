@@ -320,6 +320,7 @@ async def test_sending_the_same_listings_twice_alerts_only_once(
         "deals": 0,
         "alerted": 0,
         "skipped": 1,
+        "price_drops": 0,
         "errors": [],
     }
     assert channel.sent == ["111"]

@@ -79,9 +79,10 @@ async def test_a_deal_that_gets_cheaper_is_alerted_once_per_drop_also_after_a_re
     market: Market,
 ) -> None:
     clock = Clock()
-    await Daemon(market.settings, clock=clock).run(once=True)
+    await Daemon(market.settings, clock=clock).run(once=True)  # also looks open deals up
     assert len(market.cards()) == 2  # Moanin' and the cheap Kind of Blue
 
+    clock.advance(hours=7)  # the next item lookup of the open deals is due
     _reprice(market, MOANIN, "20.00")  # 50.00 → 25.00 in all: the saving rises ~20 points
     daemon = await _daemon(market, clock)
     try:
@@ -128,6 +129,7 @@ async def test_a_deal_that_gets_cheaper_is_alerted_once_per_drop_also_after_a_re
 async def test_the_step_is_configurable(market: Market) -> None:
     clock = Clock()
     await Daemon(market.settings, clock=clock).run(once=True)
+    clock.advance(hours=7)
     _reprice(market, MOANIN, "20.00")  # about 20 points better
     daemon = await _daemon(market, clock, price_drop_points=30.0)
     try:
@@ -156,8 +158,8 @@ async def test_a_listing_that_was_no_deal_becomes_one_when_its_price_falls(
     finally:
         await daemon.close()
 
-    assert result.alerted == 1
-    assert again.alerted == 0
+    assert (result.price_drops, result.alerted) == (1, 1)
+    assert (again.price_drops, again.alerted) == (0, 0)
     (card,) = _drop_cards(market)
     assert "Price dropped from 80.00 USD to 40.00 USD" in card
     assert "Kind Of Blue" in card
@@ -195,6 +197,7 @@ async def test_a_drop_recorded_just_before_a_crash_is_still_alerted_once(
 async def test_an_ended_or_sold_out_listing_closes_its_deal(market: Market) -> None:
     clock = Clock()
     await Daemon(market.settings, clock=clock).run(once=True)
+    clock.advance(hours=7)
     market.ebay.remove_item(MOANIN)  # ended: the item lookup answers 404
     _reprice(
         market,
@@ -227,3 +230,16 @@ async def test_an_ended_or_sold_out_listing_closes_its_deal(market: Market) -> N
 
 def _fields(listing: Listing) -> dict[str, Any]:
     return {name: getattr(listing, name) for name in Listing.__slots__}  # type: ignore[attr-defined]
+
+
+async def test_run_once_from_cron_looks_open_deals_up_too(market: Market) -> None:
+    clock = Clock()
+    await Daemon(market.settings, clock=clock).run(once=True)
+    _reprice(market, MOANIN, "20.00")
+    clock.advance(minutes=30)
+    await Daemon(market.settings, clock=clock).run(once=True)
+    assert _drop_cards(market) == []  # looked up at the first run: not due again yet
+    clock.advance(hours=7)
+    await Daemon(market.settings, clock=clock).run(once=True)
+    (card,) = _drop_cards(market)
+    assert "Price dropped from 50.00 USD to 25.00 USD" in card

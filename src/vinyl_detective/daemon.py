@@ -529,6 +529,10 @@ class Daemon:
             await self.open()
             if once:
                 summary = await self.cycle()
+                try:  # from cron too, open deals get their item lookups (when due)
+                    await self.watch_deals()
+                except Exception:
+                    log.exception("watching open deals failed; tried again next run")
                 await self.relay.run_once()
                 log.info(
                     "cycle done: searches=%d failed=%d %s",

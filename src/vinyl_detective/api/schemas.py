@@ -257,6 +257,7 @@ class IngestResult:
     alerted: int
     skipped: int = 0
     errors: tuple[str, ...] = field(default_factory=tuple)
+    price_drops: int = 0
 
     @classmethod
     def from_counts(cls, counts: PipelineCounts) -> IngestResult:
@@ -268,6 +269,7 @@ class IngestResult:
             alerted=counts.alerted,
             skipped=counts.skipped,
             errors=tuple(counts.errors),
+            price_drops=counts.drops,
         )
 
 
@@ -276,8 +278,11 @@ class IngestOut(BaseModel):
     new: int = Field(description="Listings not seen before (the others are skipped)")
     matched: int = Field(description="New listings identified as a Discogs release")
     deals: int = Field(description="Matched listings priced below their reference")
-    alerted: int = Field(description="Alerts sent for them")
+    alerted: int = Field(description="Alerts sent (for new deals and for price drops)")
     skipped: int = Field(description="Listings already known")
+    price_drops: int = Field(
+        0, description="Known listings sent again at a lower price (re-scored, maybe alerted)"
+    )
     errors: list[str] = Field(description="Listings that could not be evaluated, and why")
 
     @classmethod
@@ -289,6 +294,7 @@ class IngestOut(BaseModel):
             deals=result.deals,
             alerted=result.alerted,
             skipped=result.skipped,
+            price_drops=result.price_drops,
             errors=list(result.errors),
         )
 
