@@ -19,7 +19,8 @@ from tests.marketplace import CHAT_ID, RELEASES, Market, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.domain.lifecycle import DealState
-from vinyl_detective.domain.models import Listing
+from vinyl_detective.domain.models import Listing, Money
+from vinyl_detective.feeds import feed_entries
 from vinyl_detective.sources.discogs import parse_release
 from vinyl_detective.storage import catalog, searches
 from vinyl_detective.storage import deals as deal_store
@@ -159,6 +160,13 @@ async def test_a_listing_that_was_no_deal_becomes_one_when_its_price_falls(
         await daemon.close()
 
     assert (result.price_drops, result.alerted) == (1, 1)
+    # The feed of every deal now has it, updated at the drop, at its new total.
+    engine = open_database(market.settings.database_url)
+    with engine.connect() as conn:
+        (entry,) = [e for e in feed_entries(conn) if e.item_id == FAIR]
+    engine.dispose()
+    assert entry.dropped_from == Money(Decimal("80.00"), "USD")
+    assert entry.seen_at == clock()
     assert (again.price_drops, again.alerted) == (0, 0)
     (card,) = _drop_cards(market)
     assert "Price dropped from 80.00 USD to 40.00 USD" in card

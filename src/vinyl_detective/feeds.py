@@ -192,7 +192,8 @@ def _entry(stored: StoredListing, release: Release) -> FeedEntry:
         priority=stored.priority,
         condition=lst.condition,
         seller=lst.seller_username,
-        seen_at=stored.first_seen,
+        # A price drop updates the entry: feed readers show it again, at its new price.
+        seen_at=max(stored.first_seen, stored.price_dropped_at or stored.first_seen),
         dropped_from=stored.previous_money,
     )
 

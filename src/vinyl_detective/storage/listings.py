@@ -36,6 +36,7 @@ class StoredListing:
     price_drops: int = 0  # how many price drops were seen
     previous_total: Decimal | None = None  # price + shipping before the latest drop
     drop_pending: bool = False  # the latest drop's alerts are not claimed yet
+    price_dropped_at: datetime | None = None  # when the latest drop was seen
     ended_at: datetime | None = None  # an item lookup found it ended or sold
 
     @property
@@ -259,6 +260,7 @@ def _to_stored(row: sa.Row[tuple[object, ...]]) -> StoredListing:
         price_drops=m["price_drops"] or 0,
         previous_total=None if m["previous_total"] is None else Decimal(m["previous_total"]),
         drop_pending=bool(m["drop_pending"]),
+        price_dropped_at=m["price_dropped_at"],
         ended_at=m["ended_at"],
     )
 
