@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from vinyl_detective.cli import main
 from vinyl_detective.storage import checkpoints
 from vinyl_detective.storage.db import open_database
 
@@ -23,19 +21,9 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def cli(
-    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., tuple[int, str]]:
-    """Run the console script as a user would: its exit code and all it printed."""
-
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["vinyl-detective", *args])
-        with pytest.raises(SystemExit) as ended:
-            main()
-        printed = capsys.readouterr()
-        return int(ended.value.code or 0), printed.out + printed.err
-
-    return run
+def cli(database: str, run_cli: Callable[..., tuple[int, str]]) -> Callable[..., tuple[int, str]]:
+    """The console script (conftest's run_cli) on this test's database."""
+    return run_cli
 
 
 def test_a_search_on_another_marketplace_runs_its_own_query(
