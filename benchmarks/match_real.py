@@ -66,6 +66,7 @@ from vinyl_detective.storage.db import open_database
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results-real-matching.md"
+NOTES_MARKER = "<!-- notes: kept when the figures above are rewritten -->"
 TITLE_LIMIT = 80  # eBay cuts titles at 80 characters
 TARGETS = {
     "release precision": 0.99,
@@ -714,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.misses:
         print(f"\nnot found ({len(missed)}):", *missed, sep="\n- ")
     if args.write:
+        # Notes written by hand below the marker survive a re-run.
+        previous = RESULTS.read_text() if RESULTS.exists() else ""
+        notes = previous[previous.index(NOTES_MARKER) :] if NOTES_MARKER in previous else ""
         load = os.getloadavg()
         command = (
             ".venv/bin/python benchmarks/match_real.py "
@@ -725,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{platform.python_version()}, "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n\n"
             "See the docstring of `benchmarks/match_real.py` for the sources and the kinds "
-            "of row.\n\n" + text + "\n"
+            "of row.\n\n" + text + "\n\n" + notes
         )
     return 0 if met else 1
 
