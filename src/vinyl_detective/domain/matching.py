@@ -45,6 +45,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from vinyl_detective.domain.match_trace import CandidateNote, MatchTrace, TierNote
 from vinyl_detective.domain.models import Listing, Match, MatchMethod
 from vinyl_detective.domain.normalize import (
     normalize_barcode,
@@ -424,6 +425,35 @@ class _Fit:
     # stands for artist and title only if the listing says nothing else.
     self_titled_once: bool = False
     doubts: tuple[str, ...] = ()  # why the title says it is another pressing of the album
+    unexplained_words: tuple[str, ...] = ()
+    decoys: tuple[str, ...] = ()  # decoy phrases the release's names lack
+    other_record: tuple[str, ...] = ()  # words that make the listing another record
+
+    def note(self, kept: bool) -> CandidateNote:
+        """This fit in words, for the trace."""
+        entry = self.entry
+        name = f"{entry.artist} – {entry.title}"
+        details = [entry.format or "format unknown"]
+        if entry.catalog_nos:
+            details.append(", ".join(entry.catalog_nos[:2]))
+        if entry.year:
+            details.append(str(entry.year))
+        name += f" [{'; '.join(details)}]"
+        reasons: list[str] = []
+        if self.decoys:
+            reasons.append(f"not the record itself ({', '.join(self.decoys)})")
+        if self.wrong_format:
+            reasons.append("another format than the listing's")
+        if self.other_record:
+            reasons.append(f"another record ({', '.join(self.other_record)})")
+        presence = f"artist {self.artist:.0f}, title {self.title:.0f}"
+        if self.unexplained_words and self.unexplained < 99:
+            presence += f", unexplained: {' '.join(self.unexplained_words)}"
+        if self.self_titled_once:
+            presence += ", self-titled and named once"
+        reasons.append(presence)
+        reasons.extend(self.doubts)
+        return CandidateNote(entry.release_id, name, kept, "; ".join(reasons))
 
     @property
     def plausible(self) -> bool:
@@ -570,32 +600,35 @@ def _explains(token: str, vocabulary: frozenset[str]) -> bool:
     return any(len(word) >= 4 and fuzz.ratio(token, word) >= PRESENCE_CUTOFF for word in vocabulary)
 
 
-def _unexplained(entry: CatalogEntry, name_tokens: frozenset[str], listing: _ListingText) -> int:
+def _unexplained(
+    entry: CatalogEntry, name_tokens: frozenset[str], listing: _ListingText
+) -> tuple[str, ...]:
+    """The listing's informative words that the release does not explain."""
     context = set(name_tokens)
     for extra in (*entry.labels, *entry.format_descriptions, entry.country or ""):
         context.update(normalize_text(extra).split())
     context.update(c.lower() for c in entry.catalog_nos)
-    count = 0
+    words: list[str] = []
     for token in listing.clean_tokens:
         if (
             token in STOPWORDS
             or token in NEUTRAL_WORDS
             or len(token) == 1
-            or any(ch.isdigit() for ch in token)
+            or _HAS_DIGIT.search(token)
             or token in context
         ):
             continue
         if not _explains(token, frozenset(name_tokens)):
-            count += 1
-    return count
+            words.append(token)
+    return tuple(words)
 
 
-def _decoy(entry_names: str, listing: _ListingText) -> bool:
-    """A decoy phrase in the listing that the release's own artist/title does not contain."""
+def _decoy(entry_names: str, listing: _ListingText) -> tuple[str, ...]:
+    """Decoy phrases in the listing that the release's own artist/title does not contain."""
     if not listing.decoys:
-        return False
+        return ()
     padded = f" {entry_names} "
-    return any(f" {phrase} " not in padded for phrase in listing.decoys)
+    return tuple(sorted(p for p in listing.decoys if f" {p} " not in padded))
 
 
 def _format_conflict(entry: CatalogEntry, listing: _ListingText) -> bool:
@@ -626,8 +659,11 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
     relevant = max(artist, title) >= PRESENCE_CUTOFF  # else nothing more is worth computing
     decoy = _decoy(names, listing)
     wrong_format = _format_conflict(entry, listing)
-    other_record = relevant and bool(
-        other_record_words(listing.clean_tokens, listing.raw, names, entry.catalog_nos)
+    unexplained = _unexplained(entry, name_tokens, listing) if relevant else ()
+    other_record = (
+        tuple(other_record_words(listing.clean_tokens, listing.raw, names, entry.catalog_nos))
+        if relevant
+        else ()
     )
     doubts: tuple[str, ...] = ()
     if relevant:
@@ -648,9 +684,12 @@ def _fit(entry: CatalogEntry, listing: _ListingText) -> _Fit:
         entry=entry,
         artist=artist,
         title=title,
-        unexplained=_unexplained(entry, name_tokens, listing) if relevant else 99,
+        unexplained=len(unexplained) if relevant else 99,
+        unexplained_words=unexplained,
+        decoys=decoy,
+        other_record=other_record,
         short_title=len((title_variant or title_norm).split()) <= 1,
-        refused=decoy or wrong_format or other_record,
+        refused=bool(decoy) or wrong_format or bool(other_record),
         wrong_format=wrong_format and not decoy and not other_record,
         self_titled_once=self_titled_once,
         doubts=doubts,
@@ -766,14 +805,23 @@ def _guarded(choice: _Choice, fits: Sequence[_Fit]) -> _Choice:
 
 
 def _identifier_choice(
-    entries: Iterable[CatalogEntry], listing: _ListingText, *, need_names: bool, provided: bool
+    entries: Iterable[CatalogEntry],
+    listing: _ListingText,
+    *,
+    need_names: bool,
+    provided: bool,
+    note: TierNote | None = None,
 ) -> _Choice:
     """The release among those carrying an identifier. One the seller gave in the item
     specifics (`provided`) outweighs what the title says of other pressings."""
     unique = {e.release_id: e for e in entries}
     fits = [_fit(e, listing) for e in unique.values()]
     usable = [f for f in fits if (f.plausible if need_names else not f.refused)]
-    return _guarded(_choose(usable, listing, weigh_doubts=not provided), fits)
+    choice = _guarded(_choose(usable, listing, weigh_doubts=not provided), fits)
+    if note is not None:
+        note.candidates.extend(f.note(f in usable) for f in fits)
+        note.outcome = _choice_words(choice)
+    return choice
 
 
 def _identifier_confidence(choice: _Choice, method: MatchMethod) -> float:
@@ -804,8 +852,13 @@ def _album_identification(choice: _Choice, confidence: float) -> Identification:
 # ---------------------------------------------------------------- the tiers
 
 
-def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
-    """Which release `listing` is, how it was found and how sure we are — or why not."""
+def identify(
+    listing: Listing, catalog: CatalogLookup, trace: MatchTrace | None = None
+) -> Identification:
+    """Which release `listing` is, how it was found and how sure we are — or why not.
+
+    With a `trace`, every tier tried and every candidate weighed is written into it.
+    """
     text = _prepare(listing)
     provided_catno = normalize_catalog_no(listing.catalog_no) if listing.catalog_no else None
     provided_barcode = normalize_barcode(listing.barcode) if listing.barcode else None
@@ -834,36 +887,116 @@ def identify(listing: Listing, catalog: CatalogLookup) -> Identification:
         ambiguous.update(dict.fromkeys(choice.ambiguous))
         return None
 
-    # (method, releases, whether their names must appear, from the item specifics)
-    steps: list[tuple[MatchMethod, list[CatalogEntry], bool, bool]] = []
+    # (tier, what it looked for, method, releases, names must appear, from item specifics)
+    steps: list[tuple[str, tuple[str, ...], MatchMethod, list[CatalogEntry], bool, bool]] = []
     if provided_catno:
-        steps.append((MatchMethod.CATALOG_NO, catno_hits.get(provided_catno, []), True, True))
+        hits = catno_hits.get(provided_catno, [])
+        steps.append(
+            (
+                "catalog number (item specifics)",
+                (provided_catno,),
+                MatchMethod.CATALOG_NO,
+                hits,
+                True,
+                True,
+            )
+        )
     if provided_barcode:
-        steps.append((MatchMethod.BARCODE, catalog.by_barcode(provided_barcode), False, True))
+        hits = catalog.by_barcode(provided_barcode)
+        steps.append(
+            (
+                "barcode (item specifics)",
+                (provided_barcode,),
+                MatchMethod.BARCODE,
+                hits,
+                False,
+                True,
+            )
+        )
     if title_catnos:
         hits = [e for c in title_catnos for e in catno_hits.get(c, [])]
-        steps.append((MatchMethod.CATALOG_NO, hits, True, False))
+        steps.append(
+            (
+                "catalog numbers in the title",
+                tuple(title_catnos),
+                MatchMethod.CATALOG_NO,
+                hits,
+                True,
+                False,
+            )
+        )
     for ean in title_barcodes[:2]:
-        steps.append((MatchMethod.BARCODE, catalog.by_barcode(ean), False, False))
+        steps.append(
+            (
+                "barcode in the title",
+                (ean,),
+                MatchMethod.BARCODE,
+                catalog.by_barcode(ean),
+                False,
+                False,
+            )
+        )
     cut = cut_identifier(listing.title, title_catnos, title_barcodes)
     if cut is not None and not any(catno_hits.get(c) for c in title_catnos):
         kind, prefix = cut
         entries = _one_identifier(catalog.by_identifier_prefix(kind, prefix, 2))
         method = MatchMethod.CATALOG_NO if kind == "catno" else MatchMethod.BARCODE
-        steps.append((method, entries, True, False))
+        steps.append(
+            (f"{kind} cut at 80 characters", (prefix + "…",), method, entries, True, False)
+        )
 
-    for method, entries, need_names, provided in steps:
+    for tier, looked_for, method, entries, need_names, provided in steps:
+        note = trace.tier(tier, looked_for) if trace is not None else None
         if not entries:
+            if note is not None:
+                note.outcome = "not in the catalog"
             continue
-        choice = _identifier_choice(entries, text, need_names=need_names, provided=provided)
+        choice = _identifier_choice(
+            entries, text, need_names=need_names, provided=provided, note=note
+        )
         found = settle(choice, method)
         if found is not None:
-            return found
+            return _traced(found, trace)
     if album:
-        return album[0]
+        return _traced(album[0], trace)
     if ambiguous:
-        return Identification(None, ambiguous=True, candidates=tuple(ambiguous))
-    return _fuzzy(text, catalog)
+        return _traced(Identification(None, ambiguous=True, candidates=tuple(ambiguous)), trace)
+    return _traced(_fuzzy(text, catalog, trace), trace)
+
+
+def _choice_words(choice: _Choice) -> str:
+    if choice.fit is not None:
+        how = " (settled by the title's details)" if choice.settled_by_details else ""
+        return f"release {choice.fit.entry.release_id}{how}"
+    if choice.album:
+        ids = ", ".join(str(f.entry.release_id) for f in choice.album)
+        if choice.outside:
+            return f"the album, but the title names a pressing none of {ids} is"
+        return f"the album; its pressing is one of {ids}"
+    if choice.ambiguous:
+        return "several records fit as well: " + ", ".join(map(str, choice.ambiguous))
+    return "no candidate fits"
+
+
+def _traced(found: Identification, trace: MatchTrace | None) -> Identification:
+    if trace is not None:
+        match = found.match
+        if match is None:
+            trace.outcome = (
+                "ambiguous: " + ", ".join(map(str, found.candidates))
+                if found.ambiguous
+                else "no match"
+            )
+        elif match.method is MatchMethod.ALBUM:
+            trace.outcome = (
+                f"album match, pressing unknown (one of {len(match.pressings)}); "
+                f"{match.confidence:.0%} sure"
+            )
+        else:
+            trace.outcome = (
+                f"release {match.release_id} by {match.method.value}, {match.confidence:.0%} sure"
+            )
+    return found
 
 
 def _one_identifier(found: dict[str, list[CatalogEntry]]) -> list[CatalogEntry]:
@@ -880,17 +1013,28 @@ def _query_words(text: _ListingText) -> list[str]:
     return list(words)[:MAX_QUERY_WORDS]
 
 
-def _fuzzy(text: _ListingText, catalog: CatalogLookup) -> Identification:
+def _fuzzy(
+    text: _ListingText, catalog: CatalogLookup, trace: MatchTrace | None = None
+) -> Identification:
     words = _query_words(text)
+    note = trace.tier("artist + title", tuple(words)) if trace is not None else None
     if not words:
+        if note is not None:
+            note.outcome = "nothing left of the title to look for"
         return _NO_MATCH
     fits = [_fit(e, text) for e in catalog.fuzzy_candidates(words, FUZZY_CANDIDATES)]
     accepted = [f for f in fits if f.fuzzy_ok]
+    if note is not None:
+        note.candidates.extend(f.note(f in accepted) for f in fits)
+        note.outcome = "no candidate" if not fits else f"{len(accepted)} of {len(fits)} fit"
     if not accepted:
         plausible = [
             f.entry.release_id
             for f in fits
-            if not f.refused and f.both_present and f.score >= PLAUSIBLE_FLOOR
+            if not f.refused
+            and f.both_present
+            and not (f.self_titled_once and f.unexplained)
+            and f.score >= PLAUSIBLE_FLOOR
         ]
         if plausible:
             return Identification(None, ambiguous=True, candidates=tuple(plausible))
