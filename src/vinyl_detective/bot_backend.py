@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from vinyl_detective.domain.lifecycle import Actor, DealState, check_transition
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
+from vinyl_detective.explain import explain_listing
 from vinyl_detective.notify.cards import resolve_item_ref
 from vinyl_detective.service import (
     GlobalRule,
@@ -134,6 +135,19 @@ class BotCommands:
             rule.set(None if text.lower() in ("off", "none", "-") else text)
         current = rule.get()
         return f"Global rule: {current}" if current else "No global rule: every deal can alert."
+
+    def why(self, chat_id: int, arg: str) -> str:
+        """Why (not)? for one listing, as `vinyl-detective explain` prints it."""
+        daemon = self.daemon
+        answer = explain_listing(
+            daemon.engine,
+            arg,
+            daemon.clock(),
+            rates=daemon.rates,
+            global_rule=daemon.global_rule(),
+            allowed_chats=sorted(daemon.settings.telegram_allowed_chat_ids),
+        )
+        return answer.text()
 
     def deal_action(self, chat_id: int, action: str, item_id: str) -> str:
         if action not in ACTIONS:

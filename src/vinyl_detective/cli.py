@@ -871,6 +871,40 @@ def transition(
     )
 
 
+@app.command()
+def explain(
+    item: Annotated[
+        str, typer.Argument(help="An eBay item number, a 'v1|…|0' id or an eBay item URL.")
+    ],
+) -> None:
+    """Why (not)? Every decision taken about one listing: when and how it was seen, each
+    matching step with the candidates it weighed, the grade, the reference price and its
+    age, every rule with the values it used, the score, and each recipient's alert.
+
+    Works from stored data; spends no eBay or Discogs call.
+
+    Example: vinyl-detective explain 'v1|286012345678|0'
+    """
+    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.explain import explain_listing, rates_from
+    from vinyl_detective.service import GlobalRule
+    from vinyl_detective.storage.db import open_database
+
+    settings = _settings()
+    engine = open_database(settings.database_url)
+    answer = explain_listing(
+        engine,
+        item,
+        utcnow(),
+        rates=rates_from(settings.fx_rates),
+        global_rule=GlobalRule(engine, settings.global_rule).get(),
+        allowed_chats=sorted(settings.telegram_allowed_chat_ids),
+    )
+    console.print(escape(answer.text()), highlight=False)
+    if not answer.seen:
+        raise typer.Exit(1)
+
+
 @app.command("import-dump")
 def import_dump_command(
     file: Annotated[Path, typer.Argument(help="discogs_YYYYMMDD_releases.xml.gz (or .xml)")],

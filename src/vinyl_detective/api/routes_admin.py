@@ -12,6 +12,8 @@ from vinyl_detective.api.schemas import (
     DealOut,
     DealPage,
     ErrorOut,
+    ExplainOut,
+    ExplainSectionOut,
     HistoryOut,
     ListingOut,
     ReleaseOut,
@@ -28,6 +30,7 @@ from vinyl_detective.domain.lifecycle import (
     plan_transition,
 )
 from vinyl_detective.errors import InvalidTransitionError, VinylDetectiveError
+from vinyl_detective.explain import explain_listing
 from vinyl_detective.storage import catalog, deals, listings, searches
 from vinyl_detective.storage.deals import DealRecord
 
@@ -105,6 +108,24 @@ def get_history(item_id: ItemId, svc: Svc) -> HistoryOut:
         steps = deals.history(conn, item_id)
     return HistoryOut(
         item_id=item_id, state=deal.state, history=[TransitionOut.of(s) for s in steps]
+    )
+
+
+@router.get(
+    "/listings/{item_id}/explain",
+    summary="Why (not)? Every decision taken about a listing, tracked or not",
+    responses=ERRORS,
+)
+def explain(item_id: ItemId, svc: Svc) -> ExplainOut:
+    answer = explain_listing(
+        svc.engine, item_id, svc.clock(), rates=svc.rates, global_rule=svc.global_rule()
+    )
+    return ExplainOut(
+        item_id=answer.item_id,
+        seen=answer.seen,
+        title=answer.title,
+        sections=[ExplainSectionOut(title=s.title, lines=list(s.lines)) for s in answer.sections],
+        text=answer.text(),
     )
 
 

@@ -36,6 +36,7 @@ from vinyl_detective.domain.lifecycle import Actor, DealState, parse_state
 from vinyl_detective.domain.models import DEFAULT_MIN_DEAL_SCORE, Priority, Release, SavedSearch
 from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError, VinylDetectiveError
+from vinyl_detective.explain import explain_listing
 from vinyl_detective.storage import catalog, deals, job_runs, listings, searches
 from vinyl_detective.storage.deals import DealRecord
 from vinyl_detective.storage.listings import StoredListing
@@ -534,6 +535,14 @@ def _chart_for(release: Release, seen: list[StoredListing]) -> tuple[Any, int]:
         if s.listing.currency == currency
     ]
     return price_chart(points, references, currency), len(seen) - len(points)
+
+
+@router.get("/listings/{item_id}/why", dependencies=[Page])
+def why_page(request: Request, item_id: str, svc: Svc) -> Response:
+    answer = explain_listing(
+        svc.engine, item_id, svc.clock(), rates=svc.rates, global_rule=svc.global_rule()
+    )
+    return render(request, "why.html", status=200 if answer.seen else 404, answer=answer)
 
 
 @router.get("/releases/{release_id}", dependencies=[Page])

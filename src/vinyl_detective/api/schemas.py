@@ -518,6 +518,21 @@ class HistoryOut(BaseModel):
     history: list[TransitionOut] = Field(description="Every step, oldest first")
 
 
+class ExplainSectionOut(BaseModel):
+    title: str = Field(description="What this part covers: the listing, identification, …")
+    lines: list[str]
+
+
+class ExplainOut(BaseModel):
+    """Why (not)? Every decision taken about one listing (see `vinyl-detective explain`)."""
+
+    item_id: str
+    seen: bool = Field(description="False when the listing never came through a poll")
+    title: str | None
+    sections: list[ExplainSectionOut]
+    text: str = Field(description="The same, as the plain text the CLI prints")
+
+
 # -- searches, health -----------------------------------------------------------------
 
 

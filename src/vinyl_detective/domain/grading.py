@@ -234,7 +234,17 @@ def _grade_in_title(title: str) -> Grade | None:
 
 
 def grade_from_listing(condition: str | None, condition_id: str | None, title: str) -> Grade | None:
-    """The media grade of a listing, or None when the seller does not say.
+    """The media grade of a listing, or None when the seller does not say (see
+    `grade_and_source`)."""
+    return grade_and_source(condition, condition_id, title)[0]
+
+
+def grade_and_source(
+    condition: str | None, condition_id: str | None, title: str
+) -> tuple[Grade | None, str]:
+    """The media grade of a listing (None when the seller does not say) and where it was
+    read: "the title", "the condition 'Very Good Plus (VG+)'", "eBay condition 1000" or
+    "not stated".
 
     Looks, in order, at the title ("VG+/NM" is media then sleeve; "Sleeve: VG" alone
     says nothing about the record; "sealed" is M), the condition text (a Discogs grade
@@ -243,13 +253,15 @@ def grade_from_listing(condition: str | None, condition_id: str | None, title: s
     """
     grade = _grade_in_title(title)
     if grade is not None:
-        return grade
+        return grade, "the title"
     if condition is not None:
         simple = condition.strip().lower()
         if simple not in _NO_GRADE_CONDITIONS:
             grade = _EBAY_CONDITIONS.get(simple) or parse_grade(condition)
             if grade is not None:
-                return grade
+                return grade, f"the condition {condition.strip()!r}"
     if condition_id is not None:
-        return _CONDITION_IDS.get(condition_id.strip())
-    return None
+        grade = _CONDITION_IDS.get(condition_id.strip())
+        if grade is not None:
+            return grade, f"eBay condition {condition_id.strip()}"
+    return None, "not stated"

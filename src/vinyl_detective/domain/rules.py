@@ -47,6 +47,7 @@ __all__ = [
     "RegexTimeoutHook",
     "Rule",
     "combine",
+    "comparisons",
     "describe_fields",
     "format_rule",
     "parse_rule",
@@ -82,3 +83,15 @@ def combine(rules: Sequence[Rule]) -> Rule:
     if len(parts) == 1:
         return parts[0]
     return And(tuple(parts))
+
+
+def comparisons(rule: Rule) -> list[Comparison]:
+    """Every field comparison in `rule`, left to right: what "why not?" shows one by one,
+    each with the field's value and its own result."""
+    if isinstance(rule, Comparison):
+        return [rule]
+    if isinstance(rule, And | Or):
+        return [c for item in rule.items for c in comparisons(item)]
+    if isinstance(rule, Not):
+        return comparisons(rule.item)
+    return []

@@ -252,6 +252,10 @@ class BotBackend(Protocol):
         """`arg` empty: show the global rule; "off": remove it; else the new rule."""
         ...
 
+    def why(self, chat_id: int, arg: str) -> str | Awaitable[str]:
+        """`arg` is an eBay item number, a "v1|…|0" id or an eBay item URL."""
+        ...
+
     def text_reply(self, chat_id: int, text: str) -> str | Awaitable[str]:
         """A plain (non-command) message, e.g. the price the bot asked for after Bought."""
         ...
@@ -287,12 +291,17 @@ BOT_COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Show or set the rule every search must pass (off removes it)",
         ("", 'seller_feedback >= 98 AND NOT title contains "lot"', "off"),
     ),
+    (
+        "why",
+        "Why a listing was alerted or not (an eBay item number or link)",
+        ("286012345678", "https://www.ebay.com/itm/286012345678"),
+    ),
     ("pause", "Pause all alerts", ()),
     ("resume", "Resume alerts", ()),
     ("status", "What the watcher is doing", ()),
     ("help", "How to use this bot", ()),
 )
-_NEEDS_ARGUMENT = {"add_search", "remove_search", "set_threshold"}
+_NEEDS_ARGUMENT = {"add_search", "remove_search", "set_threshold", "why"}
 
 
 def help_text() -> str:
@@ -434,6 +443,7 @@ def build_bot_application(
                 "resume": lambda: backend.resume(chat_id),
                 "status": lambda: backend.status(chat_id),
                 "global_rule": lambda: backend.global_rule(chat_id, argument),
+                "why": lambda: backend.why(chat_id, argument),
             }
             await _reply(update, await _backend_reply(f"/{command}", calls[command]))
 

@@ -192,3 +192,36 @@ def recent_failures(conn: sa.Connection, limit: int = 10) -> list[tuple[str, str
 def delete_created_before(conn: sa.Connection, cutoff: datetime) -> int:
     """Forget alert log rows older than `cutoff` (the cleanup job: 90 days)."""
     return conn.execute(alert_log.delete().where(alert_log.c.created_at < cutoff)).rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert-log row of a listing, as "why (not)?" shows it."""
+
+    recipient: str
+    search_id: int | None
+    occasion: str
+    status: str  # pending | sent | failed
+    attempts: int
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def for_item(conn: sa.Connection, item_id: str) -> list[AlertRecord]:
+    """Every alert claimed for `item_id`, oldest first."""
+    rows = conn.execute(
+        sa.select(
+            alert_log.c.recipient,
+            alert_log.c.search_id,
+            alert_log.c.occasion,
+            alert_log.c.status,
+            alert_log.c.attempts,
+            alert_log.c.error,
+            alert_log.c.created_at,
+            alert_log.c.sent_at,
+        )
+        .where(alert_log.c.item_id == item_id)
+        .order_by(alert_log.c.id)
+    ).all()
+    return [AlertRecord(*row) for row in rows]

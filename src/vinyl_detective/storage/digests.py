@@ -158,3 +158,20 @@ def delete_sent_before(conn: sa.Connection, cutoff: datetime) -> int:
         )
     )
     return int(result.rowcount)
+
+
+def queued_for_item(
+    conn: sa.Connection, item_id: str
+) -> list[tuple[str, str, datetime, datetime | None]]:
+    """(channel key, occasion, queued at, sent at) of every digest entry of `item_id`."""
+    rows = conn.execute(
+        sa.select(
+            digest_queue.c.channel_key,
+            digest_queue.c.occasion,
+            digest_queue.c.queued_at,
+            digest_queue.c.sent_at,
+        )
+        .where(digest_queue.c.item_id == item_id)
+        .order_by(digest_queue.c.id)
+    ).all()
+    return [(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
