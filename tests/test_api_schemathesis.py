@@ -80,7 +80,7 @@ def api_schema(api_engine: Engine) -> Any:
 def test_no_request_makes_the_api_fail_with_a_server_error(api_schema: Any) -> None:
     mode = schemathesis.GenerationMode
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 7  # health, 4 deal routes, trigger, webhook
+    assert len(operations) == 8  # health, 4 deal routes, explain, trigger, webhook
     for operation in operations:  # each operation gets its own share of examples
         cases = operation.as_strategy(mode.POSITIVE) | operation.as_strategy(mode.NEGATIVE)
 
