@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -604,3 +607,38 @@ async def test_a_job_whose_lease_another_worker_took_stops_and_says_why(world: W
     assert run.error == job_runs.CANCELLED
     assert state is not None
     assert state.lease_owner == "worker-2"  # worker-1 left the other's lease alone
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    probe = subprocess.Popen(["true"])  # noqa: S607
+    probe.wait()
+    return probe.pid
+
+
+async def test_a_lease_left_by_a_killed_process_of_this_host_is_taken_over_at_once(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    search = query_search(world, "art blakey", poll_minutes=30)
+    killed = f"{socket.gethostname()}:{_dead_pid()}:0badf00d"
+    with world.engine.begin() as conn:
+        checkpoints.acquire_search_lease(conn, search.id, killed, NOW, timedelta(minutes=20))
+
+    report = await scheduler(world, http).run_due(world.clock())
+
+    assert report.query_polls == 1  # no 20-minute wait for the lease to expire
+    assert report.busy == 0
+
+
+async def test_a_lease_of_a_live_process_of_this_host_is_left_alone(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    search = query_search(world, "art blakey", poll_minutes=30)
+    alive = f"{socket.gethostname()}:{os.getppid()}:0badf00d"  # the test runner's parent
+    with world.engine.begin() as conn:
+        checkpoints.acquire_search_lease(conn, search.id, alive, NOW, timedelta(minutes=20))
+
+    report = await scheduler(world, http).run_due(world.clock())
+
+    assert report.busy == 1
+    assert world.fake.calls == 0

@@ -88,6 +88,7 @@ log = logging.getLogger("vinyl_detective")
 STARTED_AT_KEY = "daemon:started_at"
 STOPPED_AT_KEY = "daemon:stopped_at"
 # A claimed alert not yet sent after this long was orphaned by a crash: send it again.
+# (At once when its claimer is a process of this host that no longer runs.)
 IN_FLIGHT_GRACE = timedelta(minutes=5)
 # On stop, running work gets this long to finish before it is cancelled.
 STOP_GRACE_SECONDS = 4.0
@@ -391,15 +392,16 @@ class Daemon:
         """Deliver alerts that were claimed but not sent (crash, or a retryable failure).
 
         A claim not yet attempted may still be in flight (a slow send, another worker):
-        it counts as orphaned only after IN_FLIGHT_GRACE. Each retry is taken atomically,
-        so two tasks or workers never send the same one.
+        it counts as orphaned only after IN_FLIGHT_GRACE, or at once when its claimer is a
+        process of this host that no longer runs (a kill -9, a crash). Each retry is taken
+        atomically, so two tasks or workers never send the same one.
         """
         sent = 0
         now = self.clock()
         with self.engine.connect() as conn:
             pending = alerts.pending(conn)
         for alert in pending:
-            if alert.attempts == 0:
+            if alert.attempts == 0 and not job_runs.owner_gone(alert.claimed_by):
                 started = alert.last_attempt_at
                 if started is not None and now - started < IN_FLIGHT_GRACE:
                     continue

@@ -832,6 +832,7 @@ class FakeTelegram:
                     "plain_text": parsed.text,
                     "html": parsed.safe_html,
                     "date": message["date"],
+                    "received_at": self._clock(),  # to the fraction of a second
                     "link_preview_options": params.get("link_preview_options"),
                     "edited": False,
                 }

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import SavedSearch
@@ -70,7 +71,7 @@ from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.sources.ebay import RECORD_CATEGORIES, ListingSource
-from vinyl_detective.storage import checkpoints, searches
+from vinyl_detective.storage import checkpoints, job_runs, searches
 from vinyl_detective.storage.checkpoints import SearchScheduleState, StreamState
 from vinyl_detective.storage.usage import next_reset
 
@@ -596,16 +597,30 @@ class Scheduler:
         return pending or (stored is not None and stored.last_run_at == last_run_at)
 
     def _take_lease(self, lease: tuple[str, str | int]) -> bool:
+        """Take the lease; also at once when its holder is a process of this host that
+        died (a kill -9 or a crash would otherwise keep it for `lease_ttl`)."""
         kind, target = lease
         now = self.clock()
-        with self.engine.begin() as conn:
+
+        def acquire(conn: sa.Connection, replacing: str | None = None) -> bool:
             if kind == "stream":
                 return checkpoints.acquire_stream_lease(
-                    conn, str(target), self.owner, now, self.lease_ttl
+                    conn, str(target), self.owner, now, self.lease_ttl, replacing=replacing
                 )
             return checkpoints.acquire_search_lease(
-                conn, int(target), self.owner, now, self.lease_ttl
+                conn, int(target), self.owner, now, self.lease_ttl, replacing=replacing
             )
+
+        with self.engine.begin() as conn:
+            if acquire(conn):
+                return True
+            holder = checkpoints.lease_holder(conn, kind, target, now)
+            if holder is None or holder == self.owner or not job_runs.owner_gone(holder):
+                return False
+            taken = acquire(conn, replacing=holder)
+        if taken:
+            log.info("%s %s: took over the lease of %s, which no longer runs", kind, target, holder)
+        return taken
 
     def _drop_lease(self, lease: tuple[str, str | int]) -> None:
         kind, target = lease

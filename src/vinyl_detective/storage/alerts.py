@@ -5,11 +5,15 @@ the alert about its n-th price drop (`drop_occasion`).
 An alert is first *claimed* (a `pending` row; the unique key refuses a second claim,
 also from another worker or after a restart), then sent, then marked `sent`. Rows left
 `pending` by a crash are retried at the next start; rows that failed for good stay
-`failed` with their error, visible in `status`.
+`failed` with their error, visible in `status`. A claim names its claimer ("host:pid:tag",
+migration 0009): the claim of a process that no longer runs is known to be orphaned.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +31,15 @@ def drop_occasion(drop_number: int) -> str:
     return f"drop:{drop_number}"
 
 
+_TAG = uuid.uuid4().hex[:8]
+
+
+def this_process() -> str:
+    """This process as a claimer: "host:pid:tag" (the tag tells apart two processes that
+    got the same pid, e.g. containers restarted as pid 1)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_TAG}"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
     recipient: str
@@ -35,6 +48,8 @@ class PendingAlert:
     attempts: int
     last_attempt_at: datetime | None
     occasion: str = FIRST
+
+    claimed_by: str | None = None
 
 
 def claim(
@@ -59,6 +74,7 @@ def claim(
         "deal_score": deal_score,
         "created_at": now,
         "last_attempt_at": now,
+        "claimed_by": this_process(),
     }
     return insert_if_absent(conn, alert_log, row, ["recipient", "item_id", "occasion"])
 
@@ -126,7 +142,7 @@ def take_for_retry(conn: sa.Connection, alert: PendingAlert, now: datetime) -> b
     """Take a pending alert for one more attempt; False if another task or worker did.
 
     The attempt time moves only if it is still what `alert` saw: of two takers reading
-    the same row, exactly one changes it.
+    the same row, exactly one changes it. The taker becomes the claimer.
     """
     seen = (
         alert_log.c.last_attempt_at.is_(None)
@@ -140,7 +156,7 @@ def take_for_retry(conn: sa.Connection, alert: PendingAlert, now: datetime) -> b
             alert_log.c.status == "pending",
             seen,
         )
-        .values(last_attempt_at=now)
+        .values(last_attempt_at=now, claimed_by=this_process())
     )
     return result.rowcount == 1
 
@@ -154,7 +170,15 @@ def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
         .limit(limit)
     )
     return [
-        PendingAlert(r.recipient, r.item_id, r.search_id, r.attempts, r.last_attempt_at, r.occasion)
+        PendingAlert(
+            r.recipient,
+            r.item_id,
+            r.search_id,
+            r.attempts,
+            r.last_attempt_at,
+            r.occasion,
+            r.claimed_by,
+        )
         for r in rows
     ]
 

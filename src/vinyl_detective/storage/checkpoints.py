@@ -389,9 +389,13 @@ def _acquire(
     owner: str,
     now: datetime,
     ttl: timedelta,
+    replacing: str | None = None,
 ) -> bool:
     free = sa.or_(
-        table.c.lease_until.is_(None), table.c.lease_until <= now, table.c.lease_owner == owner
+        table.c.lease_until.is_(None),
+        table.c.lease_until <= now,
+        table.c.lease_owner == owner,
+        table.c.lease_owner == (replacing or owner),
     )
     result = conn.execute(
         table.update().where(where, free).values(lease_owner=owner, lease_until=now + ttl)
@@ -410,13 +414,39 @@ def _release(
 
 
 def acquire_search_lease(
-    conn: sa.Connection, search_id: int, owner: str, now: datetime, ttl: timedelta
+    conn: sa.Connection,
+    search_id: int,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    *,
+    replacing: str | None = None,
 ) -> bool:
-    """Take the search for `ttl` unless another owner holds it; True when taken."""
+    """Take the search for `ttl` unless another owner holds it (or only `replacing`, a
+    holder known to be dead, does); True when taken."""
     ensure_schedule(conn, search_id)
     return _acquire(
-        conn, search_schedules, search_schedules.c.search_id == search_id, owner, now, ttl
+        conn,
+        search_schedules,
+        search_schedules.c.search_id == search_id,
+        owner,
+        now,
+        ttl,
+        replacing,
     )
+
+
+def lease_holder(conn: sa.Connection, kind: str, target: str | int, now: datetime) -> str | None:
+    """Who holds the unexpired lease on a stream (`kind` "stream") or a search, if anyone."""
+    table, where = (
+        (search_schedules, search_schedules.c.search_id == int(target))
+        if kind != "stream"
+        else (firehose_streams, firehose_streams.c.stream == str(target))
+    )
+    row = conn.execute(
+        sa.select(table.c.lease_owner).where(where, table.c.lease_until > now)
+    ).first()
+    return row.lease_owner if row is not None else None
 
 
 def release_search_lease(conn: sa.Connection, search_id: int, owner: str) -> None:
@@ -490,9 +520,17 @@ def plan_stream(
 
 
 def acquire_stream_lease(
-    conn: sa.Connection, stream: str, owner: str, now: datetime, ttl: timedelta
+    conn: sa.Connection,
+    stream: str,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    *,
+    replacing: str | None = None,
 ) -> bool:
-    return _acquire(conn, firehose_streams, firehose_streams.c.stream == stream, owner, now, ttl)
+    return _acquire(
+        conn, firehose_streams, firehose_streams.c.stream == stream, owner, now, ttl, replacing
+    )
 
 
 def release_stream_lease(conn: sa.Connection, stream: str, owner: str) -> None:

@@ -70,6 +70,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def owner_gone(
+    owner: str | None, *, host: str | None = None, alive: Callable[[int], bool] = pid_alive
+) -> bool:
+    """Whether `owner` — "host:pid", or "host:pid:tag" as leases and alert claims name
+    it — is a process of this host that no longer runs. Another host's process, this
+    very process, or a name not in that shape cannot be judged from here: False."""
+    if not owner:
+        return False
+    owner_host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if owner_host != (host if host is not None else socket.gethostname()):
+        return False
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    return pid != os.getpid() and not alive(pid)
+
+
 def start_job(
     conn: sa.Connection,
     job_type: str,
@@ -127,13 +145,8 @@ def _interrupted(
 ) -> bool:
     if started_at <= now - stale_after:
         return True
-    if not owner:
-        return False  # from before owners were kept: only the age limit applies
-    owner_host, _, pid_text = owner.rpartition(":")
-    if owner_host != host or not pid_text.isdigit():
-        return False  # another host's process cannot be checked from here
-    pid = int(pid_text)
-    return pid != os.getpid() and not alive(pid)
+    # Without an owner (from before owners were kept) only the age limit applies.
+    return owner_gone(owner, host=host, alive=alive)
 
 
 def fail_interrupted_runs(

@@ -186,6 +186,7 @@ alert_log = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Column("last_attempt_at", UTCDateTime),  # added by migration 0005
     sa.Column("occasion", sa.String(32), nullable=False, server_default=""),
+    sa.Column("claimed_by", sa.String(128)),  # "host:pid:tag" of the claimer (0010)
     sa.UniqueConstraint("recipient", "item_id", "occasion"),
 )
 sa.Index("ix_alert_log_created", alert_log.c.created_at)
