@@ -35,6 +35,7 @@ from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
     NotFoundError,
+    RetryableError,
     RuleSyntaxError,
 )
 from vinyl_detective.events import OutboxRelay, publisher_for
@@ -90,6 +91,8 @@ STOPPED_AT_KEY = "daemon:stopped_at"
 # A claimed alert not yet sent after this long was orphaned by a crash: send it again.
 # (At once when its claimer is a process of this host that no longer runs.)
 IN_FLIGHT_GRACE = timedelta(minutes=5)
+# How long a start waits before asking Telegram again when getMe fails on a glitch.
+BOT_START_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # On stop, running work gets this long to finish before it is cancelled.
 STOP_GRACE_SECONDS = 4.0
 
@@ -224,10 +227,7 @@ class Daemon:
                 allowed_chat_ids=s.telegram_allowed_chat_ids,
                 base_url=s.telegram_api_base_url,
             )
-            try:
-                await self.bot_app.initialize()  # getMe: checks the token at start
-            except TelegramError as exc:
-                raise translate_error(exc) from None
+            await self._initialize_bot(self.bot_app)
             self.notifier = TelegramNotifier(self.bot_app.bot)
         self._events_http = httpx.AsyncClient(timeout=10.0)
         self.relay = OutboxRelay(
@@ -269,6 +269,21 @@ class Daemon:
             prepare=self._prepare_search,
             **self.scheduler_options,
         )
+
+    async def _initialize_bot(self, bot_app: Application) -> None:  # type: ignore[type-arg]
+        """getMe checks the token at start. A token Telegram refuses stops the start; a
+        glitch (a 502, a dropped connection) is retried for about a minute, so a start
+        while Telegram hiccups does not fail."""
+        for wait in (*BOT_START_RETRIES, None):
+            try:
+                await bot_app.initialize()
+                return
+            except TelegramError as exc:
+                error = translate_error(exc)
+                if not isinstance(error, RetryableError) or wait is None:
+                    raise error from None
+                log.warning("telegram: %s; trying again in %.0f s", error, wait)
+                await asyncio.sleep(wait)
 
     def _bot_backend(self) -> BotBackend:
         from vinyl_detective.bot_backend import BotCommands  # it needs the Daemon type

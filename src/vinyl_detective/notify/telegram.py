@@ -386,6 +386,9 @@ def build_bot_application(
 ) -> BotApplication:
     """The PTB application for the commands and buttons; run it with `start_bot`."""
     _redact_token_in_logs(token)
+    # PTB logs a traceback for every answer that is not JSON (a proxy's 502 page); the
+    # error it raises is translated and logged once, in one line, by our callers.
+    logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)
     base = base_url.rstrip("/")
     application: BotApplication = (
         ApplicationBuilder()

@@ -56,7 +56,8 @@ def _fts_phrase(word: str) -> str:
 
 def candidate_release_ids(conn: sa.Connection, words: Sequence[str], limit: int) -> list[int]:
     """Ids of releases whose artist/title/catalog no. share words with `words`, best first."""
-    words = [w for w in words if w]
+    # A NUL ends an FTS5 query string early ("unterminated string"): no word holds one.
+    words = [c for w in words if (c := w.replace("\x00", ""))]
     if not words:
         return []
     if conn.dialect.name == "sqlite":
