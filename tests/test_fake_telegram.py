@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from vinyl_detective.errors import ConfigError
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram
 
@@ -415,5 +416,5 @@ def test_loopback_server_gives_each_app_its_own_free_port() -> None:
 def test_loopback_server_on_a_busy_port_says_so() -> None:
     with LoopbackServer(FakeTelegram().app) as base:
         busy_port = int(base.rsplit(":", 1)[1])
-        with pytest.raises(RuntimeError, match=f"cannot serve on 127.0.0.1:{busy_port}"):
+        with pytest.raises(ConfigError, match=f"cannot serve on 127.0.0.1:{busy_port}"):
             LoopbackServer(FakeTelegram().app, port=busy_port).start()

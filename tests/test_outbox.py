@@ -26,10 +26,10 @@ from vinyl_detective.events import (
     LogPublisher,
     OutboxEvent,
     OutboxRelay,
-    RabbitMQPublisher,
     WebhookPublisher,
     publisher_for,
 )
+from vinyl_detective.events.rabbitmq import RabbitMQPublisher
 from vinyl_detective.storage.outbox import (
     backlog,
     emit_event,

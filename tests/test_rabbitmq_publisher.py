@@ -32,7 +32,8 @@ from vinyl_detective.domain.models import (
     Release,
 )
 from vinyl_detective.errors import RetryableError
-from vinyl_detective.events import OutboxEvent, OutboxRelay, RabbitMQPublisher
+from vinyl_detective.events import OutboxEvent, OutboxRelay
+from vinyl_detective.events.rabbitmq import RabbitMQPublisher
 from vinyl_detective.storage import deals as store
 
 pytestmark = pytest.mark.rabbitmq

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.storage import fulltext
-from vinyl_detective.storage.db import migrate, open_database
+from vinyl_detective.storage.db import (
+    MIGRATIONS_DIR,
+    create_db_engine,
+    current_revision,
+    head_revision,
+    migrate,
+    open_database,
+)
 from vinyl_detective.storage.schema import metadata, releases
 
 
@@ -81,3 +89,27 @@ def test_database_file_is_created_in_missing_folder(tmp_path) -> None:  # type: 
     engine = open_database(url)
     engine.dispose()
     assert (tmp_path / "deep" / "er" / "vd.db").exists()
+
+
+def test_head_revision_read_from_the_file_names_is_alembics_head() -> None:
+    """open_database skips Alembic when the database is at head_revision(): the two must
+    agree, or a new migration would never run. Name migrations NNNN_what.py."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_heads() == [head_revision()]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+
+
+def test_a_database_behind_the_newest_revision_is_migrated_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vd.db'}"
+    engine = create_db_engine(url)
+    migrate(engine, "0007")
+    engine.dispose()
+    engine = open_database(url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()

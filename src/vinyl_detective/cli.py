@@ -1,11 +1,13 @@
-"""The `vinyl-detective` command: a thin layer over the services."""
+"""The `vinyl-detective` command: a thin layer over the services.
+
+Help is click's plain layout (flags shown as flags, text wrapped to the terminal, at most
+80 columns); a paragraph that starts with a \\b line (the examples) is kept as written.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,15 +19,19 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import exc as sa_exc
 
 from vinyl_detective.config import Settings, load_settings
 from vinyl_detective.errors import ConfigError, VinylDetectiveError
 from vinyl_detective.logs import setup_logging
-from vinyl_detective.service import SearchService
 
+# What a command needs (the database, the services, the daemon and its libraries) is
+# imported inside that command: `--help` and `status` start in a fraction of a second.
 if TYPE_CHECKING:
+    import asyncio
+
+    from vinyl_detective.domain.lifecycle import DealState
     from vinyl_detective.fakes.faults import FaultPlan
+    from vinyl_detective.service import SearchService
     from vinyl_detective.storage.backup import BackupSummary
 
 app = typer.Typer(
@@ -34,20 +40,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-search_app = typer.Typer(help="Manage saved searches.", no_args_is_help=True)
+search_app = typer.Typer(help="Manage saved searches.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(search_app, name="search")
-rules_app = typer.Typer(help="Watch rules: check them, and the global rule.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Watch rules: check them, and the global rule.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(rules_app, name="rules")
+
+SearchId = Annotated[
+    int, typer.Argument(metavar="ID", help="The search's number, as `search list` shows it.")
+]
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
+
+
+def _say_error(text: str) -> None:
+    err.print(f"[red]{escape(text)}[/red]", highlight=False)
 
 
 def _settings() -> Settings:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        _say_error(str(exc))
         raise typer.Exit(2) from None
     setup_logging(
         settings.log_level,
@@ -62,13 +81,15 @@ def _settings() -> Settings:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+    _say_error(str(exc))
     return typer.Exit(1)
 
 
 def run_until_signalled(main: Callable[[asyncio.Event, asyncio.Event], Awaitable[None]]) -> None:
     """Run `main(stop, force)`: the first Ctrl+C/SIGTERM sets `stop` (running work
     finishes), a second sets `force` (running work is cancelled at once)."""
+    import asyncio
+    import signal
 
     async def runner() -> None:
         stop, force = asyncio.Event(), asyncio.Event()
@@ -95,7 +116,13 @@ def run(
         bool, typer.Option("--once", help="Run every due search once, then exit.")
     ] = False,
     api_port: Annotated[
-        int | None, typer.Option(help="Also serve the admin API and dashboard on this port.")
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="Also serve the admin API and dashboard on this port.",
+        ),
     ] = None,
     skip_initial: Annotated[
         bool,
@@ -110,11 +137,15 @@ def run(
         ),
     ] = False,
 ) -> None:
-    """Run the daemon: poll eBay, price against Discogs, alert on Telegram.
+    """The daemon: poll eBay, price on Discogs, send the alerts.
 
     With no keys in the environment or .env, it runs the demo marketplace instead.
 
-    Example: vinyl-detective run --once
+    \b
+    Examples:
+      vinyl-detective run
+      vinyl-detective run --once          # from cron
+      vinyl-detective run --api-port 8600
     """
     settings = _settings()
     if not settings.is_demo:
@@ -153,13 +184,17 @@ def run(
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8600,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=1, max=65535, help="Port on 127.0.0.1.")
+    ] = 8600,
 ) -> None:
-    """Serve the admin API, the ingest webhook and the dashboard (no polling).
+    """The admin API, ingest webhook and dashboard (no polling).
 
-    Set ADMIN_TOKEN first. Docs at http://127.0.0.1:8600/docs.
+    Set ADMIN_TOKEN first. The API's docs are at http://127.0.0.1:8600/docs.
 
-    Example: ADMIN_TOKEN=s3cret vinyl-detective serve --port 8600
+    \b
+    Example:
+      ADMIN_TOKEN=s3cret vinyl-detective serve --port 8600
     """
     from vinyl_detective.daemon import Daemon
 
@@ -193,15 +228,25 @@ def demo(
     once: Annotated[
         bool, typer.Option("--once", help="One full cycle, print the alerts, exit.")
     ] = False,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path(
-        ".demo"
-    ),
-    faults: Annotated[float, typer.Option(help=FAULTS_HELP, min=0.0, max=1.0)] = 0.0,
-    fault_seed: Annotated[int, typer.Option(help="Seed of the failures (same seed, same).")] = 1,
+    data_dir: Annotated[
+        Path,
+        typer.Option(metavar="DIR", help="Where the demo keeps its database."),
+    ] = Path(".demo"),
+    faults: Annotated[
+        float, typer.Option(metavar="SHARE", help=FAULTS_HELP, min=0.0, max=1.0)
+    ] = 0.0,
+    fault_seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed of the failures (same seed, same failures).")
+    ] = 1,
 ) -> None:
-    """Run the real daemon against a local fake eBay, Discogs and Telegram, with sample data.
+    """The real daemon on a sample market (local fake services).
 
-    Example: vinyl-detective demo --once
+    Fake eBay, Discogs and Telegram servers on 127.0.0.1, filled with a sample market
+    that keeps getting new listings; the deal cards show here as they are sent.
+
+    \b
+    Example:
+      vinyl-detective demo --once
     """
     from vinyl_detective.demo import run_demo
 
@@ -225,14 +270,26 @@ def demo(
 @app.command()
 def fakes(
     port: Annotated[
-        int, typer.Option(help="First port; eBay, Discogs, Telegram use 3 in a row.")
+        int,
+        typer.Option(
+            metavar="PORT",
+            min=0,
+            max=65533,
+            help="The first of three ports in a row: eBay, Discogs, Telegram (0: any free).",
+        ),
     ] = 8631,
     faults: Annotated[float, typer.Option(help=FAULTS_HELP, min=0.0, max=1.0)] = 0.0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the failures (same seed, same).")] = 1,
 ) -> None:
-    """Start only the fake eBay, Discogs and Telegram servers, and print how to point at them.
+    """Only the fake eBay, Discogs and Telegram servers.
 
-    Example: vinyl-detective fakes --port 8631 --faults 0.2
+    Prints the settings that point a daemon (`run`) at them, as it would point at the
+    real services.
+
+    \b
+    Examples:
+      vinyl-detective fakes --port 8631
+      vinyl-detective fakes --faults 0.2     # one request in five fails as live ones do
     """
     from vinyl_detective.demo import serve_fakes_forever
 
@@ -245,13 +302,15 @@ def fakes(
 
 @app.command()
 def status() -> None:
-    """Show searches, category streams, today's eBay budget and the daemon's health.
+    """Searches, category streams, eBay budget, daemon health.
 
     Per search: mode, last and next run, yield (alerts), last error, backfill state.
 
-    Example: vinyl-detective status
+    \b
+    Example:
+      vinyl-detective status
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.service import status_report
     from vinyl_detective.storage.db import open_database
     from vinyl_detective.storage.usage import DbCallBudget
@@ -349,7 +408,8 @@ def status() -> None:
 
 
 def _service() -> SearchService:
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
+    from vinyl_detective.service import SearchService
     from vinyl_detective.storage.db import open_database
 
     settings = _settings()
@@ -363,35 +423,52 @@ def _service() -> SearchService:
 
 @search_app.command("add")
 def search_add(
-    keywords: Annotated[str, typer.Argument(help="eBay keywords: words, -exclude, (a,b).")],
+    keywords: Annotated[
+        str,
+        typer.Argument(metavar="KEYWORDS", help="eBay keywords: words, -exclude, (a,b)."),
+    ],
     rule: Annotated[
-        str | None, typer.Option(help="Filter, e.g. 'price < 30 AND condition >= \"VG+\"'.")
+        str | None,
+        typer.Option(metavar="RULE", help="Filter, e.g. 'price < 30 AND condition >= \"VG+\"'."),
     ] = None,
-    threshold: Annotated[str | None, typer.Option(help="Minimum saving, 0.3 or 30%.")] = None,
-    every: Annotated[int | None, typer.Option(help="Poll interval in minutes.")] = None,
+    threshold: Annotated[
+        str | None, typer.Option(metavar="SAVING", help="Minimum saving, 0.3 or 30%.")
+    ] = None,
+    every: Annotated[
+        int | None,
+        typer.Option(metavar="MINUTES", help="Poll interval (default POLL_MINUTES)."),
+    ] = None,
     notify: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="URL",
             help="Extra Apprise URL for this search's alerts (repeatable); "
-            "add ?vd_digest=daily for a daily digest of lower-priority deals."
+            "add ?vd_digest=daily for a daily digest of lower-priority deals.",
         ),
     ] = None,
     marketplace: Annotated[
         str | None,
-        typer.Option(help="eBay site to search, e.g. EBAY_GB (default: EBAY_MARKETPLACE)."),
+        typer.Option(
+            metavar="SITE", help="eBay site to search, e.g. EBAY_GB (default EBAY_MARKETPLACE)."
+        ),
     ] = None,
     category: Annotated[
         str | None,
-        typer.Option(help="eBay category id, e.g. 176985 Records (default: all records)."),
+        typer.Option(
+            metavar="ID", help="eBay category id, e.g. 176985 Records (default: all records)."
+        ),
     ] = None,
 ) -> None:
     """Save a search.
 
-    Example: vinyl-detective search add "blue note -reissue" --rule 'price < 80' --threshold 30%
-
     A search on the configured marketplace within the record categories costs no API
     calls of its own (the category firehose serves it); another site or category runs
     its own eBay query.
+
+    \b
+    Examples:
+      vinyl-detective search add "blue note -reissue" --threshold 30%
+      vinyl-detective search add "miles davis" --rule 'price < 80'
     """
     from vinyl_detective.service import parse_threshold
 
@@ -412,20 +489,23 @@ def search_add(
 
 @search_app.command("schedule")
 def search_schedule(
-    search_id: int,
+    search_id: SearchId,
     min_every: Annotated[
         float | None,
         typer.Option(
             "--min",
+            metavar="MINUTES",
             help="Poll at most this often (minutes); a search busier than a page of listings "
             "in that time is still polled once a page has arrived (no extra calls).",
         ),
     ] = None,
     max_every: Annotated[
-        float | None, typer.Option("--max", help="Never poll less often (minutes).")
+        float | None,
+        typer.Option("--max", metavar="MINUTES", help="Never poll less often (minutes)."),
     ] = None,
     priority: Annotated[
-        int | None, typer.Option(help="-2 (low) to 2 (high): high ones are polled more.")
+        int | None,
+        typer.Option(metavar="P", help="-2 (low) to 2 (high): high ones are polled more."),
     ] = None,
     own_query: Annotated[
         bool | None,
@@ -435,13 +515,16 @@ def search_schedule(
         ),
     ] = None,
 ) -> None:
-    """Bound how often a search is polled, its priority, and how it gets listings.
+    """Bound a search's polling, its priority and its source.
 
-    Example: vinyl-detective search schedule 3 --min 10 --max 60 --priority 1
+    Within these bounds the planner speeds up searches that find deals and backs off
+    quiet ones. The daily budget wins over a minimum; a busy search's pages win over a
+    maximum.
 
-    Within these bounds the planner speeds up searches that find deals, backs off quiet ones.
-
-    The daily budget wins over a minimum; a busy search's pages win over a maximum.
+    \b
+    Examples:
+      vinyl-detective search schedule 3 --min 10 --max 60 --priority 1
+      vinyl-detective search schedule 3 --own-query
     """
     from vinyl_detective.domain.schedule import (
         DEFAULT_MAX_MINUTES,
@@ -476,7 +559,9 @@ def search_schedule(
 def search_list() -> None:
     """List saved searches.
 
-    Example: vinyl-detective search list
+    \b
+    Example:
+      vinyl-detective search list
     """
     table = Table()
     for column in ("#", "keywords", "rule", "min", "every", "site", "active", "chat"):
@@ -496,30 +581,36 @@ def search_list() -> None:
 
 
 @search_app.command("remove")
-def search_remove(search_id: int) -> None:
+def search_remove(search_id: SearchId) -> None:
     """Delete a saved search.
 
-    Example: vinyl-detective search remove 3
+    \b
+    Example:
+      vinyl-detective search remove 3
     """
     _service().remove(search_id)
     console.print(f"Removed search #{search_id}.")
 
 
 @search_app.command("pause")
-def search_pause(search_id: int) -> None:
+def search_pause(search_id: SearchId) -> None:
     """Stop polling a search.
 
-    Example: vinyl-detective search pause 3
+    \b
+    Example:
+      vinyl-detective search pause 3
     """
     _service().set_active(search_id, False)
     console.print(f"Paused search #{search_id}.")
 
 
 @search_app.command("resume")
-def search_resume(search_id: int) -> None:
+def search_resume(search_id: SearchId) -> None:
     """Poll a paused search again.
 
-    Example: vinyl-detective search resume 3
+    \b
+    Example:
+      vinyl-detective search resume 3
     """
     _service().set_active(search_id, True)
     console.print(f"Resumed search #{search_id}.")
@@ -527,22 +618,29 @@ def search_resume(search_id: int) -> None:
 
 @search_app.command("rule")
 def search_rule(
-    search_id: int,
-    rule: Annotated[str, typer.Argument(help='The filter; "" removes it.')],
+    search_id: SearchId,
+    rule: Annotated[str, typer.Argument(metavar="RULE", help='The filter; "" removes it.')],
 ) -> None:
     """Set a search's filter rule.
 
-    Example: vinyl-detective search rule 3 'shipping = 0'
+    \b
+    Examples:
+      vinyl-detective search rule 3 'shipping = 0'
+      vinyl-detective search rule 3 ""
     """
     _service().set_rule(search_id, rule or None)
     console.print(f"Search #{search_id} rule: {rule or '(none)'}")
 
 
 @rules_app.command("check")
-def rules_check(rule: str) -> None:
+def rules_check(
+    rule: Annotated[str, typer.Argument(metavar="RULE", help="The rule, quoted as one word.")],
+) -> None:
     """Check a rule and show how it reads.
 
-    Example: vinyl-detective rules check 'price < 30 AND condition >= "VG+"'
+    \b
+    Example:
+      vinyl-detective rules check 'price < 30 AND condition >= "VG+"'
     """
     from vinyl_detective.domain.rules import format_rule, parse_rule
 
@@ -553,12 +651,15 @@ def rules_check(rule: str) -> None:
 @rules_app.command("global")
 def rules_global(
     rule: Annotated[
-        str | None, typer.Argument(help='The rule; "" removes it; omit to show.')
+        str | None,
+        typer.Argument(metavar="RULE", help='The rule; "" removes it; omit it to show.'),
     ] = None,
 ) -> None:
     """Show or set the rule every search must also pass.
 
-    Example: vinyl-detective rules global 'seller_feedback >= 98 AND NOT title contains "lot"'
+    \b
+    Example:
+      vinyl-detective rules global 'seller_feedback >= 98 AND NOT title contains "lot"'
     """
     from vinyl_detective.service import GlobalRule
 
@@ -573,7 +674,10 @@ def rules_global(
 
 @app.command()
 def deals(
-    state: Annotated[str | None, typer.Option(help="Only deals in this state.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(metavar="STATE", help="Only deals in this state, e.g. PURCHASED."),
+    ] = None,
     csv: Annotated[
         bool,
         typer.Option("--csv", help="Print every deal found as CSV (for a spreadsheet) instead."),
@@ -586,13 +690,13 @@ def deals(
         ),
     ] = False,
 ) -> None:
-    """Summarise tracked deals and realised profit, or export deals as CSV.
+    """Tracked deals and realised profit, or all deals as CSV.
 
-    Example: vinyl-detective deals --state PURCHASED
-
-    Example: vinyl-detective deals --csv > deals.csv
-
-    Example: vinyl-detective deals --csv --ledger > flips.csv
+    \b
+    Examples:
+      vinyl-detective deals --state PURCHASED
+      vinyl-detective deals --csv > deals.csv
+      vinyl-detective deals --csv --ledger > flips.csv
     """
     from vinyl_detective.storage import deals as deal_store
     from vinyl_detective.storage.db import open_database
@@ -615,7 +719,7 @@ def deals(
         engine.dispose()
         return
     with engine.connect() as conn:
-        rows = deal_store.list_deals(conn, state=state.upper() if state else None, limit=100)
+        rows = deal_store.list_deals(conn, state=_deal_state(state) if state else None, limit=100)
         summary = deal_store.summary(conn)
     table = Table(title="Deals")
     table.add_column("item", no_wrap=True)
@@ -652,7 +756,9 @@ def test_alert() -> None:
 
     Nothing is recorded as alerted; the exit code is 1 when any channel failed.
     """
-    from vinyl_detective.daemon import utcnow
+    import asyncio
+
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.notify.test_alert import check_channels
     from vinyl_detective.storage import chats
     from vinyl_detective.storage import searches as search_store
@@ -755,7 +861,7 @@ def restore(
 
     With PostgreSQL it says how to use pg_restore instead.
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.storage.backup import restore_sqlite
 
     settings = _settings()
@@ -816,21 +922,50 @@ def feeds(
         console.print(f"{escape(what)}\n  {url}", highlight=False, soft_wrap=True)
 
 
+def _deal_state(text: str) -> DealState:
+    from vinyl_detective.domain.lifecycle import DealState
+
+    try:
+        return DealState(text.upper())
+    except ValueError:
+        states = ", ".join(s.value for s in DealState)
+        raise _fail(ValueError(f"{text!r} is not a state; one of: {states}")) from None
+
+
 @app.command()
 def transition(
-    item_id: str,
-    state: str,
+    item_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ITEM",
+            help="The eBay item id, as `deals` shows it; quote it: it contains |.",
+        ),
+    ],
+    state: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATE",
+            help="MESSAGING, NEGOTIATING, PURCHASED, RECEIVED, LISTED, SOLD or CANCELLED.",
+        ),
+    ],
     price: Annotated[
-        str | None, typer.Option(help="Purchase price (PURCHASED) or sale price (SOLD).")
+        str | None,
+        typer.Option(metavar="AMOUNT", help="Purchase price (PURCHASED) or sale price (SOLD)."),
     ] = None,
-    fees: Annotated[str | None, typer.Option(help="Fees paid on a sale.")] = None,
-    reason: Annotated[str | None, typer.Option()] = None,
+    fees: Annotated[str | None, typer.Option(metavar="AMOUNT", help="Fees paid on a sale.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(metavar="TEXT", help="A note kept with the change, e.g. why it fell through."),
+    ] = None,
 ) -> None:
     """Move a deal through its lifecycle.
 
-    Example: vinyl-detective transition 'v1|286012345678|0' SOLD --price 120 --fees 14.50
+    \b
+    Examples:
+      vinyl-detective transition 'v1|286012345678|0' PURCHASED --price 45
+      vinyl-detective transition 'v1|286012345678|0' SOLD --price 120 --fees 14.50
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.domain.lifecycle import Actor, DealState
     from vinyl_detective.storage import deals as deal_store
     from vinyl_detective.storage.db import open_database
@@ -843,14 +978,7 @@ def transition(
         except InvalidOperation:
             raise _fail(ValueError(f"--{name} {text!r} is not an amount, e.g. 45.50")) from None
 
-    try:
-        target = DealState(state.upper())
-    except ValueError:
-        raise _fail(
-            ValueError(
-                f"{state!r} is not a state; one of: " + ", ".join(s.value for s in DealState)
-            )
-        ) from None
+    target = _deal_state(state)
     amount = money(price, "price")
     engine = open_database(_settings().database_url)
     with engine.begin() as conn:
@@ -885,7 +1013,7 @@ def explain(
 
     Example: vinyl-detective explain 'v1|286012345678|0'
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.explain import explain_listing, rates_from
     from vinyl_detective.service import GlobalRule
     from vinyl_detective.storage.db import open_database
@@ -907,27 +1035,42 @@ def explain(
 
 @app.command("import-dump")
 def import_dump_command(
-    file: Annotated[Path, typer.Argument(help="discogs_YYYYMMDD_releases.xml.gz (or .xml)")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="discogs_YYYYMMDD_releases.xml.gz (or .xml)."),
+    ],
     format: Annotated[
         list[str] | None,
-        typer.Option("--format", help="Keep only this format (repeatable): vinyl, cd, cassette."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="Keep only this format (repeatable): vinyl, cd, cassette.",
+        ),
     ] = None,
     genre: Annotated[
-        list[str] | None, typer.Option("--genre", help="Keep only this genre (repeatable).")
+        list[str] | None,
+        typer.Option("--genre", metavar="GENRE", help="Keep only this genre (repeatable)."),
     ] = None,
-    year_from: Annotated[int | None, typer.Option(help="Oldest release year to keep.")] = None,
-    year_to: Annotated[int | None, typer.Option(help="Newest release year to keep.")] = None,
+    year_from: Annotated[
+        int | None, typer.Option(metavar="YEAR", help="Oldest release year to keep.")
+    ] = None,
+    year_to: Annotated[
+        int | None, typer.Option(metavar="YEAR", help="Newest release year to keep.")
+    ] = None,
     restart: Annotated[
         bool, typer.Option("--restart", help="Ignore the checkpoint of an interrupted run.")
     ] = False,
 ) -> None:
-    """Fill the catalog from the Discogs monthly releases dump (streamed; resumable).
+    """Fill the catalog from a Discogs monthly dump.
 
+    The releases dump is streamed; an interrupted import resumes where it stopped.
     Re-importing a newer dump updates changed releases and keeps cached prices.
 
-    Example: vinyl-detective import-dump discogs_20261101_releases.xml.gz --format vinyl
+    \b
+    Example:
+      vinyl-detective import-dump discogs_20261101_releases.xml.gz --format vinyl
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.jobs.import_dump import import_dump, rich_progress
     from vinyl_detective.storage.db import open_database
 
@@ -963,7 +1106,7 @@ def import_dump_command(
 
 @app.command("sync-wantlist")
 def sync_wantlist_command(
-    username: Annotated[str, typer.Argument(help="Your Discogs username.")],
+    username: Annotated[str, typer.Argument(metavar="USER", help="Your Discogs username.")],
     by_artist: Annotated[
         bool, typer.Option("--by-artist", help="One search per artist instead of per album.")
     ] = False,
@@ -973,11 +1116,15 @@ def sync_wantlist_command(
     Its releases join the catalog and searches are created for them, once: re-running
     adds only what is new.
 
-    Example: vinyl-detective sync-wantlist crate_digger_88 --by-artist
+    \b
+    Example:
+      vinyl-detective sync-wantlist crate_digger_88 --by-artist
     """
+    import asyncio
+
     from rich.progress import Progress
 
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.jobs.wantlist import sync_wantlist
     from vinyl_detective.sources.discogs import DiscogsClient
     from vinyl_detective.sources.ratelimit import HeaderRateLimiter
@@ -1018,16 +1165,22 @@ def sync_wantlist_command(
 @app.command("import-history")
 def import_history_command(
     file: Annotated[
-        Path, typer.Argument(help="The Spotify data export ZIP (my_spotify_data.zip).")
+        Path,
+        typer.Argument(metavar="ZIP", help="The Spotify data export (my_spotify_data.zip)."),
     ],
-    top: Annotated[int, typer.Option(help="How many albums to propose.")] = 20,
+    top: Annotated[int, typer.Option(metavar="N", help="How many albums to propose.")] = 20,
     create: Annotated[bool, typer.Option("--create", help="Create the proposed watches.")] = False,
 ) -> None:
-    """Propose watches for the albums you listen to most, from a Spotify data export.
+    """Propose watches from your Spotify listening.
 
-    Example: vinyl-detective import-history my_spotify_data.zip --top 10 --create
+    The albums you listen to most, from a Spotify data export, each as a proposed
+    search; --create saves them.
+
+    \b
+    Example:
+      vinyl-detective import-history my_spotify_data.zip --top 10 --create
     """
-    from vinyl_detective.daemon import utcnow
+    from vinyl_detective.clock import utcnow
     from vinyl_detective.jobs.history_import import create_watches, propose_watches
     from vinyl_detective.sources.spotify_export import read_listening_history
 
@@ -1055,20 +1208,42 @@ def import_history_command(
 
 
 def main() -> None:
-    """The console script: expected failures end in one clear line, never a traceback."""
+    """The console script: every failure ends in one line saying what to fix (a config
+    problem: one line per variable), never a traceback."""
     try:
-        app()
+        # Not standalone: typer returns a command's exit code and raises usage errors
+        # here instead of printing them as a usage block.
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         err.print("Interrupted.")
-        raise SystemExit(130) from None
+        code = 130
+    except typer.Abort:
+        err.print("Aborted.")
+        code = 1
+    except typer.TyperException as exc:  # a usage error: unknown option, missing argument…
+        _usage_error(exc)
+        code = exc.exit_code
     except VinylDetectiveError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
-        raise SystemExit(1) from None
-    except sa_exc.SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        err.print(
-            f"[red]Cannot use the database: {escape(str(reason).strip())}[/red]\n"
-            "Check DATABASE_URL (see .env.example).",
-            highlight=False,
-        )
-        raise SystemExit(1) from None
+        _say_error(str(exc))
+        code = 1
+    except OSError as exc:  # a busy port, an unreadable file: the system says why
+        _say_error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        code = 1
+    except Exception as exc:
+        from sqlalchemy import exc as sa_exc  # loaded already by whatever failed with it
+
+        if not isinstance(exc, sa_exc.SQLAlchemyError):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _say_error(f"Cannot use the database: {reason} (check DATABASE_URL; see .env.example)")
+        code = 1
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> None:
+    message = exc.format_message()
+    if "\n" in message:  # a group called with no command: its help is the message
+        err.print(message, markup=False, highlight=False)
+        return
+    command = getattr(getattr(exc, "ctx", None), "command_path", None) or app.info.name
+    _say_error(f"{message.rstrip('.')} (see {command} --help)")

@@ -14,26 +14,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from vinyl_detective.activity import MinuteSummary
 from vinyl_detective.activity import log as activity_log
-from vinyl_detective.api.app import IngestResult, create_app
+from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
+    ConfigError,
     NotFoundError,
     RetryableError,
     RuleSyntaxError,
@@ -53,7 +53,6 @@ from vinyl_detective.notify.channels import (
     due_for_retry,
     parse_channel_urls,
 )
-from vinyl_detective.notify.digest import channel_for_spec, flush_digests
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import (
     BotBackend,
@@ -83,6 +82,12 @@ from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.usage import DbCallBudget
 
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from vinyl_detective.api.app import IngestResult
+
 log = logging.getLogger("vinyl_detective")
 
 # When the daemon last started and stopped cleanly, for `status`.
@@ -95,10 +100,6 @@ IN_FLIGHT_GRACE = timedelta(minutes=5)
 BOT_START_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # On stop, running work gets this long to finish before it is cancelled.
 STOP_GRACE_SECONDS = 4.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def api_url(host: str, port: int) -> str:
@@ -130,6 +131,20 @@ async def _drain(
     finally:
         forced.cancel()
     return pending
+
+
+def _listen_on(host: str, port: int) -> socket.socket:
+    """A socket listening on `host`:`port`, for the admin API; ConfigError if it is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own sockets
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot serve the admin API on {host}:{port} ({exc.strerror}): choose another port"
+        ) from None
+    return sock
 
 
 @dataclass
@@ -401,6 +416,10 @@ class Daemon:
         return counts.alerted
 
     async def _flush_digests(self) -> int:
+        if not self._apprise:  # no Apprise channel, so no digest to send
+            return 0
+        from vinyl_detective.notify.digest import flush_digests
+
         return await flush_digests(self.engine, list(self._apprise.values()), self.clock())
 
     async def retry_pending_alerts(self) -> int:
@@ -472,6 +491,9 @@ class Daemon:
         """One channel object per (URL, digest mode) for the whole run: they keep state."""
         key = (spec.recipient, spec.digest)
         if key not in self._apprise:
+            # Apprise is loaded with the first channel: a Telegram-only install never does.
+            from vinyl_detective.notify.digest import channel_for_spec
+
             self._apprise[key] = channel_for_spec(spec, engine=self.engine, clock=self.clock)
         return self._apprise[key]
 
@@ -479,6 +501,8 @@ class Daemon:
 
     async def ingest(self, found: list[Listing]) -> IngestResult:
         """Listings from an external scraper: the same path as eBay's, against every search."""
+        from vinyl_detective.api.app import IngestResult
+
         with self.engine.connect() as conn:
             active = searches.list_searches(conn, active_only=True)
         with self.engine.begin() as conn:
@@ -516,6 +540,9 @@ class Daemon:
         return asdict(self.relay.publisher_status())
 
     def api_app(self) -> FastAPI:
+        # FastAPI and the dashboard are loaded only when something serves them.
+        from vinyl_detective.api.app import create_app
+
         return create_app(
             engine=self.engine,
             admin_token=self.settings.admin_token,
@@ -542,6 +569,8 @@ class Daemon:
         `poll=False` serves without polling (the `serve` command)."""
         stop = stop or asyncio.Event()
         api: uvicorn.Server | None = None
+        # The API's port first: a busy one stops the start with one line, before any work.
+        api_socket = _listen_on(self.settings.api_host, api_port) if api_port is not None else None
         try:
             await self.open()
             if once:
@@ -561,7 +590,10 @@ class Daemon:
             if self.bot_app is not None and self.bot_commands:
                 await start_bot(self.bot_app)
             tasks = [asyncio.create_task(self.relay.run(stop), name="events")]
-            if api_port is not None:
+            if api_socket is not None:
+                import uvicorn
+
+                api_port = int(api_socket.getsockname()[1])
                 api = uvicorn.Server(
                     uvicorn.Config(
                         self.api_app(),
@@ -573,7 +605,7 @@ class Daemon:
                 )
                 # Our own SIGINT/SIGTERM handling stops everything; uvicorn must not take it.
                 api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-                tasks.append(asyncio.create_task(api.serve(), name="api"))
+                tasks.append(asyncio.create_task(api.serve(sockets=[api_socket]), name="api"))
                 log.info("admin API and dashboard on %s", api_url(self.settings.api_host, api_port))
             tasks += (
                 []
@@ -614,6 +646,8 @@ class Daemon:
                 with contextlib.suppress(Exception):
                     await stop_bot(self.bot_app)
         finally:
+            if api_socket is not None:
+                api_socket.close()
             await self.close()
             log.info("Vinyl Detective stopped.")
 

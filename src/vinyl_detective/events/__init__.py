@@ -17,7 +17,6 @@ from vinyl_detective.events.publishers import (
     SIGNATURE_HEADER,
     EventPublisher,
     LogPublisher,
-    RabbitMQPublisher,
     WebhookPublisher,
     redact,
     sign,
@@ -34,7 +33,6 @@ __all__ = [
     "OutboxEvent",
     "OutboxRelay",
     "PublisherStatus",
-    "RabbitMQPublisher",
     "WebhookPublisher",
     "publisher_for",
     "sign",
@@ -61,6 +59,8 @@ def publisher_for(
             raise ConfigError(f"{setting} is a webhook URL but no HTTP client was given")
         return WebhookPublisher(url, http, secret=secret)
     if scheme in ("amqp", "amqps"):
+        from vinyl_detective.events.rabbitmq import RabbitMQPublisher  # aio-pika: only here
+
         return RabbitMQPublisher(url, exchange=exchange)
     raise ConfigError(
         f"{setting}={redact(url)!r} is not understood: it must be empty or 'log' (log lines), "

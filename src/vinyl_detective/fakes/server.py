@@ -27,6 +27,8 @@ from typing import Any
 
 import uvicorn
 
+from vinyl_detective.errors import ConfigError
+
 __all__ = ["LoopbackServer"]
 
 _HOST = "127.0.0.1"
@@ -88,7 +90,7 @@ class LoopbackServer:
             sock.bind((_HOST, self._requested_port))
         except OSError as exc:
             sock.close()
-            raise RuntimeError(
+            raise ConfigError(  # a port the user chose: `fakes --port` says it in one line
                 f"cannot serve on {_HOST}:{self._requested_port} ({exc.strerror}): "
                 "choose another port, or 0 for any free one"
             ) from exc

@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from apprise import Apprise
-from apprise.plugins.base import NotifyBase
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.errors import ConfigError
+
+if TYPE_CHECKING:
+    from apprise.plugins.base import NotifyBase
 
 __all__ = [
     "DIGEST_PARAMETER",
@@ -238,6 +239,11 @@ class _SameThreadMuffle(logging.Filter):
 
 
 def _instantiate(url: str) -> NotifyBase | None:
+    # Apprise (and its hundred plugins) loads with the first URL to check: an install
+    # that alerts on Telegram alone never pays for it.
+    from apprise import Apprise
+    from apprise.plugins.base import NotifyBase
+
     apprise_log = logging.getLogger("apprise")
     muffle = _SameThreadMuffle()
     apprise_log.addFilter(muffle)

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -18,6 +16,9 @@ from sqlalchemy.engine import Engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Each migration is versions/NNNN_what.py with `revision = "NNNN"`, each on the one before
+# (tests/test_storage_schema.py checks it), so the newest is the highest number.
+_REVISION_FILES = "[0-9][0-9][0-9][0-9]_*.py"
 
 # SQLite has no DECIMAL type; amounts are two-decimal prices, stored and read back exactly
 # enough (SQLAlchemy rounds to the column's scale). Silence the generic warning.
@@ -102,8 +103,25 @@ class _SqliteConnection(sa.Connection):
             self.info.pop(_READING, None)
 
 
+def head_revision() -> str:
+    """The newest migration's revision, read from the file names (no Alembic needed)."""
+    return max(path.name[:4] for path in (MIGRATIONS_DIR / "versions").glob(_REVISION_FILES))
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a new (or pre-Alembic) database."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return None if version is None else str(version)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (default: the newest). Safe to call at every start."""
+    from alembic import command  # Alembic is big: loaded only when there is work for it
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
@@ -112,7 +130,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def open_database(url: str) -> Engine:
-    """Create the engine and migrate: what every entry point calls first."""
+    """Create the engine and migrate: what every entry point calls first.
+
+    A database already at the newest revision (every start but the first after an
+    upgrade) is checked with one query, so a quick command like `status` stays quick."""
     engine = create_db_engine(url)
-    migrate(engine)
+    if current_revision(engine) != head_revision():
+        migrate(engine)
     return engine
