@@ -1,4 +1,4 @@
-"""Shared fixtures: real SQLite databases in tmp_path, a fixed clock."""
+"""Shared fixtures: real SQLite databases in tmp_path, a fixed clock, the console script."""
 
 from __future__ import annotations
 
@@ -61,3 +61,18 @@ def run_cli(
         return int(ended.value.code or 0), printed.out + printed.err
 
     return run
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/vd.db"
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "160")
+    return url
+
+
+@pytest.fixture
+def cli(database: str, run_cli: Callable[..., tuple[int, str]]) -> Callable[..., tuple[int, str]]:
+    """The console script (conftest's run_cli) on this test's database."""
+    return run_cli

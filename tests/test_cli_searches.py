@@ -3,27 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-
-import pytest
 
 from vinyl_detective.storage import checkpoints
 from vinyl_detective.storage.db import open_database
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/vd.db"
-    monkeypatch.chdir(tmp_path)  # no .env here
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "160")
-    return url
-
-
-@pytest.fixture
-def cli(database: str, run_cli: Callable[..., tuple[int, str]]) -> Callable[..., tuple[int, str]]:
-    """The console script (conftest's run_cli) on this test's database."""
-    return run_cli
 
 
 def test_a_search_on_another_marketplace_runs_its_own_query(

@@ -289,7 +289,7 @@ def fakes(
     \b
     Examples:
       vinyl-detective fakes --port 8631
-      vinyl-detective fakes --faults 0.2     # one request in five fails as live ones do
+      vinyl-detective fakes --faults 0.2    # one request in five fails
     """
     from vinyl_detective.demo import serve_fakes_forever
 
@@ -443,7 +443,7 @@ def search_add(
         typer.Option(
             metavar="URL",
             help="Extra Apprise URL for this search's alerts (repeatable); "
-            "add ?vd_digest=daily for a daily digest of lower-priority deals.",
+            "add ?vd_digest=daily for a daily digest of the less urgent deals.",
         ),
     ] = None,
     marketplace: Annotated[
@@ -531,7 +531,7 @@ def search_schedule(
         DEFAULT_MIN_MINUTES,
         rides_firehose,
     )
-    from vinyl_detective.sources.ebay import RECORD_CATEGORIES
+    from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
 
     mode = None if own_query is None else ("query" if own_query else "firehose")
     service = _service()
@@ -658,8 +658,9 @@ def rules_global(
     """Show or set the rule every search must also pass.
 
     \b
-    Example:
-      vinyl-detective rules global 'seller_feedback >= 98 AND NOT title contains "lot"'
+    Examples:
+      vinyl-detective rules global 'seller_feedback >= 98 AND shipping < 10'
+      vinyl-detective rules global ""
     """
     from vinyl_detective.service import GlobalRule
 
@@ -746,15 +747,15 @@ def deals(
 
 @app.command("test-alert")
 def test_alert() -> None:
-    """Send a sample deal card to every configured channel and say which ones work.
+    """Send a sample card to every alert channel, to check them.
 
-    Example: vinyl-detective test-alert
+    Telegram chats, each APPRISE_URLS entry and each search's --notify URL get it at
+    once. One line per channel: delivered, or the error and what to fix (URL secrets
+    masked). Nothing is recorded as alerted; the exit code is 1 when any channel failed.
 
-    Telegram chats, each APPRISE_URLS entry and each search's --notify URL get it at once.
-
-    One line per channel: delivered, or the error and what to fix (URL secrets masked).
-
-    Nothing is recorded as alerted; the exit code is 1 when any channel failed.
+    \b
+    Example:
+      vinyl-detective test-alert
     """
     import asyncio
 
@@ -824,16 +825,20 @@ def _backup_line(what: str, summary: BackupSummary) -> str:
 
 @app.command()
 def backup(
-    file: Annotated[Path, typer.Argument(help="Where to write the backup, e.g. vd-backup.db")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Where to write the backup, e.g. vd-backup.db."),
+    ],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
-    """Back up the SQLite database to FILE; safe while the daemon runs.
+    """Back up the SQLite database, safely while the daemon runs.
 
-    Example: vinyl-detective backup backups/vd-$(date +%F).db
+    A consistent snapshot, through SQLite's online backup API, in a single file. With
+    PostgreSQL it says how to use pg_dump instead.
 
-    A consistent snapshot through SQLite's online backup API, in one self-contained file.
-
-    With PostgreSQL it says how to use pg_dump instead.
+    \b
+    Example:
+      vinyl-detective backup backups/vd-$(date +%F).db
     """
     from vinyl_detective.storage.backup import backup_sqlite
 
@@ -845,21 +850,23 @@ def backup(
 
 @app.command()
 def restore(
-    file: Annotated[Path, typer.Argument(help="A file made by vinyl-detective backup.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A file made by vinyl-detective backup.")
+    ],
     force: Annotated[
         bool,
         typer.Option("--force", help="Restore even though a daemon seems to use the database."),
     ] = False,
 ) -> None:
-    """Replace the database with a backup, migrated to this version's schema.
+    """Replace the database with a backup (migrated if older).
 
-    Example: vinyl-detective restore backups/vd-2026-12-01.db
-
-    It refuses while a daemon uses the database and checks FILE is a Vinyl Detective backup.
-
-    The database it replaces is kept beside it, as NAME.before-restore-TIME.
-
+    It refuses while a daemon uses the database and checks FILE is a Vinyl Detective
+    backup. The database it replaces is kept beside it, as NAME.before-restore-TIME.
     With PostgreSQL it says how to use pg_restore instead.
+
+    \b
+    Example:
+      vinyl-detective restore backups/vd-2026-12-01.db
     """
     from vinyl_detective.clock import utcnow
     from vinyl_detective.storage.backup import restore_sqlite
@@ -878,20 +885,24 @@ def restore(
 def feeds(
     base_url: Annotated[
         str,
-        typer.Option(help="Where your feed reader reaches the API (serve / run --api-port)."),
+        typer.Option(
+            metavar="URL",
+            help="Where your feed reader reaches the API (`serve`, or `run` with its --api-port).",
+        ),
     ] = "http://127.0.0.1:8600",
     new_tokens: Annotated[
         bool,
         typer.Option("--new-tokens", help="Replace every feed token; the old URLs stop working."),
     ] = False,
 ) -> None:
-    """List the Atom feed URLs: every deal, and one per saved search.
-
-    Example: vinyl-detective feeds --base-url https://vd.example.com
+    """The Atom feed URLs: every deal, and one per search.
 
     Each URL carries its own read-only token: it opens that feed and nothing else.
-
     Serve them with vinyl-detective serve, or run --api-port 8600.
+
+    \b
+    Example:
+      vinyl-detective feeds --base-url https://vd.example.com
     """
     from vinyl_detective.feeds import feed_name, feed_token, new_feed_tokens
     from vinyl_detective.storage import searches as search_store
@@ -1002,16 +1013,24 @@ def transition(
 @app.command()
 def explain(
     item: Annotated[
-        str, typer.Argument(help="An eBay item number, a 'v1|…|0' id or an eBay item URL.")
+        str,
+        typer.Argument(
+            metavar="ITEM",
+            help="An eBay item number, a 'v1|…|0' id (quoted) or an eBay item URL.",
+        ),
     ],
 ) -> None:
-    """Why (not)? Every decision taken about one listing: when and how it was seen, each
-    matching step with the candidates it weighed, the grade, the reference price and its
-    age, every rule with the values it used, the score, and each recipient's alert.
+    """Why a listing did (not) alert: every decision about it.
 
-    Works from stored data; spends no eBay or Discogs call.
+    When and how it was seen, each matching step with the candidates it weighed, the
+    grade, the reference price and its age, every rule with the values it used, the
+    score, and each recipient's alert. Works from stored data; spends no eBay or
+    Discogs call.
 
-    Example: vinyl-detective explain 'v1|286012345678|0'
+    \b
+    Examples:
+      vinyl-detective explain 286012345678
+      vinyl-detective explain 'v1|286012345678|0'
     """
     from vinyl_detective.clock import utcnow
     from vinyl_detective.explain import explain_listing, rates_from
@@ -1113,8 +1132,8 @@ def sync_wantlist_command(
 ) -> None:
     """Watch everything on your Discogs wantlist.
 
-    Its releases join the catalog and searches are created for them, once: re-running
-    adds only what is new.
+    Its releases join the catalog and searches are created for them, once: running it
+    again adds only what is new.
 
     \b
     Example:

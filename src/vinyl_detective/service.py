@@ -22,7 +22,7 @@ from vinyl_detective.domain.schedule import (
 )
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
-from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORD_CATEGORIES
+from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.storage import alerts, chats, checkpoints, job_runs, kv, outbox, searches
 from vinyl_detective.storage.usage import DbCallBudget
 

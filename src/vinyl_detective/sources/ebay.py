@@ -40,6 +40,12 @@ from vinyl_detective.errors import (
     RateLimitedError,
     RetryableError,
 )
+from vinyl_detective.sources.ebay_sites import CASSETTES as CASSETTES
+from vinyl_detective.sources.ebay_sites import CDS as CDS
+from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
+from vinyl_detective.sources.ebay_sites import MUSIC as MUSIC
+from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
+from vinyl_detective.sources.ebay_sites import RECORDS as RECORDS
 from vinyl_detective.sources.http_owner import OwnsHttpClient
 
 log = logging.getLogger(__name__)
@@ -50,12 +56,6 @@ TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 (a URL path, not a secret
 SEARCH_PATH = "/buy/browse/v1/item_summary/search"
 ITEM_PATH = "/buy/browse/v1/item/"
 
-# Music leaf categories on eBay (EBAY_US; the same ids are seen on GB/DE).
-MUSIC = "11233"
-RECORDS = "176985"
-CDS = "176984"
-CASSETTES = "176983"
-RECORD_CATEGORIES: tuple[str, ...] = (RECORDS, CDS, CASSETTES)
 FORMAT_BY_CATEGORY: Mapping[str, str] = {RECORDS: "Vinyl", CDS: "CD", CASSETTES: "Cassette"}
 
 MAX_LIMIT = 200
@@ -99,23 +99,6 @@ MARKETPLACE_CURRENCIES: Mapping[str, str] = {
     "EBAY_PL": "PLN",
 }
 
-# Web hosts, for a listing URL when eBay did not send `itemWebUrl`.
-MARKETPLACE_HOSTS: Mapping[str, str] = {
-    "EBAY_US": "www.ebay.com",
-    "EBAY_GB": "www.ebay.co.uk",
-    "EBAY_DE": "www.ebay.de",
-    "EBAY_FR": "www.ebay.fr",
-    "EBAY_IT": "www.ebay.it",
-    "EBAY_ES": "www.ebay.es",
-    "EBAY_AT": "www.ebay.at",
-    "EBAY_AU": "www.ebay.com.au",
-    "EBAY_BE": "www.benl.ebay.be",
-    "EBAY_CA": "www.ebay.ca",
-    "EBAY_CH": "www.ebay.ch",
-    "EBAY_IE": "www.ebay.ie",
-    "EBAY_NL": "www.ebay.nl",
-    "EBAY_PL": "www.ebay.pl",
-}
 
 # Item-specific names, compared after dropping case and everything but letters/digits.
 _CATALOG_ASPECTS = frozenset(

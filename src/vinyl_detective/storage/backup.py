@@ -25,15 +25,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from vinyl_detective.config import redact_url
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.storage.db import MIGRATIONS_DIR, open_database
 from vinyl_detective.storage.job_runs import pid_alive
+
+if TYPE_CHECKING:  # Alembic is imported by the restore check alone, not by every importer
+    from alembic.config import Config
 
 __all__ = [
     "DAEMON_OWNER_KEY",
@@ -214,6 +216,8 @@ def inspect_backup(file: Path) -> BackupSummary:
                 )
             revision = _revision(conn)
             _check(conn, file)
+        from alembic.script import ScriptDirectory
+
         known = ScriptDirectory.from_config(_alembic_config())
         if revision is None:
             raise BackupError(f"{file} has no schema revision: it is not a usable backup.")
@@ -307,6 +311,8 @@ def _summary(path: Path, shown: Path, *, revision: str | None = None) -> BackupS
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config

@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,11 @@ def insert_if_absent(
     True when this call created it. Race-free: of two workers, exactly one wins."""
     name = conn.dialect.name
     if name in ("sqlite", "postgresql"):
-        insert = sqlite.insert if name == "sqlite" else postgresql.insert
+        # The dialect's own INSERT … ON CONFLICT (PostgreSQL's module loads only when used).
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
         stmt = (
             insert(table)
             .values(**values)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.errors import BudgetExhaustedError
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import api_usage
 
 # eBay's daily quota window is reported to reset at 07:00 UTC.
@@ -38,20 +38,9 @@ def calls_on(conn: sa.Connection, service: str, day: date) -> int:
 
 def _ensure_day(conn: sa.Connection, service: str, day: str) -> None:
     """The day's counter row, created at zero unless it exists (race-free on both backends)."""
-    name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        insert = sqlite.insert if name == "sqlite" else postgresql.insert
-        conn.execute(
-            insert(api_usage)
-            .values(service=service, day=day, calls=0)
-            .on_conflict_do_nothing(index_elements=["service", "day"])
-        )
-        return
-    found = conn.execute(
-        sa.select(api_usage.c.calls).where(api_usage.c.service == service, api_usage.c.day == day)
-    ).first()
-    if found is None:
-        conn.execute(api_usage.insert().values(service=service, day=day, calls=0))
+    insert_if_absent(
+        conn, api_usage, {"service": service, "day": day, "calls": 0}, ("service", "day")
+    )
 
 
 class DbCallBudget:

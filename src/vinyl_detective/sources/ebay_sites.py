@@ -1,0 +1,34 @@
+"""eBay's record categories and marketplace sites: plain facts, no HTTP client.
+
+The planner, the services and `status` need them without loading the client (and httpx);
+sources/ebay.py, the client, uses them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Music leaf categories on eBay (EBAY_US; the same ids are seen on GB/DE).
+MUSIC = "11233"
+RECORDS = "176985"
+CDS = "176984"
+CASSETTES = "176983"
+RECORD_CATEGORIES: tuple[str, ...] = (RECORDS, CDS, CASSETTES)
+
+# Web hosts, for a listing URL when eBay did not send `itemWebUrl`.
+MARKETPLACE_HOSTS: Mapping[str, str] = {
+    "EBAY_US": "www.ebay.com",
+    "EBAY_GB": "www.ebay.co.uk",
+    "EBAY_DE": "www.ebay.de",
+    "EBAY_FR": "www.ebay.fr",
+    "EBAY_IT": "www.ebay.it",
+    "EBAY_ES": "www.ebay.es",
+    "EBAY_AT": "www.ebay.at",
+    "EBAY_AU": "www.ebay.com.au",
+    "EBAY_BE": "www.benl.ebay.be",
+    "EBAY_CA": "www.ebay.ca",
+    "EBAY_CH": "www.ebay.ch",
+    "EBAY_IE": "www.ebay.ie",
+    "EBAY_NL": "www.ebay.nl",
+    "EBAY_PL": "www.ebay.pl",
+}
