@@ -36,7 +36,7 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})), file=sys
 
 def _libraries_loaded_by(database: str, *args: str) -> set[str]:
     """Run the console script in a fresh interpreter; the top-level packages it imported."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
         [sys.executable, "-c", _LOADED, *args],
         capture_output=True,
         text=True,
