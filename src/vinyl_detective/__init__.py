@@ -1,3 +1,20 @@
-"""Vinyl Detective: finds underpriced records by pricing eBay listings against Discogs."""
+"""Vinyl Detective: finds underpriced records by pricing eBay listings against Discogs.
+
+The layers, lowest first (tests/test_architecture.py holds each to importing only the
+layers below it; CONTRIBUTING.md explains them):
+
+- errors, clock, logs: the base every module may use;
+- domain/: the pure core (matching, grading, scoring, rules, lifecycle, schedule);
+- config: settings from the environment;
+- storage/ (the database) and sources/ (eBay, Discogs, dumps, exports);
+- notify/ (Telegram, Apprise, cards) and events/ (the outbox relay);
+- service: the use cases shared by the CLI, the bot and the API (searches, rules);
+- jobs/: poll, pipeline, refresh, imports and the scheduler;
+- explain, feeds, activity: read models over stored data;
+- api/ (HTTP) and bot_backend (the bot's commands);
+- daemon: wires it all and runs it;
+- fakes/: local fake eBay, Discogs and Telegram servers and the sample market;
+- demo, then cli (the `vinyl-detective` command).
+"""
 
 __version__ = "0.1.0"

@@ -1,26 +1,36 @@
 """The Telegram bot's commands, answered by the services. Replies are plain text:
-the bot escapes them."""
+the bot escapes them.
+
+The commands see the running daemon only through `BotContext`, the narrow list of what
+they may ask of it (the database, the clock, the search service, the budget, ...): the
+daemon implements it and this module never imports the daemon.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from sqlalchemy.engine import Engine
+
+from vinyl_detective.config import Settings
+from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.lifecycle import Actor, DealState, check_transition
 from vinyl_detective.errors import InvalidTransitionError, NotFoundError
 from vinyl_detective.explain import explain_listing
 from vinyl_detective.notify.cards import resolve_item_ref
 from vinyl_detective.service import (
     GlobalRule,
+    SearchService,
     UserInputError,
     parse_threshold,
     split_query_and_rule,
 )
 from vinyl_detective.storage import chats, deals, kv, listings
-
-if TYPE_CHECKING:
-    from vinyl_detective.daemon import Daemon
+from vinyl_detective.storage.usage import DbCallBudget
 
 ACTIONS = {
     "track": (DealState.MESSAGING, "Tracking it: state MESSAGING. Contact the seller!"),
@@ -36,10 +46,26 @@ def _search_id(arg: str) -> int:
     return int(text)
 
 
+class BotContext(Protocol):
+    """What the bot's commands may ask of the running daemon."""
+
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime]
+    searches: SearchService
+    budget: DbCallBudget
+    rates: ExchangeRates
+    paused_until: datetime | None
+
+    def global_rule(self) -> str | None:
+        """The global rule in force (the stored one, else GLOBAL_RULE)."""
+        ...
+
+
 class BotCommands:
     """Implements notify.telegram.BotBackend over the daemon's services."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: BotContext) -> None:
         self.daemon = daemon
 
     def add_search(self, chat_id: int, text: str) -> str:

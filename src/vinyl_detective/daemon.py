@@ -27,6 +27,7 @@ from telegram.ext import Application
 
 from vinyl_detective.activity import MinuteSummary
 from vinyl_detective.activity import log as activity_log
+from vinyl_detective.bot_backend import BotCommands
 from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
@@ -301,8 +302,6 @@ class Daemon:
                 await asyncio.sleep(wait)
 
     def _bot_backend(self) -> BotBackend:
-        from vinyl_detective.bot_backend import BotCommands  # it needs the Daemon type
-
         return BotCommands(self)
 
     async def close(self) -> None:

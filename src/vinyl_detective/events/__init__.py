@@ -4,6 +4,8 @@
     await relay.run(stop)          # in the daemon's task group
 
 Events are written by storage (storage/outbox.py `emit_event`), never sent directly.
+
+May import: storage, domain and the base modules. Imported by: the daemon.
 """
 
 from __future__ import annotations

@@ -1,1 +1,10 @@
-"""The daemon's jobs: poll, refresh prices, clean up, backfill, imports."""
+"""The daemon's jobs: poll, firehose, backfill, the deal pipeline, price refresh, clean-up,
+deal watch, imports (dump, wantlist, collection and listening history) and the scheduler
+that decides what runs when within the eBay budget.
+
+Each job is a plain async function or small class over an engine and the clients, so it
+runs the same from the daemon, `run --once` and the tests.
+
+May import: storage, sources, notify, events, service, domain and the base modules.
+Imported by: explain/feeds/activity, the API, the daemon and the CLI.
+"""

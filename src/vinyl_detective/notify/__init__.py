@@ -1,1 +1,10 @@
-"""Delivering deal alerts: the Telegram bot, Apprise channels, and the cards they show."""
+"""Delivering deal alerts: the Telegram bot, Apprise channels, and the cards they show.
+
+`dispatch.py` sends each alert exactly once per recipient (claim, send, record);
+`telegram.py` is the bot (cards with buttons, commands answered by a `BotBackend`);
+`apprise_channel.py` and `channels.py` cover Discord, e-mail, Slack and the rest;
+`cards.py` renders a deal for each of them; `digest.py` collects digest alerts.
+
+May import: storage, sources, domain and the base modules. Imported by: service, jobs,
+the bot's commands, the daemon and the CLI.
+"""
