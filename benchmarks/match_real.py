@@ -59,7 +59,7 @@ from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
 from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.title_noise import normalize_text
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.dump import iter_dump_releases
 from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
 from vinyl_detective.storage.db import open_database

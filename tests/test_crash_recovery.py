@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tests.marketplace import CHAT_ID, RELEASES, running_market
 
 from vinyl_detective.daemon import Daemon
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.storage import alerts, catalog, job_runs, searches
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log

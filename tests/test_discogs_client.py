@@ -20,7 +20,8 @@ from vinyl_detective.errors import (
     RetryableError,
 )
 from vinyl_detective.fakes.discogs import FakeDiscogs
-from vinyl_detective.sources.discogs import DiscogsClient, parse_release, parse_search_result
+from vinyl_detective.sources.discogs import DiscogsClient
+from vinyl_detective.sources.discogs_parse import parse_release, parse_search_result
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 
 REAL_API = Path("/work/shared/data/discogs-api")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
 
 from vinyl_detective.daemon import Daemon
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.storage import catalog, chats, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.db import open_database

@@ -21,7 +21,7 @@ from vinyl_detective.api.app import create_app
 from vinyl_detective.cli import app as cli_app
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.explain import item_id_from
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.storage import catalog, searches
 from vinyl_detective.storage.db import open_database
 

@@ -18,7 +18,7 @@ from tests.marketplace import CHAT_ID, RELEASES, Market, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.fakes.ebay import make_item
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.storage import catalog, searches
 from vinyl_detective.storage.db import open_database
 

@@ -22,7 +22,8 @@ from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.jobs.pipeline import DealPipeline, Route
 from vinyl_detective.notify.cards import plain_text_card
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
-from vinyl_detective.sources.discogs import DiscogsClient, parse_release
+from vinyl_detective.sources.discogs import DiscogsClient
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import catalog, listings, searches

@@ -32,7 +32,7 @@ from vinyl_detective.daemon import Daemon
 from vinyl_detective.domain.models import MatchMethod, Release
 from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.jobs.scheduler import Scheduler
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.storage import alerts, catalog, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store

@@ -21,7 +21,7 @@ from vinyl_detective.daemon import Daemon
 from vinyl_detective.domain.lifecycle import DealState
 from vinyl_detective.domain.models import Listing, Money
 from vinyl_detective.feeds import feed_entries
-from vinyl_detective.sources.discogs import parse_release
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.storage import catalog, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage import listings as listing_store

@@ -17,7 +17,8 @@ from vinyl_detective.domain.models import PriceGuide
 from vinyl_detective.errors import AuthError
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.jobs.refresh import refresh_stale_prices
-from vinyl_detective.sources.discogs import DiscogsClient, parse_release
+from vinyl_detective.sources.discogs import DiscogsClient
+from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import catalog, job_runs
 from vinyl_detective.storage.schema import metadata

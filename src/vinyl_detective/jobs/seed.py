@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.query import parse_query
 from vinyl_detective.errors import ExternalServiceError
-from vinyl_detective.sources.discogs import ReleasePage
+from vinyl_detective.sources.discogs_parse import ReleasePage
 from vinyl_detective.storage import catalog, job_runs, kv
 
 log = logging.getLogger(__name__)

@@ -64,7 +64,7 @@ from vinyl_detective.jobs.paging import (
     page_backwards,
 )
 from vinyl_detective.service import SearchService
-from vinyl_detective.sources.discogs import ReleasePage
+from vinyl_detective.sources.discogs_parse import ReleasePage
 from vinyl_detective.storage import catalog, job_runs, kv, searches
 
 __all__ = [
