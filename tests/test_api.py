@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.api.app import create_app
-from vinyl_detective.api.schemas import IngestResult
+from vinyl_detective.api.ingest_schemas import IngestResult
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.lifecycle import Actor
 from vinyl_detective.domain.models import Deal, Listing, Release

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.api.app import create_app
-from vinyl_detective.api.schemas import IngestResult
+from vinyl_detective.api.ingest_schemas import IngestResult
 from vinyl_detective.domain.lifecycle import Actor
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.storage import deals, listings, searches

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.api.app import create_app
-from vinyl_detective.api.schemas import IngestResult
+from vinyl_detective.api.ingest_schemas import IngestResult
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Listing, Release
 from vinyl_detective.domain.query import query_matches

@@ -46,8 +46,9 @@ from vinyl_detective.api import (
     routes_webhooks,
 )
 from vinyl_detective.api.deps import ApiError, IngestFn, PublisherStatusFn, Services, TriggerFn
+from vinyl_detective.api.ingest_schemas import IngestResult
 from vinyl_detective.api.routes_dashboard import LoginRequired, render
-from vinyl_detective.api.schemas import ErrorOut, FieldError, IngestResult
+from vinyl_detective.api.schemas import ErrorOut, FieldError
 from vinyl_detective.domain.currency import ExchangeRates
 
 __all__ = ["IngestFn", "IngestResult", "TriggerFn", "create_app"]

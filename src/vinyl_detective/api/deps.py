@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.api.schemas import IngestResult
+from vinyl_detective.api.ingest_schemas import IngestResult
 from vinyl_detective.domain.currency import ExchangeRates
 from vinyl_detective.domain.models import Listing
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 
 from vinyl_detective.api.deps import ApiError, Services, services
+from vinyl_detective.api.ingest_schemas import MAX_LISTINGS_PER_REQUEST, IngestIn, IngestOut
 from vinyl_detective.api.routes_admin import ERRORS
-from vinyl_detective.api.schemas import MAX_LISTINGS_PER_REQUEST, ErrorOut, IngestIn, IngestOut
+from vinyl_detective.api.schemas import ErrorOut
 from vinyl_detective.api.security import require_admin
 from vinyl_detective.errors import VinylDetectiveError
 
