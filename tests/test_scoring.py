@@ -21,7 +21,9 @@ from vinyl_detective.domain.models import (
     Release,
 )
 from vinyl_detective.domain.scoring import (
+    MAX_PRICED_PRESSINGS,
     Thresholds,
+    album_reference,
     cheapest_pressing,
     explain_score,
     reference_price,
@@ -351,3 +353,21 @@ def test_an_album_match_is_priced_against_its_cheapest_pressing_for_the_grade() 
     unpriced = replace(release(by_condition={}), id=3)
     # One pressing without a price: no reference is safe for the album.
     assert cheapest_pressing([original, unpriced], Grade.NM, RATES) is None
+
+
+def test_an_album_match_is_priced_only_when_every_pressing_is_known_and_few() -> None:
+    pressings = [replace(release(), id=i) for i in range(1, 4)]
+    album = Match(release_id=1, method=MatchMethod.ALBUM, confidence=0.9, pressings=(1, 2, 3))
+    graded = listing(condition="Near Mint")
+    assert album_reference(graded, album, pressings, RATES) in pressings
+    # A pressing whose record could not be fetched: nothing is a safe price.
+    assert album_reference(graded, album, pressings[:2], RATES) is None
+    # The title names a pressing the catalog lacks.
+    outside = replace(album, pressing_outside_catalog=True)
+    assert album_reference(graded, outside, pressings, RATES) is None
+    # More pressings than are worth pricing for one listing.
+    many_ids = tuple(range(1, MAX_PRICED_PRESSINGS + 2))
+    many = replace(album, pressings=many_ids)
+    assert (
+        album_reference(graded, many, [replace(release(), id=i) for i in many_ids], RATES) is None
+    )

@@ -31,9 +31,9 @@ from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.domain.rules import comparisons, parse_rule, rule_fields
 from vinyl_detective.domain.scoring import (
     ScoreBreakdown,
-    cheapest_pressing,
+    album_reference,
+    deal_of,
     explain_score,
-    score_deal,
 )
 from vinyl_detective.errors import RuleSyntaxError
 from vinyl_detective.storage import alerts, catalog, chats, checkpoints, digests, listings, searches
@@ -164,7 +164,7 @@ def explain_listing(
     )
     sections.append(_score_section(breakdown))
     deal = (
-        score_deal(listing, release, match, rates=rates, now=now)
+        deal_of(listing, release, match, breakdown)
         if release is not None and match is not None
         else None
     )
@@ -205,10 +205,7 @@ def _scored_release(
 ) -> Release | None:
     if match is None or match.method is not MatchMethod.ALBUM:
         return release
-    if match.pressing_outside_catalog:
-        return None
-    grade, _ = grade_and_source(listing.condition, listing.condition_id, listing.title)
-    return cheapest_pressing(pressings, grade, rates)
+    return album_reference(listing, match, pressings, rates)
 
 
 def _seen_section(

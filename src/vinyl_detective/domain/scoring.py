@@ -162,6 +162,30 @@ def cheapest_pressing(
     return best[1] if best else None
 
 
+# An album with more pressings than this is not priced: fetching every one's prices
+# would cost more Discogs calls than one listing is worth.
+MAX_PRICED_PRESSINGS = 15
+
+
+def album_can_be_priced(match: Match) -> bool:
+    """Whether an album match is priced at all: not when the title names a pressing the
+    catalog lacks, nor when the album has no pressings or more than MAX_PRICED_PRESSINGS."""
+    return not match.pressing_outside_catalog and 0 < len(match.pressings) <= MAX_PRICED_PRESSINGS
+
+
+def album_reference(
+    listing: Listing, match: Match, pressings: Sequence[Release], rates: ExchangeRates
+) -> Release | None:
+    """The pressing an album match is scored against: the cheapest of all its pressings
+    for the listing's grade, so that a deal is a deal whichever pressing the listing is.
+    None when the album cannot be priced, or one of its pressings is missing from
+    `pressings` or has no price."""
+    if not album_can_be_priced(match) or len(pressings) != len(match.pressings):
+        return None
+    grade = grade_from_listing(listing.condition, listing.condition_id, listing.title)
+    return cheapest_pressing(pressings, grade, rates)
+
+
 def typical_shipping(release: Release) -> Money:
     """The shipping cost assumed for a listing that does not state one (USD)."""
     words = [d.lower() for d in release.format_descriptions]
@@ -277,6 +301,17 @@ def score_deal(
     gets the middle penalty.
     """
     breakdown = explain_score(listing, release, match, rates=rates, now=now)
+    return deal_of(listing, release, match, breakdown, thresholds)
+
+
+def deal_of(
+    listing: Listing,
+    release: Release,
+    match: Match,
+    breakdown: ScoreBreakdown | None,
+    thresholds: Thresholds = Thresholds(),
+) -> Deal | None:
+    """The deal a reckoning (`explain_score`) makes, or None when it is no deal."""
     if breakdown is None or breakdown.score <= 0:
         return None
     return Deal(

@@ -19,7 +19,6 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.currency import ExchangeRates
-from vinyl_detective.domain.grading import grade_from_listing
 from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import (
     DEFAULT_MIN_DEAL_SCORE,
@@ -33,7 +32,7 @@ from vinyl_detective.domain.models import (
 )
 from vinyl_detective.domain.query import folded_title, parse_query
 from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
-from vinyl_detective.domain.scoring import cheapest_pressing, score_deal
+from vinyl_detective.domain.scoring import album_can_be_priced, album_reference, score_deal
 from vinyl_detective.errors import (
     AuthError,
     BudgetExhaustedError,
@@ -73,7 +72,6 @@ DEFAULT_PRICE_DROP_STEP = 0.10
 UNFINISHED_MAX_AGE = timedelta(days=2)
 # An album match is priced against all its pressings (one Discogs call each, cached); an
 # album with more pressings in doubt than this is not priced at all.
-MAX_PRICED_PRESSINGS = 15
 
 
 @dataclass(slots=True)
@@ -378,18 +376,15 @@ class DealPipeline:
         """An album match priced as the cheapest of its pressings for the listing's grade:
         a deal against that price is a deal whichever pressing the listing is. No price
         when the title names a pressing the catalog lacks, or one pressing has no price."""
-        if match.pressing_outside_catalog or not match.pressings:
+        if not album_can_be_priced(match):
             return match, None
         pressings = []
-        for release_id in match.pressings[:MAX_PRICED_PRESSINGS]:
+        for release_id in match.pressings:
             release = await self._priced_release(release_id, counts)
             if release is None:
                 return match, None
             pressings.append(release)
-        if len(match.pressings) > MAX_PRICED_PRESSINGS:
-            return match, None
-        grade = grade_from_listing(listing.condition, listing.condition_id, listing.title)
-        cheapest = cheapest_pressing(pressings, grade, self.rates)
+        cheapest = album_reference(listing, match, pressings, self.rates)
         if cheapest is None:
             return match, None
         return replace(match, release_id=cheapest.id), cheapest
