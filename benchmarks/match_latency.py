@@ -1,36 +1,59 @@
 """How long does identifying one listing take against a big catalog?
 
-Builds a synthetic catalog (default 1,000,000 releases) in a temporary SQLite file, then
+Builds a synthetic catalog (default 1,000,000 releases; cached under benchmarks/out/), then
 times `identify()` per listing over a few thousand noisy listing titles — catalog-number
-hits, barcode hits, fuzzy hits and listings that should match nothing — and prints p50/p99
-in milliseconds, with how many answers were right, wrong, ambiguous or empty. A brute-force
-baseline (rapidfuzz `process.extractOne` over every "artist title" string) runs for a small
-sample of the listings, for comparison.
+hits, barcode hits, fuzzy hits, decoys and records the catalog does not hold — and prints
+p50/p99 in milliseconds, wall clock and CPU time of this thread, per kind of listing, with
+how many answers were right, wrong, ambiguous or empty.
 
-    .venv/bin/python benchmarks/match_latency.py                 # 1,000,000 releases
-    .venv/bin/python benchmarks/match_latency.py --releases 100000 --listings 1000
+Each catalog size is measured twice: *cold* in a fresh process (no warm-up: empty Python
+caches, common-word counts and SQLite page cache; the operating system's file cache is
+warm) over the first 1,000 listings, and *warm* here after 1,000 other listings, as in a
+running daemon. Then the same listings are replayed counting the work each one does — SQL
+statements, rows read from the full-text index, rapidfuzz comparisons — which, unlike
+times, does not depend on what else the machine runs. By default a 100,000-release catalog
+is measured first, for the growth to 1,000,000. A brute-force baseline (rapidfuzz
+`process.extractOne` over every "artist title" string) runs for a small sample.
 
-Targets: p50 ≤ 1 ms, p99 ≤ 5 ms.
+    .venv/bin/python benchmarks/match_latency.py                 # 100k, then 1,000,000
+    .venv/bin/python benchmarks/match_latency.py --releases 100000 --growth-from 0
+    .venv/bin/python benchmarks/match_latency.py --profile       # + cProfile, top 25
+    .venv/bin/python benchmarks/match_latency.py --database-url postgresql+psycopg://...
+
+Targets (warm, at 1,000,000 releases, all kinds): p50 ≤ 1 ms, p99 ≤ 5 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import io
+import json
+import os
 import platform
+import pstats
 import random
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 
+from vinyl_detective.domain import matching
 from vinyl_detective.domain.matching import clean_title, identify
 from vinyl_detective.domain.models import Listing, MatchMethod
 from vinyl_detective.domain.normalize import normalize_catalog_no
@@ -119,6 +142,10 @@ NOISE = _words(
 # Format words a seller adds, by release format.
 FORMAT_NOISE = {"Vinyl": _words('LP vinyl 12" 180g gatefold LP'), "CD": _words("CD CD digipak")}
 WARMUP_LISTINGS = 1000  # identified first, not measured: a running daemon is warm
+COLD_LISTINGS = 1000  # measured in a fresh process, without warm-up
+OUT = Path(__file__).parent / "out"
+# Bump when the generator below changes: cached catalogs of another version are rebuilt.
+GENERATOR_VERSION = 1
 DECOYS = ["lot of 5 records", "empty sleeve only", "poster", "t-shirt", "tribute to", "karaoke"]
 
 
@@ -187,15 +214,22 @@ def _barcode(rng: random.Random) -> str:
     return first12 + str((10 - total % 10) % 10)
 
 
-def build_catalog(path: Path, size: int, seed: int) -> list[Synthetic]:
-    """Fill a fresh database at `path`; return a sample of what was inserted."""
+SAMPLE_TABLE = "bench_sample"  # the releases listings are made from, kept with the catalog
+
+
+def build_catalog(url: str, size: int, seed: int) -> None:
+    """Fill the empty catalog of the database at `url`; keep a sample of what was inserted
+    (the releases the listings will name) in SAMPLE_TABLE."""
     rng = random.Random(seed)
-    engine = open_database(f"sqlite:///{path}")
-    sample: list[Synthetic] = []
+    engine = open_database(url)
+    sqlite = engine.dialect.name == "sqlite"
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    sample: list[tuple[object, ...]] = []
     started = time.perf_counter()
     with engine.begin() as conn:
-        for name in fulltext.FTS5_TRIGGER_NAMES:
-            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        if sqlite:
+            for name in fulltext.FTS5_TRIGGER_NAMES:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
         release_rows: list[tuple[object, ...]] = []
         ident_rows: list[tuple[object, ...]] = []
         seen_catnos: set[str] = set()
@@ -237,39 +271,72 @@ def build_catalog(path: Path, size: int, seed: int) -> list[Synthetic]:
                 if barcode:
                     ident_rows.append((release_id, "barcode", barcode))
                 if len(sample) < 200_000 and rng.random() < 0.05:
-                    sample.append(Synthetic(release_id, artist, title, catno, barcode, fmt))
+                    sample.append((release_id, artist, title, catno, barcode, fmt))
             if len(release_rows) >= 50_000:
-                _flush(conn, release_rows, ident_rows)
-        _flush(conn, release_rows, ident_rows)
+                _flush(conn, mark, release_rows, ident_rows)
+        _flush(conn, mark, release_rows, ident_rows)
+        conn.exec_driver_sql(
+            f"CREATE TABLE {SAMPLE_TABLE} (release_id INTEGER PRIMARY KEY, artist TEXT, "
+            "title TEXT, catno TEXT, barcode TEXT, format TEXT)"
+        )
+        conn.exec_driver_sql(f"INSERT INTO {SAMPLE_TABLE} VALUES ({', '.join([mark] * 6)})", sample)
         print(f"  inserted {size:,} releases in {time.perf_counter() - started:.1f}s", flush=True)
         fts_started = time.perf_counter()
         fulltext.rebuild(conn)
-        # One index segment instead of a dozen: every term lookup probes each segment.
-        conn.exec_driver_sql("INSERT INTO releases_fts(releases_fts) VALUES ('optimize')")
-        for ddl in fulltext.FTS5_SQLITE_DDL[1:]:
-            conn.exec_driver_sql(ddl)
+        if sqlite:
+            for ddl in fulltext.FTS5_SQLITE_DDL[1:]:
+                conn.exec_driver_sql(ddl)
         print(f"  full-text index built in {time.perf_counter() - fts_started:.1f}s", flush=True)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    return sample
+
+
+def load_sample(url: str) -> list[Synthetic]:
+    """The sample `build_catalog` kept, in insertion order."""
+    engine = open_database(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT release_id, artist, title, catno, barcode, format FROM {SAMPLE_TABLE} "
+            "ORDER BY release_id"
+        ).all()
+    engine.dispose()
+    return [Synthetic(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def cached_catalog(size: int, seed: int, rebuild: bool) -> str:
+    """A SQLite catalog of `size` releases under benchmarks/out/, built when missing."""
+    path = OUT / f"match-catalog-{size}-seed{seed}-v{GENERATOR_VERSION}.db"
+    if rebuild or not path.exists():
+        OUT.mkdir(exist_ok=True)
+        partial = path.with_suffix(".partial")
+        for leftover in OUT.glob(partial.name + "*"):
+            leftover.unlink()
+        print(f"building a {size:,}-release catalog in {path} …", flush=True)
+        build_catalog(f"sqlite:///{partial}", size, seed)
+        with sqlite3.connect(partial) as db:  # one file, no WAL beside it
+            db.execute("PRAGMA journal_mode = DELETE")
+        partial.replace(path)
+    return f"sqlite:///{path}"
 
 
 def _flush(
-    conn: object, releases: list[tuple[object, ...]], idents: list[tuple[object, ...]]
+    conn: sa.Connection,
+    mark: str,
+    releases: list[tuple[object, ...]],
+    idents: list[tuple[object, ...]],
 ) -> None:
-    from sqlalchemy import Connection
-
-    assert isinstance(conn, Connection)
     if not releases:
         return
     conn.exec_driver_sql(
         "INSERT INTO releases (id, artist, title, labels, catalog_no, barcode, format, "
-        "format_descriptions, country, year, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        f"format_descriptions, country, year, updated_at) VALUES ({', '.join([mark] * 11)})",
         releases,
     )
     conn.exec_driver_sql(
-        "INSERT INTO release_identifiers (release_id, kind, value) VALUES (?,?,?)", idents
+        f"INSERT INTO release_identifiers (release_id, kind, value) VALUES ({mark}, {mark}, "
+        f"{mark})",
+        idents,
     )
     releases.clear()
     idents.clear()
@@ -330,94 +397,370 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def run(releases: int, listings: int, baseline: int, seed: int) -> None:
-    print(
-        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cpus, "
-        f"python {platform.python_version()}, sqlite {__import__('sqlite3').sqlite_version}"
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+# ---------------------------------------------------------------- counting the work done
+
+
+@dataclass
+class Work:
+    """What identifying one listing cost, counted (the same on a busy or an idle machine)."""
+
+    queries: int = 0  # SQL statements
+    fts_rows: int = 0  # rows the full-text index handed over or counted
+    rows: int = 0  # other rows read
+    fuzz: int = 0  # rapidfuzz comparisons
+
+    def add(self, other: Work) -> None:
+        self.queries += other.queries
+        self.fts_rows += other.fts_rows
+        self.rows += other.rows
+        self.fuzz += other.fuzz
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class CountingConnection:
+    """A connection that counts the statements run through it and the rows they return."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self.work = Work()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def _counted(self, statement: str, rows: list[Any]) -> _Rows:
+        self.work.queries += 1
+        if "releases_fts" in statement:
+            # A count walks the rows it counts: those are the index's work, not the one row.
+            counted = sum(int(r[-1]) for r in rows) if "count(*)" in statement else len(rows)
+            self.work.fts_rows += counted
+        else:
+            self.work.rows += len(rows)
+        return _Rows(rows)
+
+    def exec_driver_sql(self, statement: str, parameters: Any = None) -> _Rows:
+        return self._counted(statement, self._conn.exec_driver_sql(statement, parameters).all())
+
+    def execute(self, statement: Any, parameters: Any = None) -> _Rows:
+        return self._counted(str(statement), self._conn.execute(statement, parameters).all())
+
+
+@contextmanager
+def counting_fuzz(work: Work) -> Iterator[None]:
+    """rapidfuzz as the matcher calls it, each comparison counted into `work`."""
+
+    def counted(scorer: Callable[..., float]) -> Callable[..., float]:
+        def call(*args: Any, **kwargs: Any) -> float:
+            work.fuzz += 1
+            return scorer(*args, **kwargs)
+
+        return call
+
+    original = matching.fuzz
+    matching.fuzz = SimpleNamespace(  # type: ignore[assignment]
+        ratio=counted(fuzz.ratio), partial_ratio=counted(fuzz.partial_ratio)
     )
+    try:
+        yield
+    finally:
+        matching.fuzz = original
+
+
+# ---------------------------------------------------------------- measuring
+
+
+Case = tuple[str, Listing, int | None]
+
+
+@dataclass
+class Measured:
+    """Per listing kind ("all" too): wall-clock and CPU milliseconds, work counted."""
+
+    wall: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    work: dict[str, list[Work]] = field(default_factory=dict)
+    outcome: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> str:
+        return json.dumps({"wall": self.wall, "cpu": self.cpu, "outcome": self.outcome})
+
+    @classmethod
+    def from_json(cls, text: str) -> Measured:
+        data = json.loads(text)
+        return cls(wall=data["wall"], cpu=data["cpu"], outcome=Counter(data["outcome"]))
+
+
+def _judge(kind: str, result: matching.Identification, expected: int | None) -> str:
+    if result.match is None:
+        return f"{kind}: ambiguous" if result.ambiguous else f"{kind}: none"
+    if expected is None:
+        return f"{kind}: WRONG (matched a decoy/unknown)"
+    if result.match.method is MatchMethod.ALBUM:
+        right = expected in result.match.pressings
+        return f"{kind}: album, {'right' if right else 'WRONG'}"
+    if result.match.release_id == expected:
+        return f"{kind}: right"
+    return f"{kind}: WRONG (other release)"
+
+
+def time_listings(catalog: SqlCatalog, cases: list[Case]) -> Measured:
+    measured = Measured()
+    for kind, item, expected in cases:
+        cpu_started = time.thread_time_ns()
+        started = time.perf_counter_ns()
+        result = identify(item, catalog)
+        elapsed = (time.perf_counter_ns() - started) / 1e6
+        cpu = (time.thread_time_ns() - cpu_started) / 1e6
+        for key in (kind, "all"):
+            measured.wall.setdefault(key, []).append(elapsed)
+            measured.cpu.setdefault(key, []).append(cpu)
+        measured.outcome[_judge(kind, result, expected)] += 1
+    return measured
+
+
+def count_work(conn: sa.Connection, cases: list[Case], measured: Measured) -> None:
+    counting = CountingConnection(conn)
+    catalog = SqlCatalog(counting)  # type: ignore[arg-type]
+    for kind, item, _expected in cases:
+        counting.work = Work()
+        with counting_fuzz(counting.work):
+            identify(item, catalog)
+        for key in (kind, "all"):
+            measured.work.setdefault(key, []).append(counting.work)
+
+
+def profile_listings(catalog: SqlCatalog, cases: list[Case], top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _kind, item, _expected in cases:
+        identify(item, catalog)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def measure_warm(url: str, cases: list[Case], warmup: list[Case], profile: int) -> Measured:
+    """In this process, after `warmup`: times, then work counted, then the profile."""
+    engine = open_database(url)
+    with engine.connect() as conn:
+        catalog = SqlCatalog(conn)
+        # Steady state, as in the daemon: warm page cache and common-word counts.
+        for _kind, item, _expected in warmup:
+            identify(item, catalog)
+        # The generator's own objects (hundreds of thousands) are not the matcher's:
+        # keep the cyclic GC from walking them during the measurement.
+        gc.collect()
+        gc.freeze()
+        measured = time_listings(catalog, cases)
+        gc.unfreeze()
+        count_work(conn, cases, measured)
+        if profile:
+            print(f"\nprofile: identify() over the same {len(cases):,} listings, warm")
+            print(profile_listings(catalog, cases, profile))
+    engine.dispose()
+    return measured
+
+
+def measure_cold(url: str, listings: int, seed: int) -> Measured:
+    """The first `listings` listings in a fresh process, without warm-up."""
+    command = [sys.executable, __file__, "--cold-child", url, "--listings", str(listings)]
+    done = subprocess.run(  # our own interpreter and script
+        [*command, "--seed", str(seed)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Measured.from_json(done.stdout.strip().splitlines()[-1])
+
+
+def cold_child(url: str, listings: int, seed: int) -> None:
+    cases = make_listings(load_sample(url), listings, seed)
+    engine = open_database(url)
+    with engine.connect() as conn:
+        measured = time_listings(SqlCatalog(conn), cases)
+    engine.dispose()
+    print(measured.to_json())
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def _ms(values: list[float]) -> str:
+    return f"{percentile(values, 50):6.3f} {percentile(values, 99):7.3f}"
+
+
+def _mean(values: list[Work], name: str) -> float:
+    return statistics.fmean(getattr(w, name) for w in values)
+
+
+def report(releases: int, cold: Measured, warm: Measured) -> None:
+    print(f"\nidentify() against {releases:,} releases, milliseconds (p50 p99); work per listing")
+    print(
+        f"  {'kind':8} {'n':>5}  {'warm wall':>14}  {'warm cpu':>14}  {'cold wall':>14}"
+        f"  {'queries':>7} {'fts rows':>8} {'rows':>5} {'fuzz':>5}"
+    )
+    kinds = ["all", *sorted(k for k in warm.wall if k != "all")]
+    for kind in kinds:
+        work = warm.work.get(kind, [])
+        cold_wall = cold.wall.get(kind)
+        print(
+            f"  {kind:8} {len(warm.wall[kind]):5}  {_ms(warm.wall[kind])}  {_ms(warm.cpu[kind])}"
+            f"  {_ms(cold_wall) if cold_wall else '-':>14}"
+            f"  {_mean(work, 'queries'):7.2f} {_mean(work, 'fts_rows'):8.1f}"
+            f" {_mean(work, 'rows'):5.1f} {_mean(work, 'fuzz'):5.1f}"
+        )
+    worst = sorted(warm.work["all"], key=lambda w: -w.fts_rows)[
+        : max(1, len(warm.wall["all"]) // 100)
+    ]
+    print(
+        f"  the 1 % of listings reading the most index rows: {_mean(worst, 'fts_rows'):.0f} rows, "
+        f"{_mean(worst, 'queries'):.1f} queries on average"
+    )
+    print(f"  cold: the first {len(cold.wall['all']):,} listings in a fresh process, no warm-up")
+    print("outcomes (warm):")
+    for key, value in sorted(warm.outcome.items()):
+        print(f"  {key:45} {value}")
+
+
+def brute_force(url: str, cases: list[Case], baseline: int, seed: int, p50: float) -> None:
+    """Every "artist title" string scored against the cleaned title."""
+    engine = open_database(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT artist, title FROM releases").all()
+    engine.dispose()
+    choices = [f"{a} {t}" for a, t in rows]
+    print(f"\nbrute force baseline: rapidfuzz extractOne over {len(choices):,} strings", flush=True)
+    rng = random.Random(seed + 2)
+    brute: list[float] = []
+    for _kind, item, _expected in rng.sample(cases, min(baseline, len(cases))):
+        query = clean_title(item.title)
+        started = time.perf_counter_ns()
+        process.extractOne(query, choices, scorer=fuzz.WRatio, score_cutoff=85)
+        brute.append((time.perf_counter_ns() - started) / 1e6)
+    b50 = percentile(brute, 50)
+    print(f"  n={len(brute)}  p50 {b50:.1f} ms  p99 {percentile(brute, 99):.1f} ms")
+    print(f"  identify() p50 is {b50 / p50:,.0f}x faster than brute force")
+
+
+def run(args: argparse.Namespace) -> None:
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, "
+        f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}"
+    )
+    print(f"load average at start: {load_average()}")
+    sizes = [args.releases]
+    if args.growth_from and args.growth_from < args.releases and not args.database_url:
+        sizes.insert(0, args.growth_from)
+    results: dict[int, tuple[Measured, Measured]] = {}
+    url = ""
+    cases: list[Case] = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "catalog.db"
-        print(f"building a {releases:,}-release catalog in {path} …", flush=True)
-        sample = build_catalog(path, releases, seed)
-        cases = make_listings(sample, listings, seed)
-        warmup = make_listings(sample, WARMUP_LISTINGS, seed + 100)
-        engine = open_database(f"sqlite:///{path}")
-        timings: list[float] = []
-        by_kind: dict[str, list[float]] = {}
-        outcome: Counter[str] = Counter()
-        with engine.connect() as conn:
-            catalog = SqlCatalog(conn)
-            # Steady state, as in the daemon: warm page cache and common-word counts.
-            for _kind, item, _expected in warmup:
-                identify(item, catalog)
-            # The generator's own objects (hundreds of thousands) are not the matcher's:
-            # keep the cyclic GC from walking them during the measurement.
-            gc.collect()
-            gc.freeze()
-            for kind, item, expected in cases:
-                started = time.perf_counter_ns()
-                result = identify(item, catalog)
-                elapsed = (time.perf_counter_ns() - started) / 1e6
-                timings.append(elapsed)
-                by_kind.setdefault(kind, []).append(elapsed)
-                if result.match is None:
-                    outcome[f"{kind}: ambiguous" if result.ambiguous else f"{kind}: none"] += 1
-                elif expected is None:
-                    outcome[f"{kind}: WRONG (matched a decoy/unknown)"] += 1
-                elif result.match.method is MatchMethod.ALBUM:
-                    right = expected in result.match.pressings
-                    outcome[f"{kind}: album, {'right' if right else 'WRONG'}"] += 1
-                elif result.match.release_id == expected:
-                    outcome[f"{kind}: right"] += 1
-                else:
-                    outcome[f"{kind}: other release"] += 1
-        engine.dispose()
+        for size in sizes:
+            if args.database_url:
+                url = args.database_url
+                engine = open_database(url)
+                with engine.connect() as conn:
+                    stored = int(conn.exec_driver_sql("SELECT count(*) FROM releases").scalar_one())
+                engine.dispose()
+                if not stored:
+                    print(f"building a {size:,}-release catalog in {url} …", flush=True)
+                    build_catalog(url, size, args.seed)
+            elif args.no_cache:
+                url = f"sqlite:///{Path(tmp) / f'catalog-{size}.db'}"
+                print(f"building a {size:,}-release catalog in {url} …", flush=True)
+                build_catalog(url, size, args.seed)
+            else:
+                url = cached_catalog(size, args.seed, args.rebuild)
+            sample = load_sample(url)
+            cases = make_listings(sample, args.listings, args.seed)
+            warmup = make_listings(sample, WARMUP_LISTINGS, args.seed + 100)
+            print(f"{size:,} releases: cold run (fresh process) …", flush=True)
+            cold = measure_cold(url, min(COLD_LISTINGS, args.listings), args.seed)
+            print(f"{size:,} releases: warm run … (load average {load_average()})", flush=True)
+            profile = args.profile if size == args.releases else 0
+            warm = measure_warm(url, cases, warmup, profile)
+            results[size] = (cold, warm)
+            report(size, cold, warm)
+            print(f"load average: {load_average()}", flush=True)
 
-        p50, p99 = percentile(timings, 50), percentile(timings, 99)
-        print(f"\nidentify() over {len(cases):,} listings against {releases:,} releases")
-        print(f"  p50 {p50:.3f} ms   p99 {p99:.3f} ms   mean {statistics.fmean(timings):.3f} ms")
-        print(f"  max {max(timings):.3f} ms")
-        for kind, values in sorted(by_kind.items()):
+        if len(sizes) > 1:
+            small, big = sizes
+            print(f"\ngrowth {small:,} → {big:,} releases (all listings)")
             print(
-                f"  {kind:8} n={len(values):5}  p50 {percentile(values, 50):.3f} ms  "
-                f"p99 {percentile(values, 99):.3f} ms"
+                f"  {'':10} {'cold p50':>9} {'cold p99':>9} {'warm p50':>9} {'warm p99':>9}"
+                f" {'cpu p50':>8} {'cpu p99':>8} {'queries':>8} {'fts rows':>9}"
             )
-        print("outcomes:")
-        for key, value in sorted(outcome.items()):
-            print(f"  {key:45} {value}")
+            for size in sizes:
+                cold, warm = results[size]
+                print(
+                    f"  {size:>10,} {percentile(cold.wall['all'], 50):9.3f}"
+                    f" {percentile(cold.wall['all'], 99):9.3f}"
+                    f" {percentile(warm.wall['all'], 50):9.3f}"
+                    f" {percentile(warm.wall['all'], 99):9.3f}"
+                    f" {percentile(warm.cpu['all'], 50):8.3f}"
+                    f" {percentile(warm.cpu['all'], 99):8.3f}"
+                    f" {_mean(warm.work['all'], 'queries'):8.2f}"
+                    f" {_mean(warm.work['all'], 'fts_rows'):9.1f}"
+                )
+            ratio = percentile(results[big][1].cpu["all"], 50) / percentile(
+                results[small][1].cpu["all"], 50
+            )
+            print(f"  warm cpu p50 grows {ratio:.2f}x for {big / small:.0f}x the releases")
 
-        # Brute force: every "artist title" string scored against the cleaned title.
-        print(f"\nbrute force baseline: rapidfuzz extractOne over {releases:,} strings", flush=True)
-        rng = random.Random(seed + 2)
-        choices = _all_names(path)
-        brute: list[float] = []
-        for _kind, item, _expected in rng.sample(cases, min(baseline, len(cases))):
-            query = clean_title(item.title)
-            started = time.perf_counter_ns()
-            process.extractOne(query, choices, scorer=fuzz.WRatio, score_cutoff=85)
-            brute.append((time.perf_counter_ns() - started) / 1e6)
-        b50 = percentile(brute, 50)
-        print(f"  n={len(brute)}  p50 {b50:.1f} ms  p99 {percentile(brute, 99):.1f} ms")
-        print(f"  identify() p50 is {b50 / p50:,.0f}x faster than brute force")
+        _cold, warm = results[args.releases]
+        p50 = percentile(warm.wall["all"], 50)
+        p99 = percentile(warm.wall["all"], 99)
+        if args.baseline:
+            brute_force(url, cases, args.baseline, args.seed, p50)
+        wrong = sum(n for key, n in warm.outcome.items() if "WRONG" in key)
         targets = "MET" if p50 <= 1.0 and p99 <= 5.0 else "MISSED"
-        print(f"\ntargets p50 <= 1 ms, p99 <= 5 ms: {targets}")
-
-
-def _all_names(path: Path) -> list[str]:
-    import sqlite3
-
-    with sqlite3.connect(path) as db:
-        return [f"{a} {t}" for a, t in db.execute("SELECT artist, title FROM releases")]
+        print(
+            f"\n{args.releases:,} releases, warm: p50 {p50:.3f} ms, p99 {p99:.3f} ms; "
+            f"targets p50 <= 1 ms, p99 <= 5 ms: {targets}; {wrong} wrong matches"
+        )
+        print(f"load average at the end: {load_average()}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=1_000_000)
+    parser.add_argument(
+        "--growth-from", type=int, default=100_000, help="a smaller catalog first (0: none)"
+    )
     parser.add_argument("--listings", type=int, default=3_000)
-    parser.add_argument("--baseline", type=int, default=20, help="listings for brute force")
+    parser.add_argument("--baseline", type=int, default=10, help="listings for brute force")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile", type=int, nargs="?", const=25, default=0, help="cProfile, top N entries"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached catalogs")
+    parser.add_argument("--no-cache", action="store_true", help="build in a temporary directory")
+    parser.add_argument(
+        "--database-url", help="build (when it holds no releases) and match in this database"
+    )
+    parser.add_argument("--cold-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    run(args.releases, args.listings, args.baseline, args.seed)
+    if args.cold_child:
+        cold_child(args.cold_child, args.listings, args.seed)
+        return 0
+    run(args)
     return 0
 
 
