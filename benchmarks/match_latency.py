@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -432,31 +432,48 @@ class _Rows:
         return iter(self._rows)
 
 
-class CountingConnection:
-    """A connection that counts the statements run through it and the rows they return."""
+def _count_statement(work: Work, statement: str, rows: list[Any]) -> None:
+    work.queries += 1
+    if "releases_fts" in statement:
+        # A count walks the rows it counts: those are the index's work, not the one row.
+        work.fts_rows += sum(int(r[-1]) for r in rows) if "count(*)" in statement else len(rows)
+    else:
+        work.rows += len(rows)
 
-    def __init__(self, conn: sa.Connection) -> None:
+
+class CountingConnection:
+    """A connection that counts the SQLAlchemy statements run through it (the full-text
+    fallback of storage/fulltext.py) and the rows they return."""
+
+    def __init__(self, conn: sa.Connection, work: Work) -> None:
         self._conn = conn
-        self.work = Work()
+        self.work = work
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
-    def _counted(self, statement: str, rows: list[Any]) -> _Rows:
-        self.work.queries += 1
-        if "releases_fts" in statement:
-            # A count walks the rows it counts: those are the index's work, not the one row.
-            counted = sum(int(r[-1]) for r in rows) if "count(*)" in statement else len(rows)
-            self.work.fts_rows += counted
-        else:
-            self.work.rows += len(rows)
+    def execute(self, statement: Any, parameters: Any = None) -> _Rows:
+        rows = list(self._conn.execute(statement, parameters).all())
+        _count_statement(self.work, str(statement), rows)
         return _Rows(rows)
 
-    def exec_driver_sql(self, statement: str, parameters: Any = None) -> _Rows:
-        return self._counted(statement, self._conn.exec_driver_sql(statement, parameters).all())
 
-    def execute(self, statement: Any, parameters: Any = None) -> _Rows:
-        return self._counted(str(statement), self._conn.execute(statement, parameters).all())
+class CountingCatalog(SqlCatalog):
+    """SqlCatalog counting every statement it runs (they all go through `_rows`)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.work = Work()
+        self._counting = CountingConnection(conn, self.work)
+        super().__init__(self._counting)  # type: ignore[arg-type]
+
+    def start(self) -> Work:
+        self.work = self._counting.work = Work()
+        return self.work
+
+    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
+        rows = super()._rows(statement, parameters)
+        _count_statement(self.work, statement, rows)
+        return rows
 
 
 @contextmanager
@@ -533,14 +550,13 @@ def time_listings(catalog: SqlCatalog, cases: list[Case]) -> Measured:
 
 
 def count_work(conn: sa.Connection, cases: list[Case], measured: Measured) -> None:
-    counting = CountingConnection(conn)
-    catalog = SqlCatalog(counting)  # type: ignore[arg-type]
+    catalog = CountingCatalog(conn)
     for kind, item, _expected in cases:
-        counting.work = Work()
-        with counting_fuzz(counting.work):
+        work = catalog.start()
+        with counting_fuzz(work):
             identify(item, catalog)
         for key in (kind, "all"):
-            measured.work.setdefault(key, []).append(counting.work)
+            measured.work.setdefault(key, []).append(work)
 
 
 def profile_listings(catalog: SqlCatalog, cases: list[Case], top: int) -> str:

@@ -329,11 +329,13 @@ CROWD_SAMPLE = 128  # releases of a crowd read to pick the ones with the shortes
 FULLEST_DROPS = 2  # words left out in turn when no release holds every word of the listing
 _COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
 
-# The catalog's columns as CatalogEntry needs them, with every identifier (one row each).
+# The catalog's columns as CatalogEntry needs them, with every identifier (one row each);
+# `_collect` reads them by position.
 _ENTRY_COLUMNS = (
     "r.id, r.artist, r.title, r.format, r.format_descriptions, r.labels, r.country, "
     "r.year, r.master_id, i.kind, i.value"
 )
+_HIT = 11  # after _ENTRY_COLUMNS: the identifier value an identifier lookup hit
 
 
 def _fts_phrase(word: str) -> str:
@@ -343,10 +345,13 @@ def _fts_phrase(word: str) -> str:
 class SqlCatalog:
     """The matcher's `CatalogLookup` over one database connection.
 
-    Every lookup is one round trip returning the releases with their identifiers; the
-    hot queries are plain SQL run through `exec_driver_sql` (a fraction of the cost of
-    Core statements, which matters at a millisecond per listing). `by_catalog_nos`
-    answers many candidate numbers at once.
+    Every lookup is one round trip returning the releases with their identifiers, and
+    every statement goes through `_rows`: plain SQL, on SQLite straight through the
+    sqlite3 connection underneath (SQLAlchemy's result machinery costs more than the
+    query itself at a few dozen microseconds a statement, which matters at a millisecond
+    per listing), elsewhere through `exec_driver_sql`. The statements join the caller's
+    transaction when it has one; on SQLite without one, each reads on its own (a read in
+    WAL mode never waits). `by_catalog_nos` answers many candidate numbers at once.
     """
 
     # Releases returned per identifier lookup at most: one shared by more is no identifier.
@@ -354,7 +359,22 @@ class SqlCatalog:
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._sqlite = conn.dialect.name == "sqlite"
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._database: str | None = None
+
+    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
+        """The rows of one plain-SQL statement, as tuples (index them, not by name)."""
+        if self._sqlite:
+            driver = self._conn.connection.driver_connection
+            return driver.execute(statement, parameters).fetchall()  # type: ignore[no-any-return,union-attr]
+        return list(self._conn.exec_driver_sql(statement, tuple(parameters)).all())
+
+    @property
+    def _database_key(self) -> str:
+        if self._database is None:
+            self._database = str(self._conn.engine.url)
+        return self._database
 
     def by_catalog_nos(self, normalised: Collection[str]) -> dict[str, list[CatalogEntry]]:
         values = sorted({v for v in normalised if v})
@@ -433,11 +453,11 @@ class SqlCatalog:
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             condition = f"value LIKE {self._mark}"
             bounds = (escaped + "%",)
-        rows = self._conn.exec_driver_sql(
+        rows = self._rows(
             f"SELECT DISTINCT value FROM release_identifiers WHERE kind = {self._mark} "
             f"AND {condition} ORDER BY value LIMIT {int(limit)}",
             (kind, *bounds),
-        ).all()
+        )
         values = [str(r[0]) for r in rows]
         return self._by_identifier(kind, values) if values else {}
 
@@ -465,17 +485,17 @@ class SqlCatalog:
         A crowd is sampled (CROWD_SAMPLE releases by id): namesakes are found in proportion.
         The word counts come from FTS5's docsize table (one varint per column).
         """
-        rows = self._conn.exec_driver_sql(
+        rows = self._rows(
             "SELECT h.id, d.sz FROM (SELECT rowid AS id FROM releases_fts "
             "WHERE releases_fts MATCH ? LIMIT ?) h "
             "LEFT JOIN releases_fts_docsize d ON d.id = h.id",
             (expression, CROWD_SAMPLE),
-        ).all()
+        )
         sized = sorted((_name_words(sz), int(release_id)) for release_id, sz in rows)
         return [release_id for _, release_id in sized[:limit]]
 
     def _matching_ids(self, expression: str, limit: int) -> list[int]:
-        rows = self._conn.exec_driver_sql(
+        rows = self._rows(
             "SELECT rowid FROM releases_fts WHERE releases_fts MATCH ? LIMIT ?",
             (expression, limit),
         )
@@ -489,7 +509,7 @@ class SqlCatalog:
         """How many releases contain each word: exact below COMMON_WORD, else up to
         COMMON_CEILING. Common words are counted once per process and remembered (they stay
         common); rare ones are cheap to count and may grow with the next import."""
-        database = str(self._conn.engine.url)
+        database = self._database_key
         known = {w: _COMMON_COUNTS[database, w] for w in words if (database, w) in _COMMON_COUNTS}
         counts = self._count([w for w in words if w not in known], COMMON_WORD)
         common = [w for w, n in counts.items() if n >= COMMON_WORD]
@@ -508,25 +528,23 @@ class SqlCatalog:
             f"WHERE releases_fts MATCH ? LIMIT {ceiling}))"
             for i in range(len(words))
         ]
-        rows = self._conn.exec_driver_sql(
-            " UNION ALL ".join(parts), tuple(_fts_phrase(w) for w in words)
-        )
+        rows = self._rows(" UNION ALL ".join(parts), [_fts_phrase(w) for w in words])
         return {words[int(index)]: int(count) for index, count in rows}
 
     def _by_identifier(self, kind: str, values: list[str]) -> dict[str, list[CatalogEntry]]:
         found: dict[str, list[CatalogEntry]] = {}
         for chunk in _chunks(values, _IN_CHUNK):
             marks = ", ".join([self._mark] * len(chunk))
-            rows = self._conn.exec_driver_sql(
-                f"SELECT m.value AS hit, {_ENTRY_COLUMNS} FROM "
+            rows = self._rows(
+                f"SELECT {_ENTRY_COLUMNS}, m.value FROM "
                 f"(SELECT value, release_id FROM release_identifiers "
                 f"WHERE kind = {self._mark} AND value IN ({marks}) LIMIT {self.MAX_ROWS}) m "
                 "JOIN releases r ON r.id = m.release_id "
                 "LEFT JOIN release_identifiers i ON i.release_id = r.id",
                 (kind, *chunk),
-            ).all()
+            )
             entries = _collect(rows)
-            pairs = dict.fromkeys((str(row.hit), int(row.id)) for row in rows)
+            pairs = dict.fromkeys((str(row[_HIT]), int(row[0])) for row in rows)
             for hit, release_id in pairs:
                 found.setdefault(hit, []).append(entries[release_id])
         return found
@@ -536,10 +554,10 @@ class SqlCatalog:
         entries: dict[int, CatalogEntry] = {}
         for chunk in _chunks(ids, _IN_CHUNK):
             marks = ", ".join([self._mark] * len(chunk))
-            rows = self._conn.exec_driver_sql(
+            rows = self._rows(
                 f"SELECT {_ENTRY_COLUMNS} FROM releases r "
                 f"LEFT JOIN release_identifiers i ON i.release_id = r.id WHERE r.id IN ({marks})",
-                tuple(chunk),
+                chunk,
             )
             entries.update(_collect(rows))
         return entries
@@ -581,32 +599,35 @@ def _word_pairs(present: list[str], frequencies: dict[str, int]) -> list[tuple[s
     return sorted(pairs, key=lambda p: frequencies[p[0]] * frequencies[p[1]])
 
 
-def _collect(rows: Iterable[Any]) -> dict[int, CatalogEntry]:
-    """Rows of release columns + one identifier each → one CatalogEntry per release, in order."""
-    first: dict[int, Any] = {}
+def _collect(rows: Iterable[Sequence[Any]]) -> dict[int, CatalogEntry]:
+    """Rows of _ENTRY_COLUMNS (one identifier each) → one CatalogEntry per release, in order."""
+    first: dict[int, Sequence[Any]] = {}
     catnos: dict[int, list[str]] = {}
     barcodes: dict[int, list[str]] = {}
     for row in rows:
-        release_id = int(row.id)
-        first.setdefault(release_id, row)
-        if row.kind is not None:
-            target = catnos if row.kind == CATNO else barcodes
+        release_id = int(row[0])
+        if release_id not in first:
+            first[release_id] = row
+        kind = row[9]
+        if kind is not None:
+            target = catnos if kind == CATNO else barcodes
             values = target.setdefault(release_id, [])
-            if row.value not in values:
-                values.append(str(row.value))
+            value = str(row[10])
+            if value not in values:
+                values.append(value)
     return {
         release_id: CatalogEntry(
             release_id=release_id,
-            artist=r.artist,
-            title=r.title,
-            format=r.format,
+            artist=r[1],
+            title=r[2],
+            format=r[3],
             catalog_nos=tuple(catnos.get(release_id, ())),
             barcodes=tuple(barcodes.get(release_id, ())),
-            year=r.year,
-            master_id=r.master_id,
-            format_descriptions=_split(r.format_descriptions, DESCRIPTION_SEP),
-            labels=_split(r.labels, LIST_SEP),
-            country=r.country,
+            year=r[7],
+            master_id=r[8],
+            format_descriptions=_split(r[4], DESCRIPTION_SEP),
+            labels=_split(r[5], LIST_SEP),
+            country=r[6],
         )
         for release_id, r in first.items()
     }
