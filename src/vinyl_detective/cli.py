@@ -68,15 +68,7 @@ def _settings() -> Settings:
     except ConfigError as exc:
         _say_error(str(exc))
         raise typer.Exit(2) from None
-    setup_logging(
-        settings.log_level,
-        secrets=(
-            settings.discogs_token,
-            settings.ebay_cert_id,
-            settings.telegram_token,
-            *settings.apprise_urls,
-        ),
-    )
+    setup_logging(settings.log_level, secrets=settings.secrets)
     return settings
 
 

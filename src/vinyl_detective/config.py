@@ -107,12 +107,49 @@ class Settings:
                 "Configuration problems (see .env.example):\n- " + "\n- ".join(problems)
             )
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret of this configuration, for the log to mask: keys and tokens, and
+        the passwords and token-like parts of the URLs (database, events, Apprise)."""
+        keys = (
+            self.discogs_token,
+            self.ebay_cert_id,
+            self.telegram_token,
+            self.admin_token or "",
+            self.events_secret or "",
+        )
+        urls = (self.database_url, self.events_url, *self.apprise_urls)
+        return tuple(k for k in keys if k) + tuple(p for u in urls for p in url_secrets(u))
+
     def __repr__(self) -> str:  # never print secrets
         return (
             f"Settings(database_url={redact_url(self.database_url)!r}, "
             f"marketplace={self.ebay_marketplace!r}, poll_minutes={self.poll_minutes}, "
             f"demo={self.is_demo})"
         )
+
+
+# A part of a URL that looks like a token: 8+ letters, digits, `-` or `_` with both
+# letters and digits, or 20+ of them (webhook tokens in a path, bot tokens, API keys).
+_TOKEN_LIKE = re.compile(r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{8,}")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,}")
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The parts of `url` that may be secret, for the log's redaction: its password and
+    every token-like part of its path, host or query (a Discord webhook token, a bot token
+    in `tgram://`, a key in `?apikey=`), never a plain host name or word."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return (url,) if url else ()
+    found = [url]
+    userinfo, at, _ = rest.partition("@")
+    if at and ":" in userinfo and "/" not in userinfo:
+        found.append(userinfo.split(":", 1)[1])
+    for part in re.split(r"[/:@?&=#,;]+", rest):
+        if _TOKEN_LIKE.fullmatch(part) or _LONG_TOKEN.fullmatch(part):
+            found.append(part)
+    return tuple(found)
 
 
 def redact_url(url: str) -> str:

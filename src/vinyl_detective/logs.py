@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from rich.console import Console, ConsoleRenderable
@@ -15,19 +16,35 @@ ALERTS_LOGGER = "vinyl_detective.alerts"
 ACTIVITY_LOGGER = "vinyl_detective.activity"
 
 
+# `scheme://user:password@`: a password in any URL, configured or not.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^/\s:@]*):[^/\s@]+@")
+
+
 class _RedactSecrets(logging.Filter):
+    """Masks each secret in a record: its message, its arguments and its traceback."""
+
     def __init__(self, secrets: tuple[str, ...]) -> None:
         super().__init__()
-        self.secrets = tuple(s for s in secrets if len(s) >= 6)
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = tuple(sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True))
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return _URL_PASSWORD.sub(r"\1:***@", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            redacted = message
-            for secret in self.secrets:
-                redacted = redacted.replace(secret, "***")
-            if redacted != message:
-                record.msg, record.args = redacted, None
+        message = record.getMessage()
+        redacted = self._redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # What the formatter would print, masked; it prints exc_text when set.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 
@@ -67,6 +84,7 @@ def setup_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     for noisy in (
         "httpx",
         "httpcore",
+        "urllib3",  # Apprise's HTTP: its debug lines carry each request's path (tokens)
         "telegram",
         "apscheduler",
         "aio_pika",
@@ -75,6 +93,9 @@ def setup_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Apprise's debug lines print every URL it posts to and each payload, webhook tokens
+    # included; its info and warnings (sent, failed and why) stay.
+    logging.getLogger("apprise").setLevel(max(logging.INFO, root.level))
 
 
 def log_console() -> Console | None:
