@@ -17,4 +17,13 @@ layers below it; CONTRIBUTING.md explains them):
 - demo, then cli (the `vinyl-detective` command).
 """
 
+import sys
+
 __version__ = "0.1.0"
+
+# httpx's package imports its own command-line client (click, pygments, rich's syntax
+# highlighter: ~2 MB of the daemon's memory, ~30 ms of its start) whenever those happen to
+# be installed. Nothing here runs that client: marked absent, httpx skips it (it falls
+# back to a stub `httpx.main` that says what to install).
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from vinyl_detective.domain.matching import CatalogEntry
 from vinyl_detective.domain.models import PriceGuide, Release
@@ -133,6 +133,8 @@ def _upsert_statement(conn: sa.Connection) -> Any:
     if dialect == "sqlite":
         stmt: Any = sqlite.insert(releases)
     elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # its module: ~2 MB, loaded when used
+
         stmt = postgresql.insert(releases)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(f"upsert is not implemented for the {dialect} database")
