@@ -66,6 +66,7 @@ from vinyl_detective.notify.telegram import (
 from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
+from vinyl_detective.sources.http_owner import tls_context
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import (
     alerts,
@@ -245,7 +246,9 @@ class Daemon:
             )
             await self._initialize_bot(self.bot_app)
             self.notifier = TelegramNotifier(self.bot_app.bot)
-        self._events_http = httpx.AsyncClient(timeout=10.0)
+        if s.events_url.strip().lower().startswith(("http://", "https://")):
+            # The events webhook's client (the log and RabbitMQ publishers need none).
+            self._events_http = httpx.AsyncClient(timeout=10.0, verify=tls_context())
         self.relay = OutboxRelay(
             self.engine,
             publisher_for(s.events_url or None, http=self._events_http, secret=s.events_secret),

@@ -60,6 +60,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from vinyl_detective.domain.models import Deal
@@ -77,6 +78,7 @@ from vinyl_detective.notify.cards import (
     parse_callback_data,
     telegram_card,
 )
+from vinyl_detective.sources.http_owner import tls_context
 
 __all__ = [
     "BOT_COMMANDS",
@@ -395,6 +397,12 @@ def build_bot_application(
         .token(token)
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
+        # PTB's own pool sizes, with the process's one TLS context (each client would
+        # load its own copy of the CA bundle).
+        .request(HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": tls_context()}))
+        .get_updates_request(
+            HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+        )
         .build()
     )
     refused: set[int] = set()

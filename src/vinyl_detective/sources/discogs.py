@@ -38,7 +38,7 @@ from vinyl_detective.sources.discogs_parse import (
     parse_search_result,
     release_page,
 )
-from vinyl_detective.sources.http_owner import OwnsHttpClient
+from vinyl_detective.sources.http_owner import OwnsHttpClient, tls_context
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 
 __all__ = ["DiscogsClient"]
@@ -93,7 +93,7 @@ class DiscogsClient(OwnsHttpClient):
         if token:
             self._headers["Authorization"] = f"Discogs token={token}"
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient()
+        self._http = http if http is not None else httpx.AsyncClient(verify=tls_context())
         self._limiter = limiter if limiter is not None else HeaderRateLimiter(sleep=sleep)
         self._sleep = sleep
         self._max_retries = max(0, max_retries)

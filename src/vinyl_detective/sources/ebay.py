@@ -46,7 +46,7 @@ from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_
 from vinyl_detective.sources.ebay_sites import MUSIC as MUSIC
 from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
 from vinyl_detective.sources.ebay_sites import RECORDS as RECORDS
-from vinyl_detective.sources.http_owner import OwnsHttpClient
+from vinyl_detective.sources.http_owner import OwnsHttpClient, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -476,7 +476,9 @@ class EbayClient(OwnsHttpClient):
         self._cert_id = cert_id
         self._base_url = base_url.rstrip("/")
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        self._http = (
+            http if http is not None else httpx.AsyncClient(timeout=timeout, verify=tls_context())
+        )
         self._budget = budget
         self._sleep = sleep
         self._clock = clock
