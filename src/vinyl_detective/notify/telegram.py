@@ -82,6 +82,7 @@ from vinyl_detective.sources.http_owner import tls_context
 
 __all__ = [
     "BOT_COMMANDS",
+    "REFUSED_CHATS_REMEMBERED",
     "BotApplication",
     "BotBackend",
     "TelegramNotifier",
@@ -100,6 +101,9 @@ CALLBACK_ANSWER_MAX = 200  # Telegram shows at most 200 characters in a button's
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
+# Chats refused (not allow-listed) that were logged already; anyone can write to a bot,
+# so the set is bounded: ~10,000 ids, under 1 MB.
+REFUSED_CHATS_REMEMBERED = 10_000
 Context = ContextTypes.DEFAULT_TYPE
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -414,6 +418,8 @@ def build_bot_application(
         if update.callback_query is not None:
             await update.callback_query.answer("This bot is private.")
         if chat is not None and chat.id not in refused:
+            if len(refused) >= REFUSED_CHATS_REMEMBERED:
+                refused.clear()  # strangers then get logged once more; memory stays bounded
             refused.add(chat.id)
             log.info("telegram bot: refused chat %s (not in TELEGRAM_ALLOWED_CHAT_IDS)", chat.id)
             await context.bot.send_message(chat.id, _refusal(chat.id))
