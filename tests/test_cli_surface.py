@@ -56,8 +56,28 @@ def test_help_and_status_start_without_the_heavy_libraries(cli: Cli, database: s
     assert not on_help & (OPTIONAL_LIBRARIES | UNUSED_LIBRARIES | {"sqlalchemy", "httpx"})
     assert "telegram" not in on_help
     on_status = _libraries_loaded_by(database, "status")
-    assert "sqlalchemy" in on_status  # it did read the database
-    assert not on_status & (OPTIONAL_LIBRARIES | UNUSED_LIBRARIES | {"telegram"})
+    assert "sqlite3" in on_status  # it did read the database: with the standard library
+    assert not on_status & (OPTIONAL_LIBRARIES | UNUSED_LIBRARIES | {"sqlalchemy", "httpx"})
+    assert "telegram" not in on_status
+
+
+def test_status_creates_a_new_database_and_says_the_daemon_has_not_run(cli: Cli) -> None:
+    code, out = cli("status")
+    assert code == 0, out
+    assert "Daemon: has not run yet" in out
+    code, out = cli("status")  # now at the newest schema: read without SQLAlchemy, the same
+    assert code == 0, out
+    assert "Daemon: has not run yet" in out
+
+
+def test_status_on_a_file_that_is_no_database_is_one_line(
+    cli: Cli, database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "vd.db").write_bytes(b"not a database, but a file of the same name" * 100)
+    code, out = cli("status")
+    assert code == 1
+    assert out.count("\n") == 1, out
+    assert "Cannot use the database: file is not a database (check DATABASE_URL" in out
 
 
 def test_a_telegram_only_daemon_does_not_load_the_optional_libraries() -> None:

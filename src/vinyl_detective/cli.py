@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vinyl_detective.fakes.faults import FaultPlan
     from vinyl_detective.service import SearchService
     from vinyl_detective.storage.backup import BackupSummary
+    from vinyl_detective.storage.status import Reader, StatusReport
 
 app = typer.Typer(
     name="vinyl-detective",
@@ -303,20 +304,35 @@ def status() -> None:
       vinyl-detective status
     """
     from vinyl_detective.clock import utcnow
-    from vinyl_detective.service import status_report
-    from vinyl_detective.storage.db import open_database
-    from vinyl_detective.storage.usage import DbCallBudget
+    from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
+    from vinyl_detective.storage.status import read_status, sqlite_path, sqlite_reader
 
     settings = _settings()
-    engine = open_database(settings.database_url)
     now = utcnow()
-    report = status_report(
-        engine,
-        DbCallBudget(engine, "ebay", settings.ebay_daily_call_budget, utcnow),
-        now,
-        marketplace=settings.ebay_marketplace,
-    )
-    engine.dispose()
+
+    def summary(read: Reader) -> StatusReport:
+        return read_status(
+            read,
+            now,
+            budget_limit=settings.ebay_daily_call_budget,
+            marketplace=settings.ebay_marketplace,
+            categories=RECORD_CATEGORIES,
+        )
+
+    report = None
+    if (path := sqlite_path(settings.database_url)) is not None:
+        # SQLite at the newest schema: read with the standard library, no SQLAlchemy.
+        with sqlite_reader(path) as read:
+            if read is not None:
+                report = summary(read)
+    if report is None:  # PostgreSQL, or a database to create or migrate first
+        from vinyl_detective.storage.db import open_database
+        from vinyl_detective.storage.status import sqlalchemy_reader
+
+        engine = open_database(settings.database_url)
+        with engine.connect() as conn:
+            report = summary(sqlalchemy_reader(conn))
+        engine.dispose()
 
     def when(moment: datetime | None) -> str:
         if moment is None:
@@ -1241,14 +1257,27 @@ def main() -> None:
         _say_error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
         code = 1
     except Exception as exc:
-        from sqlalchemy import exc as sa_exc  # loaded already by whatever failed with it
-
-        if not isinstance(exc, sa_exc.SQLAlchemyError):
+        reason = _database_problem(exc)
+        if reason is None:
             raise
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _say_error(f"Cannot use the database: {reason} (check DATABASE_URL; see .env.example)")
         code = 1
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _database_problem(exc: Exception) -> str | None:
+    """What went wrong with the database, if `exc` is a database error: SQLAlchemy's, or
+    sqlite3's (`status` reads SQLite without SQLAlchemy)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "sqlalchemy" not in sys.modules:  # nothing failed in SQLAlchemy, then
+        return None
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _usage_error(exc: typer.TyperException) -> None:

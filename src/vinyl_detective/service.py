@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -17,13 +17,14 @@ from vinyl_detective.domain.rules import validate_rule
 from vinyl_detective.domain.schedule import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_MIN_MINUTES,
-    SearchMode,
-    rides_firehose,
 )
 from vinyl_detective.errors import VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
 from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
-from vinyl_detective.storage import alerts, chats, checkpoints, job_runs, kv, outbox, searches
+from vinyl_detective.storage import chats, checkpoints, kv, searches
+from vinyl_detective.storage.status import SearchStatus as SearchStatus
+from vinyl_detective.storage.status import StatusReport as StatusReport
+from vinyl_detective.storage.status import read_status, sqlalchemy_reader
 from vinyl_detective.storage.usage import DbCallBudget
 
 MAX_QUERY_LENGTH = 100  # eBay's limit for `q`
@@ -241,10 +242,6 @@ class GlobalRule:
             kv.set_value(conn, GLOBAL_RULE_KEY, rule or "")
 
 
-def _stamp(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def _bound(value: float | None, default: float) -> str:
     return f"{value:g} min" if value else f"{default:g} min, the default"
 
@@ -263,36 +260,6 @@ def _no_such_search(search_id: int) -> str:
     return f"There is no search #{search_id} (see the list of your searches for the numbers)."
 
 
-@dataclass(frozen=True)
-class SearchStatus:
-    """One saved search as `status` shows it."""
-
-    search: SavedSearch
-    mode: str  # firehose | query
-    last_run_at: datetime | None
-    next_run_at: datetime | None
-    disabled_reason: str | None
-    alerts_7d: int  # its yield: alerts sent for it in the last 7 days
-    alerts_total: int
-    last_error: str | None  # the error of its most recent run, if that run failed
-    backfill: str | None  # its backfill's state: syncing, idle, error, paused, complete
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    searches: list[SearchStatus]
-    streams: list[checkpoints.StreamState]
-    budget_used: int
-    budget_limit: int
-    alert_counts: dict[str, int]
-    failures: list[tuple[str, str, str | None]]
-    recent_runs: list[job_runs.JobRun]
-    last_activity: datetime | None  # when a job last finished: is the daemon alive?
-    started_at: datetime | None  # when the daemon last started
-    stopped_at: datetime | None  # when it last stopped cleanly (None while it runs)
-    events_waiting: int  # domain events not yet delivered by the outbox relay
-
-
 def status_report(
     engine: Engine,
     budget: DbCallBudget,
@@ -302,56 +269,14 @@ def status_report(
     categories: Sequence[str] = RECORD_CATEGORIES,
 ) -> StatusReport:
     """What `status` and the bot's /status show; `marketplace` and `categories` are the
-    firehose streams' (a search outside them runs its own query)."""
+    firehose streams' (a search outside them runs its own query). The statements are
+    storage/status.py's, which `status` also runs through sqlite3 on SQLite."""
     with engine.connect() as conn:
-        all_searches = searches.list_searches(conn)
-        plan = searches.schedules(conn)
-        modes = checkpoints.all_schedules(conn)
-        runs = job_runs.recent_runs(conn, limit=500)
-        per_search = alerts.counts_by_search(conn, since=now - timedelta(days=7))
-        all_time = alerts.counts_by_search(conn)
-        last_run: dict[str, job_runs.JobRun] = {}
-        for run in runs:
-            if run.target and run.target not in last_run and run.status != "running":
-                last_run[run.target] = run
-        rows = []
-        for s in all_searches:
-            sched = plan.get(s.id)
-            latest = last_run.get(f"search:{s.id}")
-            checkpoint = checkpoints.get_checkpoint(conn, s.id)
-            backfill = None
-            if checkpoint is not None:
-                backfill = "complete" if checkpoint.completed_at else checkpoint.status
-            rows.append(
-                SearchStatus(
-                    search=s,
-                    mode=(
-                        SearchMode.FIREHOSE
-                        if rides_firehose(
-                            s, modes[s.id].mode if s.id in modes else None, marketplace, categories
-                        )
-                        else SearchMode.QUERY
-                    ),
-                    last_run_at=sched.last_run_at if sched else None,
-                    next_run_at=sched.next_run_at if sched else None,
-                    disabled_reason=sched.disabled_reason if sched else None,
-                    alerts_7d=per_search.get(s.id, 0),
-                    alerts_total=all_time.get(s.id, 0),
-                    last_error=latest.error if latest and latest.status == "error" else None,
-                    backfill=backfill,
-                )
-            )
-        finished = [r.finished_at for r in runs if r.finished_at is not None]
-        return StatusReport(
-            searches=rows,
-            streams=sorted(checkpoints.all_streams(conn).values(), key=lambda st: st.stream),
-            budget_used=budget.used_today(),
+        return read_status(
+            sqlalchemy_reader(conn),
+            now,
             budget_limit=budget.limit,
-            alert_counts=alerts.status_counts(conn),
-            failures=alerts.recent_failures(conn),
-            recent_runs=runs[:10],
-            last_activity=max(finished, default=None),
-            started_at=_stamp(kv.get_value(conn, "daemon:started_at")),
-            stopped_at=_stamp(kv.get_value(conn, "daemon:stopped_at")),
-            events_waiting=outbox.backlog(conn).pending,
+            marketplace=marketplace,
+            categories=categories,
+            budget_service=budget.service,
         )

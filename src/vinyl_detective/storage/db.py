@@ -12,12 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-log = logging.getLogger(__name__)
+from vinyl_detective.storage.revision import MIGRATIONS_DIR as MIGRATIONS_DIR
+from vinyl_detective.storage.revision import head_revision as head_revision
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Each migration is versions/NNNN_what.py with `revision = "NNNN"`, each on the one before
-# (tests/test_storage_schema.py checks it), so the newest is the highest number.
-_REVISION_FILES = "[0-9][0-9][0-9][0-9]_*.py"
+log = logging.getLogger(__name__)
 
 # SQLite has no DECIMAL type; amounts are two-decimal prices, stored and read back exactly
 # enough (SQLAlchemy rounds to the column's scale). Silence the generic warning.
@@ -104,11 +102,6 @@ class _SqliteConnection(sa.Connection):
             super()._autobegin()
         finally:
             self.info.pop(_READING, None)
-
-
-def head_revision() -> str:
-    """The newest migration's revision, read from the file names (no Alembic needed)."""
-    return max(path.name[:4] for path in (MIGRATIONS_DIR / "versions").glob(_REVISION_FILES))
 
 
 def current_revision(engine: Engine) -> str | None:

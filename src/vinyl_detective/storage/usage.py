@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+# The quota day is pure date arithmetic (domain/quota.py); its names stay importable here.
+from vinyl_detective.domain.quota import EBAY_RESET as EBAY_RESET
+from vinyl_detective.domain.quota import budget_day as budget_day
+from vinyl_detective.domain.quota import next_reset as next_reset
 from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import api_usage
-
-# eBay's daily quota window is reported to reset at 07:00 UTC.
-EBAY_RESET = time(7, 0)
-
-
-def budget_day(now: datetime, reset: time = EBAY_RESET) -> date:
-    """The quota day `now` falls in: days start at `reset` UTC, not midnight."""
-    shifted = now.astimezone(UTC) - timedelta(hours=reset.hour, minutes=reset.minute)
-    return shifted.date()
-
-
-def next_reset(now: datetime, reset: time = EBAY_RESET) -> datetime:
-    day = budget_day(now, reset) + timedelta(days=1)
-    return datetime.combine(day, reset, tzinfo=UTC)
 
 
 def calls_on(conn: sa.Connection, service: str, day: date) -> int:
