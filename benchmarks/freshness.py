@@ -1,47 +1,58 @@
-"""How fresh are the alerts? The seed's fixed 30-minute loop against our scheduler.
+"""How fresh are the alerts? Listing appears on eBay → the alert arrives in Telegram.
 
-Both strategies run the product's real code against the fake eBay, on a simulated clock,
-with the same daily budget (5,000 calls, reset 07:00 UTC), side by side in one run:
+The product's real code runs the whole path against the three fakes, on a simulated
+clock, within the daily eBay budget (5,000 calls, reset 07:00 UTC):
 
-(a) *fixed loop* (the seed's design, seed 000 step 2): every 30 minutes each saved search
-    runs its own eBay query, one page of 100 newest listings (`jobs.poll.poll_search`
-    with `max_pages=1`); once the budget refuses, the seed logs the error and goes on,
-    so searches fail until the reset;
-(b) *our scheduler* (`jobs.scheduler.Scheduler`): the record categories are read as
-    firehose streams that every search rides, searches on another marketplace query on
-    their own, intervals come from the planner; the benchmark only calls `run_due(now)`
-    and sleeps (on the simulated clock) until `next_wakeup(now)`, as the daemon does.
+    fake eBay ─► EbayClient (budget) ─► Scheduler (planner, firehose, own queries)
+      ─► DealPipeline: identify against a filled catalog ─► Discogs prices through
+      DiscogsClient ─► fake Discogs ─► score ─► the search's rule and the global rule
+      ─► AlertDispatcher ─► TelegramNotifier (python-telegram-bot) ─► fake Telegram
 
-Each strategy has its own SQLite database (WAL, in a temporary directory), a real
-`EbayClient` over `httpx.ASGITransport` to a `FakeEbay` (no sockets), the real
-`DbCallBudget` and `DealPipeline` (empty catalog: nothing is identified, so no Discogs
-call and no alert; what is measured is which listings each strategy's polls see, and
-when). The clocks of the fake, the client (token expiry), the budget, the pipeline and
-the scheduler are one simulated clock. Listings are added to the fake as their time
-comes; a listing's latency is `listings.first_seen - itemOriginDate`, read from the
-strategy's own database after the run.
+All of it in one process over `httpx.ASGITransport` (no sockets). A listing's latency is
+*the fake Telegram's receive stamp of its alert − the listing's `itemOriginDate`*: what
+the user sees. Per listing the market knows by construction whether it must alert
+(wanted by a search, priced under its reference, passing the search's rule); *missed*
+counts those no alert arrived for by the end of the run, *unexpected* alerts nobody
+should have had, *duplicates* a second alert to the same chat for the same listing.
 
-The marketplace: Records, CDs and Cassettes receive 30,000 / 10,000 / 2,000 new listings
-a day (Poisson, with a daily swell peaking in the evening). A few hundred saved searches
-on EBAY_US (default 300) want 30 % of them, with heavy-tailed (Pareto) rates: most see a
-handful of listings a day, a few see hundreds. Ten more searches (EBAY_GB) have their own
-listings (~20 a day each, also heavy-tailed) outside the record categories, so the
-firehose cannot serve them; they query their own marketplace. Backfills are marked done
-at the start (both strategies start in steady state on an empty market).
+The clock (`WarpClock`): simulated time jumps over the daemon's sleeps (until
+`Scheduler.next_wakeup`, at most the daemon's 20-second tick) and over every sleep the
+clients ask for (Discogs' rate-limit pacing, Telegram's retry_after), and flows at the
+real rate while the product works, so what the pipeline costs in CPU (matching, SQLite,
+the HTTP stacks) is in the latency; the benchmark's own bookkeeping (adding listings to
+the fake) runs with the clock stopped. A listing appears on the fake eBay at its time:
+the fake is wrapped so that every request first adds the listings whose time has come.
 
-The two strategies run in two processes at once (one each per core of a 2-core machine);
-`--serial` runs them one after the other. The default window is a whole quota day (24
-simulated hours from the 07:00 reset, then 4 more for late polls: the longest interval
-the planner gives a search), about 5 minutes; the scheduler's side costs ~10 s of CPU
-per simulated hour, about half of it the pipeline matching every firehose listing
-against every search's keywords. A day is the honest window: shorter ones never show
-the fixed loop's budget running out.
+The market (per simulated day, Poisson with a daily swell peaking in the evening):
 
-    .venv/bin/python benchmarks/freshness.py                # a day, 300 + 10 searches
-    .venv/bin/python benchmarks/freshness.py --write        # and results-freshness.md
-    .venv/bin/python benchmarks/freshness.py --hours 4      # a quick look
+- EBAY_US: Records, CDs and Cassettes receive 30,000 / 10,000 / 2,000 new listings;
+  the searches of the home marketplace (`home`, riding the firehose) want 30 % of them
+  between them, heavy-tailed (Pareto);
+- `other marketplace` searches (EBAY_GB and EBAY_DE, `--other-share` of the searches)
+  each get ~20 listings a day (heavy-tailed, so some get hundreds) in their site's
+  record categories, which also receive 8,000 (GB) / 6,000 (DE) listings nobody wants;
+- `own query` searches (`--own-share`, EBAY_US, set to query alone): ~20 a day each.
 
-Targets: never over budget, nothing missed, median latency ≤ 1/3 of the fixed loop's.
+The fake eBay shows every site's listings to a search on any site (cross-border, as
+eBay does), so each stream also carries the other sites' listings.
+
+Half of the unwanted listings are other records of the catalog, half are noise. Each
+search has a few releases of its own in the catalog (one artist, its two words, vinyl,
+CD and cassette pressings); a wanted listing names one of them with its catalog number.
+Half of the wanted listings are priced well under the release's Discogs VG+ suggestion
+(a deal), a fifth a little under it (a deal, but refused by the rule `price < 20` that a
+third of the searches carry), the rest over it. Every search belongs to one of 50 chats.
+
+    .venv/bin/python benchmarks/freshness.py                          # 200 searches, a day
+    .venv/bin/python benchmarks/freshness.py --searches 1000 --write  # and results-*.md
+    .venv/bin/python benchmarks/freshness.py --hours 3 --baseline     # with the fixed loop
+
+`--baseline` also runs the seed's fixed 30-minute loop (every search its own query, one
+page of 100, every 30 minutes; it fails until the reset once the budget refuses) over
+the same market in a second process.
+
+Targets (issue 12): median ≤ 30 s and p95 ≤ 60 s listing → alert received, per class;
+never over budget; 0 missed.
 """
 
 from __future__ import annotations
@@ -56,86 +67,134 @@ import math
 import os
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
+import telegram
 from sqlalchemy.engine import Engine
+from telegram.request import HTTPXRequest
 
 from vinyl_detective.domain.currency import DEFAULT_RATES
-from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.matching import identify
+from vinyl_detective.domain.models import Listing, Release, SavedSearch
 from vinyl_detective.domain.query import query_matches
 from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
+from vinyl_detective.fakes.telegram import FakeTelegram
 from vinyl_detective.jobs.pipeline import DealPipeline, Route, compile_routes
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.scheduler import Scheduler
-from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
+from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
+from vinyl_detective.notify.telegram import TelegramNotifier
 from vinyl_detective.sources.discogs import DiscogsClient
-from vinyl_detective.sources.ebay import CASSETTES, CDS, MUSIC, RECORDS, EbayClient
-from vinyl_detective.storage import checkpoints, searches
+from vinyl_detective.sources.ebay import CASSETTES, CDS, RECORDS, EbayClient, listing_from_item
+from vinyl_detective.sources.ratelimit import HeaderRateLimiter
+from vinyl_detective.storage import catalog, checkpoints, searches
+from vinyl_detective.storage.catalog import SqlCatalog
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import api_usage
 from vinyl_detective.storage.schema import listings as listings_table
 from vinyl_detective.storage.usage import DbCallBudget
 
 START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # a quota day starts
-CATEGORY_RATES = {RECORDS: 30_000, CDS: 10_000, CASSETTES: 2_000}  # new listings a day
+HOME = "EBAY_US"
+OTHER_SITES = ("EBAY_GB", "EBAY_DE")
+CATEGORIES = (RECORDS, CDS, CASSETTES)
 CATEGORY_NAMES = {RECORDS: "records", CDS: "cds", CASSETTES: "cassettes"}
-OTHER_MARKETPLACE_CATEGORY = MUSIC  # outside the record streams
+# New listings a day: the home site's categories (30 % wanted by its searches), and the
+# other sites' listings nobody wants (their searches' own listings come on top).
+HOME_RATES = {RECORDS: 30_000, CDS: 10_000, CASSETTES: 2_000}
+OTHER_BACKGROUND = {"EBAY_GB": 8_000, "EBAY_DE": 6_000}
+CATEGORY_SHARES = {RECORDS: 0.70, CDS: 0.25, CASSETTES: 0.05}  # a site's listings by category
+SITE_CURRENCY = {"EBAY_US": "USD", "EBAY_GB": "GBP", "EBAY_DE": "EUR"}
+SITE_COUNTRY = {"EBAY_US": "US", "EBAY_GB": "GB", "EBAY_DE": "DE"}
+FORMATS = {RECORDS: ("Vinyl", "LP"), CDS: ("CD", "CD"), CASSETTES: ("Cassette", "Cassette")}
 MATCH_SHARE = 0.30
 DAILY_LIMIT = 5_000
 FIXED_MINUTES = 30
-# Simulated after the measured window, for late polls: the longest interval the planner
+CHATS = 50
+RULE = "price < 20"  # a third of the searches carry it
+GLOBAL_RULE = "price < 500"
+REFERENCE = Decimal("60.00")  # every search release's VG+ suggestion on Discogs
+PRICES = {"deal": "10.00", "rule_refused": "25.00", "over": "90.00"}
+# After the measured window, for late polls and alerts: the longest interval the planner
 # gives a search by default (Scheduler.max_minutes), so a listing of the window's last
-# minutes that is still unseen at the end was lost, not merely not yet polled.
+# minutes still not alerted at the end was lost, not merely late.
 GRACE = timedelta(minutes=240)
-DAEMON_TICK = timedelta(seconds=20)  # Daemon's default tick_seconds: its longest sleep
+DAEMON_TICK = 20.0  # Daemon's default tick_seconds: its longest sleep
 ITEM_BASE = 286_000_000_000  # make_item's legacy id offset
-# In results-freshness.md, what follows this line survives `--write` (longer runs, notes).
-KEEP_MARK = "<!-- kept by --write -->"
+KEEP_MARK = "<!-- kept by --write -->"  # what follows survives `--write`
 
-# --- the marketplace -------------------------------------------------------------------
+CLASSES = ("home", "other marketplace", "own query")
+
+# --- the market ---------------------------------------------------------------------------
 
 _SYLLABLES = ["ka", "lo", "mi", "ru", "ze", "ta", "vo", "ni", "sa", "de", "po", "gu", "fe"]
+_OTHER_SYLLABLES = ["bra", "qui", "shu", "wex", "yor", "jam", "hol", "tri", "ump", "cal"]
 _FILLER_WORDS = [
     *("Various", "Artists", "Jazz", "Soul", "Funk", "Rock", "Blues", "Orchestra"),
     *("Compilation", "Volume", "Live", "Greatest", "Hits", "Sessions", "Anthology"),
     *("Classics", "Collection", "Songs", "Night", "Love", "Sound", "Best", "Original"),
     *("Soundtrack", "Dance", "Party", "Country", "Gospel", "Folk", "Disco", "Reggae"),
 ]
-_NOISE = ["LP", "VG+", "NM", "1st press", "RARE", "vinyl", "EX", "sealed", '12"', "mono"]
+_ALBUM_WORDS = ["Midnight", "Harbour", "Orbit", "Velvet", "Echoes", "Summit", "Lantern", "Ember"]
+_NOISE = ["RARE", "L@@K", "NICE", "WOW", "GEM"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    query: str
+    site: str
+    klass: str  # one of CLASSES
+    chat_id: int
+    rule: str | None
+    releases: dict[str, list[Release]]  # by category: its own pressings
 
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """One new listing: when it appears, what it is, which search wants it (or none)."""
+    """One new listing: when it appears, where, what it is, which search wants it."""
 
     at: datetime
     n: int
     title: str
     category: str
-    owner: int | None  # index into Market.queries
+    site: str
+    price: str
+    owner: int | None  # index into Market.searches
+    kind: str | None  # "deal", "rule_refused", "over"; None when nobody wants it
+
+    def alerts(self, market: Market) -> bool:
+        """Whether this listing must reach its search's chat."""
+        if self.owner is None:
+            return False
+        rule = market.searches[self.owner].rule
+        return self.kind == "deal" or (self.kind == "rule_refused" and rule is None)
 
 
 @dataclass(frozen=True)
 class Market:
-    queries: list[str]  # saved searches' keywords
-    marketplaces: list[str]  # and their marketplaces
+    searches: list[SearchSpec]
     arrivals: list[Arrival]  # by time
+    catalog: list[Release]  # the searches' releases, then the rest
 
 
-def _made_up_word(rng: random.Random, used: set[str]) -> str:
+def _word(rng: random.Random, used: set[str], syllables: Sequence[str]) -> str:
     while True:
-        word = "".join(rng.choice(_SYLLABLES) for _ in range(3))
+        word = "".join(rng.choice(syllables) for _ in range(3))
         if word not in used:
             used.add(word)
             return word
@@ -147,113 +206,267 @@ def _swell(moment: datetime) -> float:
     return 1 + 0.5 * math.sin(2 * math.pi * (hours - 14) / 24)
 
 
+def _poisson(rng: random.Random, per_day: float, horizon: float) -> Iterator[float]:
+    """Arrival times (seconds from START) of a stream of `per_day`, with the swell."""
+    peak = per_day / 86_400 * 1.5
+    t = 0.0
+    while (t := t + rng.expovariate(peak)) < horizon:
+        if rng.random() * 1.5 <= _swell(START + timedelta(seconds=t)):
+            yield t
+
+
+def _pick_category(rng: random.Random) -> str:
+    return rng.choices(list(CATEGORY_SHARES), weights=list(CATEGORY_SHARES.values()))[0]
+
+
 def build_market(
-    seed: int, hours: float, us_searches: int, gb_searches: int, gb_per_day: float = 20
+    seed: int,
+    hours: float,
+    total: int,
+    other_share: float,
+    own_share: float,
+    per_day: float = 20,
+    background_releases: int = 20_000,
 ) -> Market:
     rng = random.Random(seed)
-    used = {w.lower() for w in _FILLER_WORDS}
-    queries = [
-        f"{_made_up_word(rng, used)} {_made_up_word(rng, used)}"
-        for _ in range(us_searches + gb_searches)
-    ]
-    marketplaces = ["EBAY_US"] * us_searches + ["EBAY_GB"] * gb_searches
-    weights = list(itertools.accumulate(rng.paretovariate(1.2) for _ in range(us_searches)))
-    horizon = (hours * 3600) + GRACE.total_seconds()
-    raw: list[tuple[float, str, int | None]] = []
-    for category, daily in CATEGORY_RATES.items():
-        peak = daily / 86_400 * 1.5
-        t = 0.0
-        while (t := t + rng.expovariate(peak)) < horizon:
-            if rng.random() * 1.5 > _swell(START + timedelta(seconds=t)):
-                continue  # thinning: the daily swell
+    used = {w.lower() for w in _FILLER_WORDS + _ALBUM_WORDS}
+    n_other = round(total * other_share)
+    n_own = round(total * own_share)
+    n_home = total - n_other - n_own
+    specs: list[SearchSpec] = []
+    release_id = 1_000_000
+    catno = itertools.count(10_001)
+    for index in range(total):
+        if index < n_home:
+            klass, site = "home", HOME
+        elif index < n_home + n_other:
+            klass, site = "other marketplace", OTHER_SITES[(index - n_home) % len(OTHER_SITES)]
+        else:
+            klass, site = "own query", HOME
+        words = [_word(rng, used, _SYLLABLES), _word(rng, used, _SYLLABLES)]
+        artist = " ".join(w.capitalize() for w in words)
+        releases: dict[str, list[Release]] = {}
+        for category, (fmt, description) in FORMATS.items():
+            releases[category] = []
+            for album in rng.sample(_ALBUM_WORDS, 2):
+                release_id += 1
+                releases[category].append(
+                    Release(
+                        id=release_id,
+                        artist=artist,
+                        title=f"{album} {words[1].capitalize()}",
+                        labels=("Benchmark Records",),
+                        catalog_nos=(f"BR-{next(catno)}",),
+                        format=fmt,
+                        format_descriptions=(description,),
+                        country=SITE_COUNTRY[site],
+                        year=1970 + release_id % 50,
+                    )
+                )
+        specs.append(
+            SearchSpec(
+                query=" ".join(words),
+                site=site,
+                klass=klass,
+                chat_id=1_000 + index % CHATS,
+                rule=RULE if index % 3 == 2 else None,
+                releases=releases,
+            )
+        )
+    others: list[Release] = []
+    for _ in range(background_releases):
+        release_id += 1
+        category = _pick_category(rng)
+        fmt, description = FORMATS[category]
+        name = f"{_word(rng, set(), _OTHER_SYLLABLES).capitalize()} {rng.choice(_FILLER_WORDS)}"
+        others.append(
+            Release(
+                id=release_id,
+                artist=name,
+                title=f"{rng.choice(_FILLER_WORDS)} {rng.choice(_ALBUM_WORDS)}",
+                labels=("Other Label",),
+                catalog_nos=(f"OL-{next(catno)}",),
+                format=fmt,
+                format_descriptions=(description,),
+                year=1960 + release_id % 60,
+            )
+        )
+
+    horizon = hours * 3600 + GRACE.total_seconds()
+    # (t, category, site, owner)
+    raw: list[tuple[float, str, str, int | None]] = []
+    home_weights = list(itertools.accumulate(rng.paretovariate(1.2) for _ in range(n_home)))
+    for category, daily in HOME_RATES.items():
+        for t in _poisson(rng, daily, horizon):
             owner: int | None = None
-            if us_searches and rng.random() < MATCH_SHARE:
-                pick = rng.random() * weights[-1]
-                owner = min(us_searches - 1, bisect.bisect_left(weights, pick))
-            raw.append((t, category, owner))
-    for gb_owner in range(us_searches, us_searches + gb_searches):
-        per_day = gb_per_day * rng.paretovariate(1.2)
-        t = 0.0
-        while (t := t + rng.expovariate(per_day / 86_400)) < horizon:
-            raw.append((t, OTHER_MARKETPLACE_CATEGORY, gb_owner))
-    raw.sort()
+            if n_home and rng.random() < MATCH_SHARE:
+                pick = rng.random() * home_weights[-1]
+                owner = min(n_home - 1, bisect.bisect_left(home_weights, pick))
+            raw.append((t, category, HOME, owner))
+    for site, daily in OTHER_BACKGROUND.items():
+        for t in _poisson(rng, daily, horizon):
+            raw.append((t, _pick_category(rng), site, None))
+    for owner in range(n_home, total):
+        rate = per_day * rng.paretovariate(1.2)
+        for t in _poisson(rng, rate, horizon):
+            raw.append((t, _pick_category(rng), specs[owner].site, owner))
+    raw.sort(key=lambda r: r[0])
+
     arrivals = []
-    for n, (t, category, owner) in enumerate(raw, start=1):
-        words = rng.sample(_FILLER_WORDS, 3)
+    kinds = ["deal"] * 5 + ["rule_refused"] * 2 + ["over"] * 3
+    for n, (t, category, site, owner) in enumerate(raw, start=1):
+        kind: str | None = None
         if owner is not None:
-            words[:1] = [w.capitalize() for w in queries[owner].split()]
-        title = " ".join([*words, rng.choice(_NOISE)])
-        arrivals.append(Arrival(START + timedelta(seconds=t), n, title, category, owner))
-    return Market(queries, marketplaces, arrivals)
+            kind = rng.choice(kinds)
+            release = rng.choice(specs[owner].releases[category])
+            fmt_word = FORMATS[category][1]
+            title = (
+                f"{release.artist} {release.title} {fmt_word} {release.catalog_nos[0]} "
+                f"VG+ {rng.choice(_NOISE)}"
+            )
+            price = PRICES[kind]
+        elif rng.random() < 0.5:
+            release = rng.choice(others)
+            title = f"{release.artist} {release.title} {release.catalog_nos[0]} VG"
+            price = f"{5 + n % 40}.00"
+        else:
+            title = " ".join([*rng.sample(_FILLER_WORDS, 3), rng.choice(_NOISE)])
+            price = f"{5 + n % 40}.00"
+        at = START + timedelta(seconds=t)
+        arrivals.append(Arrival(at, n, title, category, site, price, owner, kind))
+    search_releases = [r for s in specs for rs in s.releases.values() for r in rs]
+    return Market(specs, arrivals, search_releases + others)
 
 
-def check_market(market: Market, sample: int = 2_000) -> None:
-    """Who wants what is known by construction; spot-check it with the real keyword test."""
+def market_item(a: Arrival) -> dict[str, Any]:
+    return make_item(
+        a.n,
+        a.title,
+        a.price,
+        listed_at=a.at,
+        currency=SITE_CURRENCY[a.site],
+        category_id=a.category,
+        auction=a.owner is None and a.n % 5 == 0,
+        country=SITE_COUNTRY[a.site],
+        marketplace=a.site,
+    )
+
+
+def check_market(market: Market, engine: Engine, sample: int = 300) -> None:
+    """Who wants what is known by construction; spot-check it with the real code: the
+    search's keywords, and the matcher naming the listing's release."""
     rng = random.Random(1)
-    for arrival in rng.sample(market.arrivals, min(sample, len(market.arrivals))):
-        wanted_by = [i for i, q in enumerate(market.queries) if query_matches(q, arrival.title)]
-        expected = [] if arrival.owner is None else [arrival.owner]
-        assert wanted_by == expected, (arrival, wanted_by)
+    wanted = [a for a in market.arrivals if a.owner is not None]
+    queries = [s.query for s in market.searches]
+    with engine.connect() as conn:
+        lookup = SqlCatalog(conn)
+        for a in rng.sample(market.arrivals, min(sample, len(market.arrivals))):
+            same_site = [
+                i
+                for i, q in enumerate(queries)
+                if market.searches[i].site == a.site and query_matches(q, a.title)
+            ]
+            assert same_site == ([] if a.owner is None else [a.owner]), (a, same_site)
+        for a in rng.sample(wanted, min(sample, len(wanted))):
+            listing = _listing(a)
+            match = identify(listing, lookup).match
+            owner = market.searches[a.owner or 0]
+            ids = {r.id for r in owner.releases[a.category]}
+            assert match is not None, a.title
+            assert match.release_id in ids, (a.title, match)
 
 
-# --- one simulated world per strategy ---------------------------------------------------
+def _listing(a: Arrival) -> Listing:
+    return listing_from_item(market_item(a), marketplace=a.site)
 
 
-class SimClock:
-    """The one clock of a simulated world (datetime for the product, seconds for the client)."""
+# --- the clock ---------------------------------------------------------------------------
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
 
-    def __call__(self) -> datetime:
-        return self.now
+class WarpClock:
+    """Simulated time: flows at the real rate while the product works, jumps over sleeps.
+
+    `skip(seconds)` is every sleep of the product (the daemon's wait for the next job,
+    the clients' pacing); `paused()` stops it for the benchmark's own bookkeeping.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._skipped = 0.0
+        self._origin = time.perf_counter()
+        self._frozen: float | None = None
 
     def seconds(self) -> float:
-        return (self.now - START).total_seconds()
+        """Seconds since `start` (also the clients' monotonic clock)."""
+        if self._frozen is not None:
+            return self._frozen
+        return self._skipped + time.perf_counter() - self._origin
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds())
+
+    def epoch(self) -> float:
+        return self.start.timestamp() + self.seconds()
+
+    def skip(self, seconds: float) -> None:
+        if seconds > 0:
+            if self._frozen is not None:
+                self._frozen += seconds
+            else:
+                self._skipped += seconds
+
+    def jump_to(self, moment: datetime) -> None:
+        self.skip((moment - self()).total_seconds())
+
+    async def sleep(self, seconds: float) -> None:
+        self.skip(seconds)
+        await asyncio.sleep(0)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        if self._frozen is not None:  # nested
+            yield
+            return
+        self._frozen = self.seconds()
+        try:
+            yield
+        finally:
+            frozen, self._frozen = self._frozen, None
+            self._skipped = frozen - (time.perf_counter() - self._origin)
 
 
-async def _no_sleep(_seconds: float) -> None:
-    return None
+# --- one simulated world -----------------------------------------------------------------
 
 
 @dataclass
 class World:
     engine: Engine
     fake: FakeEbay
+    telegram: FakeTelegram
+    discogs: FakeDiscogs
     ebay: EbayClient
-    budget: DbCallBudget
     pipeline: DealPipeline
-    clock: SimClock
+    clock: WarpClock
     market: Market
     released: int = 0
     searches: list[SavedSearch] = field(default_factory=list)
 
-    def release(self, upto: datetime) -> None:
-        """Listings whose time has come appear on the fake eBay."""
-        arrivals = self.market.arrivals
-        end = self.released
-        while end < len(arrivals) and arrivals[end].at <= upto:
-            end += 1
-        self.fake.add_items(
-            make_item(
-                a.n,
-                a.title,
-                f"{5 + a.n % 40}.00",
-                listed_at=a.at,
-                category_id=a.category,
-                auction=a.n % 5 == 0,
-                country="GB" if a.category == OTHER_MARKETPLACE_CATEGORY else "US",
-                marketplace="EBAY_GB" if a.category == OTHER_MARKETPLACE_CATEGORY else "EBAY_US",
-            )
-            for a in arrivals[self.released : end]
-        )
-        self.released = end
+    def release(self) -> None:
+        """Listings whose time has come appear on the fake eBay (the clock stopped)."""
+        with self.clock.paused():
+            upto = self.clock()
+            arrivals = self.market.arrivals
+            end = self.released
+            while end < len(arrivals) and arrivals[end].at <= upto:
+                end += 1
+            if end > self.released:
+                self.fake.add_items(market_item(a) for a in arrivals[self.released : end])
+                self.released = end
 
     def first_seen(self) -> dict[int, datetime]:
-        """Listing number → when the strategy first stored it (its own database)."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(listings_table.c.item_id, listings_table.c.first_seen))
-            return {int(item_id.split("|")[1]) - ITEM_BASE: seen for item_id, seen in rows}
+            return {_number(item_id): seen for item_id, seen in rows}
 
     def calls_by_day(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -263,23 +476,62 @@ class World:
             return {str(day): int(calls) for day, calls in rows}
 
 
+def _number(item_id: str) -> int:
+    return int(item_id.split("|")[1]) - ITEM_BASE
+
+
+class _Arriving:
+    """The fake eBay's ASGI app, adding the listings whose time has come before each call."""
+
+    def __init__(self, world: Callable[[], World | None], app: Any) -> None:
+        self._world = world
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        world = self._world()
+        if world is not None:
+            world.release()
+        await self._app(scope, receive, send)
+
+
 @contextlib.asynccontextmanager
 async def open_world(market: Market, directory: str) -> AsyncIterator[World]:
-    engine = open_database(f"sqlite:///{directory}/freshness.db")
-    clock = SimClock(START)
-    fake = FakeEbay(clock=clock, daily_limit=DAILY_LIMIT)
-    budget = DbCallBudget(engine, "ebay", DAILY_LIMIT, clock)
+    clock = WarpClock(START)
+    with clock.paused():  # setting up is not the product's time
+        engine = open_database(f"sqlite:///{directory}/freshness.db")
+        fake = FakeEbay(clock=clock, daily_limit=DAILY_LIMIT)
+        fake_discogs = FakeDiscogs(
+            [_discogs_release(r) for r in market.catalog[: _search_release_count(market)]],
+            price_suggestions={
+                r.id: _suggestions(REFERENCE)
+                for r in market.catalog[: _search_release_count(market)]
+            },
+            token="benchmark-token",
+            clock=clock.seconds,
+        )
+        fake_telegram = FakeTelegram(clock=clock.epoch)
+        with engine.begin() as conn:
+            catalog.upsert_releases(conn, market.catalog, START - timedelta(days=30))
+    holder: list[World] = []
+    arriving = _Arriving(lambda: holder[0] if holder else None, fake.app)
     async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as ebay_http,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=FakeDiscogs().app)) as discogs_http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=arriving)) as ebay_http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=fake_discogs.app)) as discogs_http,
+        telegram.Bot(
+            fake_telegram.token,
+            base_url="https://api.telegram.test/bot",
+            request=HTTPXRequest(
+                httpx_kwargs={"transport": httpx.ASGITransport(app=fake_telegram.app)}
+            ),
+        ) as bot,
     ):
         ebay = EbayClient(
             fake.app_id,
             fake.cert_id,
             base_url="https://api.ebay.test",
             http=ebay_http,
-            budget=budget,
-            sleep=_no_sleep,
+            budget=_budget(engine, clock),
+            sleep=clock.sleep,
             clock=clock.seconds,
         )
         discogs = DiscogsClient(
@@ -287,67 +539,87 @@ async def open_world(market: Market, directory: str) -> AsyncIterator[World]:
             base_url="https://api.discogs.test",
             user_agent="VinylDetectiveBenchmark/1.0",
             http=discogs_http,
-            sleep=_no_sleep,
+            limiter=HeaderRateLimiter(min_interval=0, clock=clock.seconds, sleep=clock.sleep),
+            sleep=clock.sleep,
         )
+        notifier = TelegramNotifier(bot, sleep=clock.sleep)
 
-        def nobody(_search: SavedSearch | None) -> list[Channel]:
-            return []
+        def channels_for(search: SavedSearch | None) -> list[Channel]:
+            if search is None or search.chat_id is None:
+                return []
+            return [TelegramChannel(notifier, search.chat_id)]
 
         pipeline = DealPipeline(
             engine=engine,
             prices=discogs,
             items=ebay,
             dispatcher=AlertDispatcher(engine, clock),
-            channels_for=nobody,
+            channels_for=channels_for,
             rates=DEFAULT_RATES,
             clock=clock,
         )
-        world = World(engine, fake, ebay, budget, pipeline, clock, market)
-        with engine.begin() as conn:
-            for query, marketplace in zip(market.queries, market.marketplaces, strict=True):
+        world = World(engine, fake, fake_telegram, fake_discogs, ebay, pipeline, clock, market)
+        with clock.paused(), engine.begin() as conn:
+            for spec in market.searches:
                 search = searches.add_search(
-                    conn, query=query, now=START, marketplace=marketplace, poll_minutes=30
+                    conn,
+                    query=spec.query,
+                    now=START,
+                    marketplace=spec.site,
+                    poll_minutes=30,
+                    chat_id=spec.chat_id,
+                    rule=spec.rule,
                 )
+                if spec.klass == "own query":
+                    checkpoints.set_search_options(conn, search.id, mode="query")
                 checkpoints.start_backfill(conn, search.id, START)
                 checkpoints.finish_backfill(conn, search.id, now=START, completed=True)
                 world.searches.append(search)
+        holder.append(world)
         try:
             yield world
         finally:
             engine.dispose()
 
 
+def _search_release_count(market: Market) -> int:
+    return sum(len(rs) for s in market.searches for rs in s.releases.values())
+
+
+def _budget(engine: Engine, clock: WarpClock) -> DbCallBudget:
+    return DbCallBudget(engine, "ebay", DAILY_LIMIT, clock)
+
+
+def _discogs_release(release: Release) -> dict[str, Any]:
+    return {
+        "id": release.id,
+        "title": release.title,
+        "artists": [{"name": release.artist, "anv": "", "join": "", "id": 1}],
+        "labels": [{"name": label, "catno": release.catalog_nos[0]} for label in release.labels],
+        "formats": [{"name": release.format, "qty": "1"}],
+        "year": release.year,
+    }
+
+
+def _suggestions(vg_plus: Decimal) -> dict[str, Any]:
+    grades = {
+        "Mint (M)": 1.6,
+        "Near Mint (NM or M-)": 1.3,
+        "Very Good Plus (VG+)": 1.0,
+        "Very Good (VG)": 0.7,
+        "Good Plus (G+)": 0.45,
+        "Good (G)": 0.3,
+        "Fair (F)": 0.2,
+        "Poor (P)": 0.1,
+    }
+    return {
+        grade: {"currency": "USD", "value": float(vg_plus) * factor}
+        for grade, factor in grades.items()
+    }
+
+
 def _routes(due: list[SavedSearch]) -> list[Route]:
-    return compile_routes(due, None)[0]
-
-
-async def run_fixed_loop(world: World, until: datetime) -> list[str]:
-    """(a) The seed's loop: every search, its own query, one page, every 30 minutes."""
-    routes = _routes(world.searches)
-    notes: list[str] = []
-    refused = False
-    now = START
-    while now <= until:
-        world.clock.now = now
-        world.release(now)
-        for route in routes:
-            try:
-                await poll_search(
-                    engine=world.engine,
-                    ebay=world.ebay,
-                    pipeline=world.pipeline,
-                    route=route,
-                    clock=world.clock,
-                    page_size=100,
-                    max_pages=1,
-                )
-                refused = False
-            except BudgetExhaustedError:  # the seed logs it and goes on
-                if not refused:
-                    notes.append(f"{_when(now)} budget refused: every poll fails until 07:00")
-                refused = True
-        now += timedelta(minutes=FIXED_MINUTES)
-    return notes
+    return compile_routes(due, GLOBAL_RULE)[0]
 
 
 def _when(moment: datetime) -> str:
@@ -355,146 +627,266 @@ def _when(moment: datetime) -> str:
 
 
 async def run_scheduler(world: World, until: datetime) -> list[str]:
-    """(b) Our scheduler, woken as the daemon wakes it (at the latest every 20 s)."""
+    """Our scheduler, woken as the daemon wakes it (when due, at the latest every 20 s)."""
+    clock = world.clock
     scheduler = Scheduler(
         engine=world.engine,
         ebay=world.ebay,
         pipeline=world.pipeline,
         compile_routes=_routes,
-        clock=world.clock,
-        budget=world.budget,
-        sleep=_no_sleep,
+        clock=clock,
+        budget=_budget(world.engine, clock),
+        sleep=clock.sleep,
     )
     notes: list[str] = []
-    firehose: bool | None = None
-    query_polls = 0
-    now = START
-    while now <= until:
-        world.clock.now = now
-        world.release(now)
-        report = await scheduler.run_due(now)
-        query_polls += report.query_polls
-        if report.plan is not None and report.plan.use_firehose != firehose:
-            firehose = report.plan.use_firehose
-            notes.append(f"{_when(now)} firehose {'on' if firehose else 'OFF (riders query)'}")
-        if report.paused_until is not None and (not notes or "paused" not in notes[-1]):
-            notes.append(f"{_when(now)} paused until {_when(report.paused_until)}")
-        # Daemon.run: sleep until the next wake-up, at least 1 s, at most a tick.
-        wake = scheduler.next_wakeup(now)
-        now = min(max(wake, now + timedelta(seconds=1)), now + DAEMON_TICK)
-    notes.append(f"own-query polls: {query_polls:,}")
+    state: dict[str, object] = {}
+    polls = Counter[str]()
+    while clock() <= until:
+        report = await scheduler.run_due(clock())
+        polls["firehose"] += report.firehose_polls
+        polls["own query"] += report.query_polls
+        plan = report.plan
+        if plan is not None:
+            summary = _plan_summary(plan)
+            if summary != state.get("plan"):
+                state["plan"] = summary
+                notes.append(f"{_when(clock())} {summary}")
+        if report.paused_until is not None and state.get("paused") != report.paused_until:
+            state["paused"] = report.paused_until
+            notes.append(f"{_when(clock())} paused until {_when(report.paused_until)}")
+        # Daemon._poll_loop: sleep until the next wake-up, at least 1 s, at most a tick.
+        now = clock()
+        wait = (scheduler.next_wakeup(now) - now).total_seconds()
+        clock.skip(min(max(wait, 1.0), DAEMON_TICK))
+    notes.append(f"polls: {polls['firehose']:,} firehose, {polls['own query']:,} own query")
     return notes
+
+
+def _plan_summary(plan: Any) -> str:
+    """What the plan does, coarsely (a note when it changes)."""
+    firehoses = getattr(plan, "firehose_marketplaces", None)
+    if firehoses is None:
+        firehoses = [HOME] if plan.use_firehose else []
+    return f"firehose on {', '.join(sorted(firehoses)) or 'nothing'}"
+
+
+async def run_fixed_loop(world: World, until: datetime) -> list[str]:
+    """The seed's loop: every search, its own query, one page, every 30 minutes."""
+    clock = world.clock
+    routes = _routes(world.searches)
+    notes: list[str] = []
+    refused = False
+    while clock() <= until:
+        round_started = clock()
+        for route in routes:
+            try:
+                await poll_search(
+                    engine=world.engine,
+                    ebay=world.ebay,
+                    pipeline=world.pipeline,
+                    route=route,
+                    clock=clock,
+                    page_size=100,
+                    max_pages=1,
+                )
+                refused = False
+            except BudgetExhaustedError:  # the seed logs it and goes on
+                if not refused:
+                    notes.append(f"{_when(clock())} budget refused: every poll fails until 07:00")
+                refused = True
+        clock.jump_to(max(clock(), round_started + timedelta(minutes=FIXED_MINUTES)))
+    return notes
+
+
+STRATEGIES: dict[str, Callable[[World, datetime], Awaitable[list[str]]]] = {
+    "our scheduler": run_scheduler,
+    "fixed 30-minute loop (seed)": run_fixed_loop,
+}
 
 
 # --- figures -----------------------------------------------------------------------------
 
-STRATEGIES: dict[str, Callable[[World, datetime], Awaitable[list[str]]]] = {
-    "fixed 30-minute loop (seed)": run_fixed_loop,
-    "our scheduler (firehose + plan)": run_scheduler,
-}
+
+@dataclass(frozen=True)
+class ClassFigures:
+    searches: int
+    expected: int  # alerts that must arrive (listings of the window)
+    received: int
+    median_s: float
+    p95_s: float
+    max_s: float
+    stored_median_s: float  # listing → stored, for comparison (the old measure)
+
+    @property
+    def missed(self) -> int:
+        return self.expected - self.received
 
 
 @dataclass(frozen=True)
 class Figures:
     name: str
-    wanted: int
-    median_min: float
-    p95_min: float
-    never_seen: float
+    overall: ClassFigures
+    by_class: dict[str, ClassFigures]
+    unexpected: int
+    duplicates: int
     calls_by_day: dict[str, int]
     ebay_calls: int  # Browse calls the fake eBay received (token requests not counted)
+    discogs_calls: int
+    telegram_messages: int
     wall_seconds: float
-    by_category: dict[str, tuple[float, float, float]]  # median, p95, never seen
-    notes: list[str]  # what happened when (budget refusals, the firehose off and on)
+    simulated_hours: float
+    notes: list[str]
 
     @property
     def over_budget(self) -> bool:
         return any(calls > DAILY_LIMIT for calls in self.calls_by_day.values())
 
 
-def measure(name: str, seed: int, hours: float, us: int, gb: int, gb_per_day: float) -> Figures:
-    """Build the market, run one strategy over it, read the figures from its database."""
+_ITEM_IN_BUTTON = re.compile(r"v1\|(\d+)\|0")
+
+
+def received_alerts(fake: FakeTelegram) -> tuple[dict[tuple[int, int], float], int]:
+    """(chat, listing number) → first receive time (epoch s), and how many came twice."""
+    first: dict[tuple[int, int], float] = {}
+    duplicates = 0
+    for message in fake.sent:
+        markup = message.get("reply_markup") or {}
+        data = " ".join(
+            str(button.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        )
+        found = _ITEM_IN_BUTTON.search(data)
+        if found is None:
+            continue
+        key = (int(message["chat_id"]), int(found.group(1)) - ITEM_BASE)
+        if key in first:
+            duplicates += 1
+        else:
+            first[key] = float(message["received_at"])
+    return first, duplicates
+
+
+def _quantiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return math.nan, math.nan, math.nan
+    p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+    return statistics.median(values), p95, max(values)
+
+
+def figures(name: str, world: World, hours: float, started: float, notes: list[str]) -> Figures:
+    market = world.market
+    window_end = START + timedelta(hours=hours)
+    received, duplicates = received_alerts(world.telegram)
+    seen = world.first_seen()
+    by_class_values: dict[str, tuple[list[float], list[float], int, int]] = {
+        k: ([], [], 0, 0) for k in CLASSES
+    }
+    expected_keys: set[tuple[int, int]] = set()
+    for a in market.arrivals:
+        if not a.alerts(market):
+            continue
+        spec = market.searches[a.owner or 0]
+        key = (spec.chat_id, a.n)
+        expected_keys.add(key)
+        if a.at > window_end:
+            continue
+        latencies, stored, expected, got = by_class_values[spec.klass]
+        expected += 1
+        if key in received:
+            got += 1
+            latencies.append(received[key] - a.at.timestamp())
+        if a.n in seen:
+            stored.append((seen[a.n] - a.at).total_seconds())
+        by_class_values[spec.klass] = (latencies, stored, expected, got)
+    unexpected = sum(1 for key in received if key not in expected_keys)
+
+    def class_figures(klass: str | None) -> ClassFigures:
+        chosen = [v for k, v in by_class_values.items() if klass is None or k == klass]
+        latencies = [x for v in chosen for x in v[0]]
+        stored = [x for v in chosen for x in v[1]]
+        median, p95, worst = _quantiles(latencies)
+        count = sum(1 for s in market.searches if klass is None or s.klass == klass)
+        return ClassFigures(
+            count,
+            sum(v[2] for v in chosen),
+            sum(v[3] for v in chosen),
+            median,
+            p95,
+            worst,
+            statistics.median(stored) if stored else math.nan,
+        )
+
+    return Figures(
+        name,
+        class_figures(None),
+        {k: class_figures(k) for k in CLASSES},
+        unexpected,
+        duplicates,
+        world.calls_by_day(),
+        world.fake.calls,
+        world.discogs.request_count,
+        len(world.telegram.sent),
+        time.perf_counter() - started,
+        world.clock.seconds() / 3600,
+        notes,
+    )
+
+
+def measure(name: str, config: dict[str, Any]) -> Figures:
+    """Build the market, run one strategy over it, read the figures."""
     logging.basicConfig(level=logging.ERROR)
-    market = build_market(seed, hours, us, gb, gb_per_day)
-    until = START + timedelta(hours=hours) + GRACE
     started = time.perf_counter()
+    market = build_market(**_market_args(config))
+    until = START + timedelta(hours=config["hours"]) + GRACE
     with tempfile.TemporaryDirectory(prefix="vd-freshness-") as directory:
 
         async def run() -> Figures:
             async with open_world(market, directory) as world:
+                if config.get("check", True):
+                    check_market(market, world.engine)
                 notes = await STRATEGIES[name](world, until)
-                figures = _figures(name, market, hours, world.first_seen(), world, started)
-                return replace(figures, notes=notes)
+                return figures(name, world, config["hours"], started, notes)
 
         return asyncio.run(run())
 
 
-def _figures(
-    name: str,
-    market: Market,
-    hours: float,
-    seen: dict[int, datetime],
-    world: World,
-    started: float,
-) -> Figures:
-    window_end = START + timedelta(hours=hours)
-    wanted = [a for a in market.arrivals if a.owner is not None and a.at <= window_end]
-    overall = _latency(wanted, seen)
-    by_category = {
-        CATEGORY_NAMES.get(category, "other marketplace"): _latency(
-            [a for a in wanted if a.category == category], seen
-        )
-        for category in [*CATEGORY_RATES, OTHER_MARKETPLACE_CATEGORY]
-    }
-    return Figures(
-        name,
-        len(wanted),
-        *overall,
-        world.calls_by_day(),
-        world.fake.calls,
-        time.perf_counter() - started,
-        by_category,
-        [],
-    )
+def _market_args(config: dict[str, Any]) -> dict[str, Any]:
+    keys = ("seed", "hours", "total", "other_share", "own_share", "per_day")
+    return {k: config[k] for k in keys} | {"background_releases": config["catalog"]}
 
 
-def _latency(wanted: Sequence[Arrival], seen: dict[int, datetime]) -> tuple[float, float, float]:
-    """Median and 95th percentile latency (minutes) and the share never seen."""
-    latencies = [(seen[a.n] - a.at).total_seconds() / 60 for a in wanted if a.n in seen]
-    missing = sum(1 for a in wanted if a.n not in seen)
-    return (
-        statistics.median(latencies) if latencies else math.nan,
-        statistics.quantiles(latencies, n=20)[18] if len(latencies) >= 20 else math.nan,
-        missing / len(wanted) if wanted else 0.0,
-    )
+def _s(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "–"
+    return f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.0f} min"
 
 
 def table(rows: Sequence[Figures]) -> str:
     lines = [
-        "| strategy | median latency | p95 latency | never seen | calls per quota day | "
-        "over budget | wall time |",
-        "|---|---:|---:|---:|---|---|---:|",
+        "| strategy | class | searches | alerts due | missed | median | p95 | max | "
+        "median to *stored* |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in rows:
+        for klass, c in [("all", f.overall), *f.by_class.items()]:
+            lines.append(
+                f"| {f.name} | {klass} | {c.searches:,} | {c.expected:,} | {c.missed:,} | "
+                f"{_s(c.median_s)} | {_s(c.p95_s)} | {_s(c.max_s)} | {_s(c.stored_median_s)} |"
+            )
+    lines += [
+        "",
+        "| strategy | eBay calls per quota day | over budget | Discogs calls | Telegram "
+        "messages | unexpected alerts | duplicates | wall time (simulated) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for f in rows:
         calls = ", ".join(f"{day}: {c:,}" for day, c in sorted(f.calls_by_day.items()))
         lines.append(
-            f"| {f.name} | {f.median_min:.1f} min | {f.p95_min:.1f} min | "
-            f"{f.never_seen:.2%} | {calls} | {'YES' if f.over_budget else 'no'} | "
-            f"{f.wall_seconds:.0f} s |"
+            f"| {f.name} | {calls} | {'YES' if f.over_budget else 'no'} | {f.discogs_calls:,} | "
+            f"{f.telegram_messages:,} | {f.unexpected} | {f.duplicates} | "
+            f"{f.wall_seconds:.0f} s ({f.simulated_hours:.1f} h) |"
         )
-    lines += [
-        "",
-        "By category (median / p95 latency, never seen):",
-        "",
-        "| strategy | " + " | ".join(rows[0].by_category) + " |",
-        "|---|" + "---:|" * len(rows[0].by_category),
-    ]
-    for f in rows:
-        cells = [
-            f"{median:.1f} / {p95:.1f} min, {never:.1%}"
-            for median, p95, never in f.by_category.values()
-        ]
-        lines.append(f"| {f.name} | " + " | ".join(cells) + " |")
     lines += ["", "What happened when (simulated UTC):", ""]
     lines += [f"- {f.name}: {'; '.join(f.notes) or 'nothing of note'}" for f in rows]
     return "\n".join(lines)
@@ -512,111 +904,135 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def checks(ours: Figures) -> dict[str, bool]:
+    result = {
+        "never over budget": not ours.over_budget,
+        "every call was counted by the budget": ours.ebay_calls == sum(ours.calls_by_day.values()),
+        "0 missed, 0 unexpected, 0 duplicates": (
+            ours.overall.missed == 0 and ours.unexpected == 0 and ours.duplicates == 0
+        ),
+        "overall median ≤ 30 s, p95 ≤ 60 s": (
+            ours.overall.median_s <= 30 and ours.overall.p95_s <= 60
+        ),
+    }
+    for klass, c in ours.by_class.items():
+        if c.expected:
+            result[f"{klass}: median ≤ 30 s, p95 ≤ 60 s"] = c.median_s <= 30 and c.p95_s <= 60
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=24.0, help="measured window (simulated)")
-    parser.add_argument("--searches", type=int, default=300, help="searches on EBAY_US")
-    parser.add_argument("--gb-searches", type=int, default=10, help="searches on EBAY_GB")
+    parser.add_argument("--searches", type=int, default=200, help="saved searches in all")
     parser.add_argument(
-        "--gb-per-day", type=float, default=20, help="typical new listings a day per GB search"
+        "--other-share", type=float, default=0.05, help="share of searches on EBAY_GB/EBAY_DE"
     )
+    parser.add_argument(
+        "--own-share", type=float, default=0.01, help="share of searches that query alone"
+    )
+    parser.add_argument(
+        "--per-day", type=float, default=20, help="typical new listings a day of such a search"
+    )
+    parser.add_argument("--catalog", type=int, default=20_000, help="other releases in the catalog")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--serial", action="store_true", help="one strategy after the other")
+    parser.add_argument("--baseline", action="store_true", help="also run the fixed loop")
     parser.add_argument("--write", action="store_true", help="write results-freshness.md")
     args = parser.parse_args()
 
+    config = {
+        "seed": args.seed,
+        "hours": args.hours,
+        "total": args.searches,
+        "other_share": args.other_share,
+        "own_share": args.own_share,
+        "per_day": args.per_day,
+        "catalog": args.catalog,
+    }
     load_before = load()
     started = time.perf_counter()
-    market = build_market(args.seed, args.hours, args.searches, args.gb_searches, args.gb_per_day)
-    check_market(market, sample=300)
-    jobs = [
-        (name, args.seed, args.hours, args.searches, args.gb_searches, args.gb_per_day)
-        for name in STRATEGIES
-    ]
-    if args.serial:
-        rows = [measure(*job) for job in jobs]
+    names = list(STRATEGIES) if args.baseline else ["our scheduler"]
+    if len(names) == 1:
+        rows = [measure(names[0], config)]
     else:
-        with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-            rows = list(pool.map(measure, *zip(*jobs, strict=True)))
+        with ProcessPoolExecutor(max_workers=len(names)) as pool:
+            rows = list(pool.map(measure, names, [config] * len(names)))
     elapsed = time.perf_counter() - started
     load_after = load()
-
-    fixed, ours = rows
-    window_end = START + timedelta(hours=args.hours)
-    listed = sum(1 for a in market.arrivals if a.at <= window_end and a.category in CATEGORY_RATES)
-    setup = (
-        f"{args.hours:g} simulated hours from {START:%Y-%m-%d %H:%M} UTC (a quota day's "
-        f"start) measured, then {GRACE.total_seconds() / 3600:g} h more for late polls; "
-        f"{args.searches} searches on EBAY_US riding the record categories + "
-        f"{args.gb_searches} on EBAY_GB (~{args.gb_per_day:g} new listings a day each, "
-        f"heavy-tailed); {listed:,} new category listings in the window "
-        f"({', '.join(f'{CATEGORY_NAMES[c]} {r:,}/day' for c, r in CATEGORY_RATES.items())}"
-        f" on average, with a daily swell), {fixed.wanted:,} listings wanted by a search; "
-        f"budget {DAILY_LIMIT:,} calls a quota day (07:00 UTC); seed {args.seed}"
-    )
+    market = build_market(**_market_args(config))
+    setup = describe(args, market)
     report = table(rows)
-    checks = {
-        "never over budget": not ours.over_budget,
-        "every call was counted by the budget": ours.ebay_calls == sum(ours.calls_by_day.values()),
-        "nothing missed": ours.never_seen == 0,
-        "median ≤ 1/3 of the fixed loop's": ours.median_min <= fixed.median_min / 3,
-    }
+    results = checks(rows[0])
     print(setup)
     print(report)
-    for check, ok in checks.items():
+    for check, ok in results.items():
         print(f"  {'PASS' if ok else 'FAIL'}  {check}")
     print(f"({elapsed:.0f} s wall; load average {load_before} before, {load_after} after)")
-    assert not ours.over_budget, "the scheduler spent more than the daily budget"
     if args.write:
-        write_results(args, setup, report, checks, elapsed, load_before, load_after)
+        write_results(args, setup, report, results, elapsed, load_before, load_after)
         print("wrote benchmarks/results-freshness.md")
+    assert not rows[0].over_budget, "the scheduler spent more than the daily budget"
+
+
+def describe(args: argparse.Namespace, market: Market) -> str:
+    window_end = START + timedelta(hours=args.hours)
+    counts = Counter(s.klass for s in market.searches)
+    sites = Counter(s.site for s in market.searches if s.klass == "other marketplace")
+    listed = sum(1 for a in market.arrivals if a.at <= window_end)
+    wanted = sum(1 for a in market.arrivals if a.at <= window_end and a.owner is not None)
+    return (
+        f"{args.hours:g} simulated hours from {START:%Y-%m-%d %H:%M} UTC (a quota day's "
+        f"start) measured, then {GRACE.total_seconds() / 3600:g} h more for late polls; "
+        f"{args.searches} searches: {counts['home']} on {HOME} riding its record "
+        f"categories, {counts['other marketplace']} on other marketplaces "
+        f"({', '.join(f'{n} {site}' for site, n in sorted(sites.items()))}), "
+        f"{counts['own query']} on {HOME} set to query alone; {listed:,} new listings in "
+        f"the window, {wanted:,} of them wanted by a search; catalog of "
+        f"{len(market.catalog):,} releases; budget {DAILY_LIMIT:,} calls a quota day "
+        f"(07:00 UTC); seed {args.seed}"
+    )
 
 
 def write_results(
     args: argparse.Namespace,
     setup: str,
     report: str,
-    checks: dict[str, bool],
+    results: dict[str, bool],
     elapsed: float,
     load_before: str,
     load_after: str,
 ) -> None:
     command = (
         f".venv/bin/python benchmarks/freshness.py --hours {args.hours:g} "
-        f"--searches {args.searches} --gb-searches {args.gb_searches} "
-        f"--gb-per-day {args.gb_per_day:g} --seed {args.seed}"
-        f"{' --serial' if args.serial else ''} --write"
+        f"--searches {args.searches} --other-share {args.other_share:g} "
+        f"--own-share {args.own_share:g} --per-day {args.per_day:g} "
+        f"--catalog {args.catalog} --seed {args.seed}"
+        f"{' --baseline' if args.baseline else ''} --write"
     )
-    how = "one strategy after the other" if args.serial else "both strategies at once"
     text = (
-        "# Freshness: the fixed 30-minute loop vs. our scheduler\n\n"
+        f"## {args.searches} searches\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; load average "
-        f"{load_before} before, {load_after} after; {elapsed:.0f} s wall "
-        f"({how}): "
-        f"`{command}`.\n\n"
+        f"{load_before} before, {load_after} after; {elapsed:.0f} s wall: `{command}`.\n\n"
         f"Setup: {setup}.\n\n"
-        "Both strategies run the real code (see the docstring of `benchmarks/freshness.py`): "
-        "EbayClient → fake eBay over ASGI, DbCallBudget, DealPipeline, SQLite; (a) "
-        "`poll_search` for every search every 30 minutes, one page of 100; (b) "
-        "`Scheduler.run_due` at each `next_wakeup`, at most 20 s apart as in the daemon. "
-        "Latency is *listing appears → the "
-        "strategy stores it* (`listings.first_seen`, the moment the pipeline could alert); "
-        "*never seen* is the share of wanted listings of the window that no poll returned "
-        "before the end of the run.\n\n"
         f"{report}\n\n"
-        + "\n".join(f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items())
+        + "\n".join(f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in results.items())
         + "\n"
     )
-    if args.hours < 24:
-        text += (
-            "\nA window shorter than a day does not show the fixed loop's budget running out "
-            "(310 searches spend 5,000 calls by about 15:00): see the full day below.\n"
-        )
     target = Path(__file__).with_name("results-freshness.md")
-    kept = ""
-    if target.exists() and KEEP_MARK in (old := target.read_text()):
-        kept = "\n" + old[old.index(KEEP_MARK) :]
-    target.write_text(text + kept)
+    old = target.read_text() if target.exists() else ""
+    head, mark, kept = old.partition(KEEP_MARK)
+    if not mark:
+        head, kept = "# Freshness: listing → alert received\n\n", ""
+    sections = re.split(r"(?m)^(?=## )", head)
+    title, runs = sections[0], [s for s in sections[1:] if not s.startswith(f"## {args.searches} ")]
+    runs.append(text + "\n")
+    runs.sort(key=_searches_of)
+    target.write_text(title + "".join(runs) + mark + kept)
+
+
+def _searches_of(section: str) -> int:
+    found = re.match(r"## (\d+)", section)
+    return int(found.group(1)) if found else 0
 
 
 if __name__ == "__main__":
