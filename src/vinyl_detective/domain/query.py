@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r'-?"[^"]*"|-?\([^)]*\)|\S+')
@@ -66,6 +67,40 @@ def parse_query(query: str) -> KeywordQuery:
         else:
             required.append(options)
     return KeywordQuery(tuple(required), tuple(excluded))
+
+
+class KeywordIndex:
+    """Which of many queries a title satisfies, without testing every query against it.
+
+    The firehose matches each listing against every search riding it; with a thousand
+    searches that is a thousand tests a listing, nearly all of them failing. Every
+    listing that satisfies a query contains the first word of one of the options of each
+    of its required groups, so each query is filed under the first words of one group (the
+    one with the fewest options), and a title is tested only against the queries filed
+    under its own words (and the few with no required word at all). The answer is the
+    same as testing every query (`matches_folded`), in the queries' order.
+    """
+
+    def __init__(self, queries: Sequence[str]) -> None:
+        self._parsed = [parse_query(q) for q in queries]
+        self._by_word: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for index, query in enumerate(self._parsed):
+            if not query.required:
+                self._always.append(index)
+                continue
+            group = min(query.required, key=len)
+            for word in {phrase.split()[0] for phrase in group}:
+                self._by_word.setdefault(word, []).append(index)
+
+    def matching(self, haystack: str) -> list[int]:
+        """Positions (in the order given) of the queries a `folded_title` satisfies."""
+        candidates = set(self._always)
+        for word in set(haystack.split()):
+            filed = self._by_word.get(word)
+            if filed is not None:
+                candidates.update(filed)
+        return [i for i in sorted(candidates) if self._parsed[i].matches_folded(haystack)]
 
 
 def query_matches(query: str, title: str) -> bool:

@@ -9,6 +9,7 @@ accept it, and alerted to those searches' recipients exactly once each.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from vinyl_detective.domain.models import (
     Release,
     SavedSearch,
 )
-from vinyl_detective.domain.query import folded_title, parse_query
+from vinyl_detective.domain.query import KeywordIndex, folded_title
 from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
 from vinyl_detective.domain.scoring import album_can_be_priced, album_reference, score_deal
 from vinyl_detective.errors import (
@@ -127,17 +128,40 @@ def compile_routes(
     Returns the usable routes and, per broken search id, the reason it is disabled.
     """
     broken: dict[int, str] = {}
-    global_compiled = parse_rule(global_rule) if global_rule else None
+    global_compiled = _parsed_rule(global_rule) if global_rule else None
     routes: list[Route] = []
     for search in searches:
         try:
-            own = parse_rule(search.rule) if search.rule else None
+            own = _parsed_rule(search.rule) if search.rule else None
         except RuleSyntaxError as exc:
             broken[search.id] = f"rule does not parse: {exc.message} at {exc.position + 1}"
             continue
         parts = [r for r in (global_compiled, own) if r is not None]
         routes.append(Route(search, combine(parts) if parts else None))
     return routes, broken
+
+
+# Rules are immutable: each text is parsed once, not once per search per scheduler cycle.
+_parsed_rule = functools.lru_cache(maxsize=4096)(parse_rule)
+
+
+class _Targets:
+    """The routes a listing is for: every route when the listings came from the search's
+    own query, else those whose keywords the title satisfies (found through an index:
+    the firehose hands each listing to every search riding it)."""
+
+    def __init__(self, routes: Sequence[Route], *, check_keywords: bool) -> None:
+        self.routes = list(routes)
+        self._index = (
+            KeywordIndex([r.search.query if r.search is not None else "" for r in self.routes])
+            if check_keywords
+            else None
+        )
+
+    def __call__(self, title: str) -> list[Route]:
+        if self._index is None:
+            return self.routes
+        return [self.routes[i] for i in self._index.matching(folded_title(title))]
 
 
 class DealPipeline:
@@ -205,8 +229,9 @@ class DealPipeline:
                         counts.drops += 1
                     work.append((stored.listing, stored, drop))
         counts.skipped = counts.fetched - counts.new
+        targets = _Targets(routes, check_keywords=check_keywords)
         for listing, stored, drop in work:
-            await self._guarded(listing, stored, routes, check_keywords, counts, drop)
+            await self._guarded(listing, stored, targets, counts, drop)
         return counts
 
     async def process_unfinished(
@@ -224,18 +249,18 @@ class DealPipeline:
             )
             # Price drops recorded but never routed (a crash right after they were seen).
             dropped = listings.pending_drops(conn, seen_before=now - UNFINISHED_GRACE, limit=limit)
+        targets = _Targets(routes, check_keywords=True)
         for stored in pending:
-            await self._guarded(stored.listing, stored, routes, True, counts)
+            await self._guarded(stored.listing, stored, targets, counts)
         for stored in dropped:
-            await self._guarded(stored.listing, stored, routes, True, counts, stored.price_drops)
+            await self._guarded(stored.listing, stored, targets, counts, stored.price_drops)
         return counts
 
     async def _guarded(
         self,
         listing: Listing,
         stored: StoredListing | None,
-        routes: Sequence[Route],
-        check_keywords: bool,
+        targets_of: _Targets,
         counts: PipelineCounts,
         drop: int | None = None,
     ) -> None:
@@ -243,7 +268,7 @@ class DealPipeline:
         when eBay said stop (budget spent, 429): then the whole job stops. `drop` is the
         number of the price drop just seen, if any: handled once its alerts are claimed."""
         try:
-            await self._handle(listing, stored, routes, check_keywords, counts, drop)
+            await self._handle(listing, stored, targets_of, counts, drop)
             if drop is not None:
                 with self.engine.begin() as conn:
                     listings.drop_handled(conn, listing.item_id)
@@ -269,22 +294,14 @@ class DealPipeline:
         self,
         listing: Listing,
         stored: StoredListing | None,
-        routes: Sequence[Route],
-        check_keywords: bool,
+        targets_of: _Targets,
         counts: PipelineCounts,
         drop: int | None = None,
     ) -> None:
         finished = stored is not None and stored.processed_at is not None
         if finished and stored is not None and stored.match is None:
             return  # seen before and nothing in the catalog: nothing to tell anyone
-        title = folded_title(listing.title)
-        targets = [
-            r
-            for r in routes
-            if not check_keywords
-            or r.search is None
-            or parse_query(r.search.query).matches_folded(title)
-        ]
+        targets = targets_of(listing.title)
         if finished:
             assert stored is not None
             match = stored.match
