@@ -26,10 +26,11 @@ def budget(used: int = 0, *, at: datetime = RESET, limit: int = 5000) -> Budget:
     return Budget(limit=limit, used=used, now=at, resets_at=RESET + timedelta(days=1))
 
 
-def search(n: int, **kw: float) -> SearchLoad:
+def search(n: int, marketplace: str = "", **kw: float) -> SearchLoad:
     values: dict[str, float] = {"base_minutes": 30, "min_minutes": 5, "max_minutes": 240}
     values.update(kw)
     return SearchLoad(
+        marketplace=marketplace,
         search_id=n,
         base_minutes=values["base_minutes"],
         min_minutes=values["min_minutes"],
@@ -152,12 +153,115 @@ def test_a_busy_own_query_search_is_polled_once_a_page_has_arrived() -> None:
 
 def test_busier_streams_are_read_more_often_when_the_budget_is_tight() -> None:
     streams = [StreamLoad("records", 20), StreamLoad("tapes", 2)]
-    plan = plan_schedule([], budget(limit=600), streams=streams, firehose_searches=[search(1)])
+    riders = [search(n) for n in range(10)]
+    plan = plan_schedule([], budget(limit=600), streams=streams, firehose_searches=riders)
     assert plan.use_firehose
     records, tapes = plan.streams["records"], plan.streams["tapes"]
     assert records.interval_min < tapes.interval_min
     assert math.isclose(records.interval_min * math.sqrt(20), tapes.interval_min * math.sqrt(2))
     assert plan.projected_calls <= plan.spendable + 1e-6
+
+
+def site_streams(
+    marketplace: str, arrivals: tuple[float, float, float], wanted: tuple[float, float, float]
+) -> list[StreamLoad]:
+    """A site's Records, CDs and Cassettes streams (listings a minute: all, and wanted)."""
+    return [
+        StreamLoad(f"{marketplace}:{c}", a, w, marketplace=marketplace, category=c)
+        for c, a, w in zip(("records", "cds", "tapes"), arrivals, wanted, strict=True)
+    ]
+
+
+def thousand_searches() -> tuple[list[SearchLoad], list[SearchLoad], list[StreamLoad]]:
+    """The benchmark's 1,000-search mix: 940 on the home site, 25 each on EBAY_GB and
+    EBAY_DE (~20 listings a day each), 10 querying alone (~30 a day each)."""
+    busy = (30.0, 10.0, 2.0)  # every site's streams carry the others' listings too
+    streams = [
+        *site_streams("EBAY_US", busy, (6.2, 2.1, 0.4)),
+        *site_streams("EBAY_GB", busy, (0.25, 0.09, 0.02)),
+        *site_streams("EBAY_DE", busy, (0.25, 0.09, 0.02)),
+    ]
+    riders = [search(n, "EBAY_US") for n in range(940)]
+    riders += [search(1000 + n, "EBAY_GB" if n % 2 else "EBAY_DE") for n in range(50)]
+    alone = [search(2000 + n, "EBAY_US", arrivals_per_min=30 / 1440) for n in range(10)]
+    return alone, riders, streams
+
+
+def test_another_marketplace_with_more_searches_than_streams_gets_its_own_firehose() -> None:
+    alone, riders, streams = thousand_searches()
+    plan = plan_schedule(alone, budget(), streams=streams, firehose_searches=riders, home="EBAY_US")
+    assert plan.firehose_marketplaces == {"EBAY_US", "EBAY_GB", "EBAY_DE"}
+    assert set(plan.searches) == {a.search_id for a in alone}  # only they query alone
+    assert len(plan.streams) == 9
+    assert plan.fits
+
+
+def test_a_marketplace_with_fewer_searches_than_streams_lets_them_query_alone() -> None:
+    streams = [
+        *site_streams("EBAY_US", (30, 10, 2), (6, 2, 0.4)),
+        *site_streams("EBAY_GB", (30, 10, 2), (0.03, 0.01, 0.01)),
+    ]
+    riders = [search(n, "EBAY_US") for n in range(100)] + [search(500, "EBAY_GB")]
+    riders.append(search(501, "EBAY_GB"))
+    plan = plan_schedule([], budget(), streams=streams, firehose_searches=riders, home="EBAY_US")
+    assert plan.firehose_marketplaces == {"EBAY_US"}
+    assert set(plan.searches) == {500, 501}
+    assert not any(key.startswith("EBAY_GB") for key in plan.streams)
+
+
+def test_no_class_of_searches_waits_more_than_eight_times_the_busiest() -> None:
+    # 1,000 searches and 5,000 calls a day: the home site's busy Records stream is read
+    # about every two minutes, and nothing (another site's cassettes, a quiet search
+    # querying alone) less often than eight times that.
+    alone, riders, streams = thousand_searches()
+    plan = plan_schedule(alone, budget(), streams=streams, firehose_searches=riders, home="EBAY_US")
+    intervals = [p.interval_min for p in plan.streams.values()] + list(plan.searches.values())
+    fastest = plan.streams["EBAY_US:records"].interval_min
+    assert fastest == min(intervals)
+    assert fastest <= 2.0
+    assert max(intervals) <= 8 * fastest + 1e-9
+    assert plan.projected_calls <= plan.spendable + 1e-6
+    assert plan.projected_calls >= 0.99 * plan.spendable  # and the budget is put to use
+
+
+def test_the_budget_follows_what_riders_want_not_how_busy_a_category_is() -> None:
+    # Two equally busy streams; riders want a hundred times more from one of them: it is
+    # read ten times as often (the square-root rule), whatever their sizes.
+    streams = [
+        StreamLoad("EBAY_US:records", 2, 1.0, marketplace="EBAY_US", category="records"),
+        StreamLoad("EBAY_US:cds", 2, 0.01, marketplace="EBAY_US", category="cds"),
+    ]
+    riders = [search(n, "EBAY_US") for n in range(50)]
+    plan = plan_schedule(
+        [], budget(limit=1200), streams=streams, firehose_searches=riders, home="EBAY_US"
+    )
+    records, cds = plan.streams["EBAY_US:records"], plan.streams["EBAY_US:cds"]
+    assert cds.interval_min == pytest.approx(8 * records.interval_min)  # capped: fair ratio
+    unfair = plan_schedule(
+        [],
+        budget(limit=1200),
+        streams=streams,
+        firehose_searches=riders,
+        home="EBAY_US",
+        fair_ratio=math.inf,
+    )
+    ratio = (
+        unfair.streams["EBAY_US:cds"].interval_min / unfair.streams["EBAY_US:records"].interval_min
+    )
+    assert ratio == pytest.approx(10)
+
+
+def test_when_fairness_does_not_fit_the_budget_it_gives_way() -> None:
+    # 300 quiet searches querying alone beside a busy stream: at eight times the stream's
+    # interval they would cost more than the budget, so they get what is left.
+    streams = [StreamLoad("records", 20, 6)]
+    alone = [search(n, max_minutes=1440) for n in range(300)]
+    plan = plan_schedule(
+        alone, budget(limit=1000), streams=streams, firehose_searches=[search(999)]
+    )
+    assert plan.fits
+    assert plan.projected_calls <= plan.spendable + 1e-6
+    assert max(plan.searches.values()) > 8 * plan.streams["records"].interval_min
 
 
 def test_a_simulated_day_never_spends_more_than_the_budget() -> None:

@@ -642,3 +642,37 @@ async def test_a_lease_of_a_live_process_of_this_host_is_left_alone(
 
     assert report.busy == 1
     assert world.fake.calls == 0
+
+
+async def test_searches_on_another_marketplace_ride_its_own_firehose_when_enough_of_them(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    # Five searches on EBAY_GB: its three streams cost less than their five own queries,
+    # so one read of GB's Records serves all five; the single search on EBAY_DE queries
+    # alone (three streams would cost more than its one query).
+    gb = [
+        world.add_search(q, marketplace="EBAY_GB")
+        for q in ("art blakey", "blue note", "moanin", "lee morgan", "sidewinder")
+    ]
+    de = world.add_search("coltrane", marketplace="EBAY_DE")
+    for search in [*gb, de]:
+        backfilled(world, search)
+    sched = scheduler(world, http)
+    first = await sched.run_due(world.clock())
+    assert first.plan is not None
+    assert first.plan.firehose_marketplaces == {"EBAY_GB"}
+    assert {k.split(":")[0] for k in first.plan.streams} == {"EBAY_GB"}
+    assert first.query_polls == 1  # EBAY_DE's search, on its own
+    world.clock.advance(minutes=40)
+    world.fake.add_items(
+        [item(1, "Art Blakey Moanin' LP Blue Note BLP 4003", "20.00", -39, marketplace="EBAY_GB")]
+    )
+
+    report = await sched.run_due(world.clock())
+
+    assert report.firehose_polls == STREAMS
+    heard = [len(world.inboxes[s.id].deals) if s.id in world.inboxes else 0 for s in gb]
+    assert heard == [1, 1, 1, 0, 0]
+    with world.engine.connect() as conn:
+        streams = checkpoints.all_streams(conn)
+    assert streams["EBAY_GB:176985"].wanted_per_min is not None

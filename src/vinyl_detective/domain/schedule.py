@@ -32,22 +32,30 @@ The plan, in order:
 
 1. *Spendable* = ``limit·(1 − reserve) − used``: the reserve (15 % by default) is kept
    for item lookups (enrichment) and for the estimate being wrong.
-2. *Firehose or not.* The firehose is used when its floor (every stream at its one-page
-   interval, capped at `firehose_max_minutes`) plus the searches that must query on
-   their own at their slowest fits, or, when nothing fits, if the firehose floor is
-   still cheaper than its riders querying alone at their slowest. Otherwise every
-   search queries on its own.
-3. Searches that query on their own get their *desired* interval (`desired_interval`:
-   base interval, faster for high priority and for searches that found deals lately,
-   slower after many runs without a deal, always within the user's min/max). If that
-   costs more than what is left after the firehose floor, all of them stretch by a
-   common factor, each clamped to its bounds; if even their maxima do not fit, they
-   stretch past their maxima (the budget wins over a user's bound).
-4. The firehose streams get the rest. For a fixed number of calls, the average delay
-   ``Σ r_i · I_i / 2`` (per listing) is smallest when ``I_i ∝ 1/√r_i``, so busier streams
-   are read more often, each between `firehose_min_minutes` and its one-page interval.
-5. Budget still left over (every stream at its fastest) speeds the searches up, down to
-   their minimum intervals.
+2. *A firehose per marketplace, or own queries.* Searches are grouped by the eBay site
+   they search; each site has its own record-category streams. The home marketplace
+   (the daemon's own) rides its firehose when that fits (its streams at their one-page
+   interval plus the searches that must query alone, at their slowest), or else if its
+   firehose still costs less than its riders querying alone. Another marketplace gets
+   its firehose once its streams cost no more than its riders querying alone, both at
+   the interval the budget would give every poller alike: three streams serve any
+   number of searches, so five searches on EBAY_GB ride GB's streams and two query alone.
+3. *The budget split by need.* Everything that costs calls — each stream read, each
+   search querying alone — is a *poller* with a need: the new listings a minute someone
+   wants from it (for a stream, those its riders' keywords accept, observed; for a
+   search, its own query's arrivals, weighted by its desire: priority, recent deals,
+   back-off, `desire_factor`). For a fixed number of calls, the average wait of a wanted
+   listing ``Σ need_i · I_i / 2`` is smallest when ``I_i ∝ 1/√need_i`` (the square-root
+   rule), so a poller with a hundred times the need is read ten times as often. Each
+   interval stays within its bounds (a stream between `firehose_min_minutes` and its
+   one-page interval; a search within the user's min/max and its one-page interval),
+   and no poller is read more than `fair_ratio` (8) times less often than the most often
+   read one: no class of searches is starved for the busy one. The common factor is the
+   smallest that fits what is spendable.
+4. If even the slowest fair plan does not fit, fairness gives way (the square-root rule
+   alone); if not even every poller at its longest interval fits, streams stay at one
+   page a poll and searches stretch past their maxima (the budget wins over a user's
+   bound), and with nothing left at all they wait for the reset.
 
 Missed runs coalesce: a run due in the past runs once, now, and the next one is an
 interval after it (`next_run_after`), never one per missed slot.
@@ -55,6 +63,7 @@ interval after it (`next_run_after`), never one per missed slot.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -75,6 +84,13 @@ DEFAULT_MIN_MINUTES = 5.0
 DEFAULT_MAX_MINUTES = 240.0
 # The arrival rate assumed for a stream never observed yet (listings a minute).
 UNKNOWN_ARRIVAL_RATE = 10.0
+# What a search that never queried alone is assumed to find (20 new listings a day), and
+# the least need anything is given (one listing a day), in listings a minute.
+QUIET_SEARCH_RATE = 20 / 1440
+MIN_NEED = 1 / 1440
+# No poller (stream or own query) is read more than this many times less often than the
+# most often read one, while the budget allows: the fairness bound between classes.
+FAIR_RATIO = 8.0
 
 
 class SearchMode(StrEnum):
@@ -114,6 +130,18 @@ class SearchLoad:
     recent_deals: float = 0
     runs_since_deal: int = 0
     arrivals_per_min: float | None = None  # its own query's new listings (None: unknown)
+    marketplace: str = ""  # the site it searches: it may ride that site's firehose
+    categories: tuple[str, ...] | None = None  # the streams it hears riding (None: all)
+
+    @property
+    def need(self) -> float:
+        """New listings a minute it wants: what its own query found lately, or, never
+        polled alone, a quiet search's (QUIET_SEARCH_RATE); never below one a day."""
+        rate = QUIET_SEARCH_RATE if self.arrivals_per_min is None else self.arrivals_per_min
+        return max(MIN_NEED, rate)
+
+    def hears(self, category: str) -> bool:
+        return not category or self.categories is None or category in self.categories
 
     @property
     def longest_interval(self) -> float:
@@ -141,15 +169,27 @@ class SearchLoad:
 
 @dataclass(frozen=True, slots=True)
 class StreamLoad:
-    """One firehose stream (a marketplace's record category) and its observed arrivals."""
+    """One firehose stream (a marketplace's record category) and its observed arrivals.
+
+    `wanted_per_min` counts only the new listings some rider's keywords accept: what the
+    stream is worth to its riders (None: not observed yet; its whole rate stands in).
+    """
 
     stream: str
     arrivals_per_min: float | None = None
+    wanted_per_min: float | None = None
+    marketplace: str = ""
+    category: str = ""  # "": heard by every rider of its marketplace
 
     @property
     def rate(self) -> float:
         known = self.arrivals_per_min
         return max(0.01, UNKNOWN_ARRIVAL_RATE if known is None else known)
+
+    @property
+    def need(self) -> float:
+        wanted = self.rate if self.wanted_per_min is None else self.wanted_per_min
+        return max(MIN_NEED, wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +243,17 @@ def plan_firehose_pages(
     return FirehosePages(pages, one_page, max(0, math.ceil(arriving) - pages * page_size))
 
 
+def desire_factor(load: SearchLoad, *, backoff_after: int = 6) -> float:
+    """What `desired_interval` multiplies the base interval by (below 1: faster)."""
+    factor: float = 2 ** (-max(-2, min(2, load.priority)) / 2)
+    if load.recent_deals > 0 and load.recent_runs > 0:
+        yield_ = min(1.0, load.recent_deals / load.recent_runs)
+        factor /= 1 + 4 * yield_
+    elif load.runs_since_deal >= backoff_after:
+        factor *= 2 ** (load.runs_since_deal // backoff_after)
+    return factor
+
+
 def desired_interval(load: SearchLoad, *, backoff_after: int = 6) -> float:
     """The interval a search would get with budget to spare, within its bounds.
 
@@ -212,12 +263,7 @@ def desired_interval(load: SearchLoad, *, backoff_after: int = 6) -> float:
     nothing for `backoff_after` runs doubles its interval, and again every
     `backoff_after` runs after that. The result is clamped to [min, max].
     """
-    factor = 2 ** (-max(-2, min(2, load.priority)) / 2)
-    if load.recent_deals > 0 and load.recent_runs > 0:
-        yield_ = min(1.0, load.recent_deals / load.recent_runs)
-        factor /= 1 + 4 * yield_
-    elif load.runs_since_deal >= backoff_after:
-        factor *= 2 ** (load.runs_since_deal // backoff_after)
+    factor = desire_factor(load, backoff_after=backoff_after)
     return _clamp(load.base_minutes * factor, load.shortest_interval, load.longest_interval)
 
 
@@ -237,13 +283,14 @@ class SchedulePlan:
     to one page a poll and may miss listings, and searches run past their max interval).
     """
 
-    use_firehose: bool
+    use_firehose: bool  # some marketplace's searches ride its firehose
     streams: dict[str, StreamPlan]
     searches: dict[int, float]
     projected_calls: float
     spendable: float
     minutes_left: float
     fits: bool
+    firehose_marketplaces: frozenset[str] = frozenset()
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -275,6 +322,47 @@ def _stream_cost(rate: float, interval: float) -> float:
     return _poll_cost(rate, interval)
 
 
+@dataclass(frozen=True, slots=True)
+class _Poller:
+    """One thing the budget pays for: a stream, or a search querying alone."""
+
+    key: str | int  # the stream, or the search id
+    need: float  # wanted listings a minute, weighted by the search's desire
+    low: float
+    high: float
+    cost: Callable[[float], float]
+
+    @property
+    def shape(self) -> float:
+        """Its interval relative to the others': the square-root rule."""
+        return 1 / math.sqrt(self.need)
+
+
+def _group_choice(
+    stream_loads: Sequence[StreamLoad], riders: Sequence[SearchLoad], interval: float
+) -> bool:
+    """Whether a marketplace's riders should ride its firehose: when reading its streams
+    costs no more than the riders querying alone, all polled every `interval` minutes,
+    or as often as the riders may be polled if that is less often (a search's minimum
+    interval, 5 minutes by default, is not a stream's)."""
+    interval = max(interval, min((r.shortest_interval for r in riders), default=interval))
+    streams_cost = sum(_stream_cost(s.rate, interval) for s in stream_loads)
+    riders_cost = sum(
+        r.cost(min(max(interval, r.shortest_interval), r.longest_interval)) for r in riders
+    )
+    return bool(stream_loads) and streams_cost <= riders_cost
+
+
+def _cost_at(
+    cost_of: Callable[[dict[str | int, float]], float],
+    intervals_at: Callable[[float, float], dict[str | int, float]],
+    k: float,
+    *,
+    ratio: float,
+) -> float:
+    return cost_of(intervals_at(k, ratio))
+
+
 def plan_schedule(
     searches: Sequence[SearchLoad],
     budget: Budget,
@@ -284,117 +372,148 @@ def plan_schedule(
     firehose_min_minutes: float = 1.0,
     firehose_max_minutes: float = 30.0,
     backoff_after: int = 6,
+    fair_ratio: float = FAIR_RATIO,
+    home: str = "",
 ) -> SchedulePlan:
     """Plan every interval until the reset; see the module docstring for the arithmetic.
 
-    `searches` must query on their own; `firehose_searches` may ride the `streams` (and
-    query on their own only when the firehose does not fit).
+    `searches` must query on their own; `firehose_searches` may ride the `streams` of
+    their marketplace (`SearchLoad.marketplace`, `StreamLoad.marketplace`), and query on
+    their own when that marketplace's firehose is not worth it or no stream of theirs is
+    given. `home` is the daemon's own marketplace (see `rides` below).
     """
     minutes = budget.minutes_left
     spendable = budget.spendable
-    rates = {s.stream: s.rate for s in streams}
+    per_minute = spendable / minutes
 
-    def one_page(stream: str) -> float:
-        return _clamp(PAGE_SIZE / rates[stream], firehose_min_minutes, firehose_max_minutes)
+    def one_page(stream: StreamLoad) -> float:
+        return _clamp(PAGE_SIZE / stream.rate, firehose_min_minutes, firehose_max_minutes)
 
-    def floor(loads: Sequence[SearchLoad]) -> float:
-        return minutes * sum(s.cost(s.longest_interval) for s in loads)
-
-    firehose_floor = minutes * sum(_stream_cost(rates[s], one_page(s)) for s in rates)
-    own_floor = floor(searches)
-    # The firehose when it fits; when nothing fits, still the firehose if it is cheaper
-    # than its riders querying alone (it nearly always is: one call serves them all).
-    use_firehose = bool(firehose_searches and rates) and (
-        firehose_floor + own_floor <= spendable or firehose_floor <= floor(firehose_searches)
+    # 2. Per marketplace: its firehose, or its riders query alone.
+    markets: dict[str, tuple[list[StreamLoad], list[SearchLoad]]] = {}
+    for rider in firehose_searches:
+        markets.setdefault(rider.marketplace, ([], []))[1].append(rider)
+    for stream in streams:
+        if stream.marketplace in markets:
+            heard = any(r.hears(stream.category) for r in markets[stream.marketplace][1])
+            if heard:
+                markets[stream.marketplace][0].append(stream)
+    pollers_if_cheapest = len(searches) + sum(
+        min(len(st), len(rd)) if st else len(rd) for st, rd in markets.values()
     )
-    querying = list(searches) if use_firehose else [*searches, *firehose_searches]
-    if not use_firehose:
-        firehose_floor = 0.0
+    reference = _clamp(
+        pollers_if_cheapest / per_minute if per_minute > 0 else math.inf,
+        firehose_min_minutes,
+        firehose_max_minutes,
+    )
 
-    desired = {s.search_id: desired_interval(s, backoff_after=backoff_after) for s in querying}
-    loads = {s.search_id: s for s in querying}
+    def floor(stream_loads: Sequence[StreamLoad], loads: Sequence[SearchLoad]) -> float:
+        """Calls until the reset with everything at its slowest (streams at one page)."""
+        return minutes * (
+            sum(_stream_cost(st.rate, one_page(st)) for st in stream_loads)
+            + sum(q.cost(q.longest_interval) for q in loads)
+        )
 
-    def search_intervals(k: float) -> dict[int, float]:
-        return {
-            s.search_id: _clamp(k * desired[s.search_id], s.shortest_interval, s.longest_interval)
-            for s in querying
-        }
-
-    def search_cost(intervals: dict[int, float]) -> float:
-        return minutes * sum(loads[i].cost(interval) for i, interval in intervals.items())
-
-    def cost_at(k: float) -> float:
-        return search_cost(search_intervals(k))
-
-    # 3. Own queries: desired, else stretched within bounds, else past their maxima.
-    for_searches = max(0.0, spendable - firehose_floor)
-    fits = True
-    k_search = 1.0
-    if cost_at(1.0) <= for_searches:
-        intervals = search_intervals(k_search)
-    else:
-        stretch_high = max([s.longest_interval / desired[s.search_id] for s in querying] or [1.0])
-        if cost_at(stretch_high) <= for_searches:
-            k_search = _solve(cost_at, for_searches, 1.0, stretch_high)
-            intervals = search_intervals(k_search)
-        else:
-            # Nothing fits: stretch past the maxima; with nothing left at all, wait for
-            # the reset.
-            at_max = {s.search_id: s.longest_interval for s in querying}
-            over = search_cost(at_max) / for_searches if for_searches > 0 else math.inf
-            fits = False
-            intervals = {i: min(m * over, max(m, minutes)) for i, m in at_max.items()}
-    spent = search_cost(intervals)
-    spare_for_searches = fits and k_search == 1.0 and bool(querying)
-
-    # 4. The firehose gets the rest, I_i ∝ 1/√r_i between the fastest and one page.
-    stream_plans: dict[str, StreamPlan] = {}
-    if use_firehose:
-        for_streams = spendable - spent
-
-        def stream_intervals(k: float) -> dict[str, float]:
-            return {
-                s: _clamp(k / math.sqrt(r), firehose_min_minutes, one_page(s))
-                for s, r in rates.items()
-            }
-
-        def stream_cost(k: float) -> float:
-            chosen = stream_intervals(k)
-            return minutes * sum(_stream_cost(rates[s], chosen[s]) for s in rates)
-
-        k_high = max(one_page(s) * math.sqrt(r) for s, r in rates.items())
-        k_low = min(firehose_min_minutes * math.sqrt(r) for r in rates.values())
-        k_stream = _solve(stream_cost, for_streams, k_low, k_high)
-        chosen = stream_intervals(k_stream)
-        stream_plans = {
-            s: StreamPlan(
-                s,
-                chosen[s],
-                min(MAX_PAGES_PER_POLL, plan_firehose_pages(rates[s], chosen[s]).pages),
+    def rides(market: str) -> bool:
+        stream_loads, riders = markets[market]
+        if not stream_loads or not riders:
+            return False
+        if market == home:
+            # The home marketplace rides whenever that fits, or costs less than its riders
+            # querying alone: one call serves all of them, even the first one a minute.
+            return floor(stream_loads, searches) <= spendable or floor(stream_loads, ()) <= floor(
+                (), riders
             )
-            for s in rates
-        }
-        spent += stream_cost(k_stream)
-        at_fastest = all(c <= firehose_min_minutes + 1e-9 for c in chosen.values())
-        spare_for_searches = spare_for_searches and at_fastest
+        # Another marketplace gets its own firehose once that costs no more than its
+        # riders querying alone, at the interval the budget would give everyone.
+        return _group_choice(stream_loads, riders, reference)
 
-    # 5. Budget left over (every stream at its fastest): searches speed up to their minima.
-    leftover = spendable - spent
-    if spare_for_searches and leftover > 0:
-        before = search_cost(intervals)
-        k_min = min(s.shortest_interval / desired[s.search_id] for s in querying)
-        k_search = _solve(cost_at, before + leftover, min(k_min, 1.0), 1.0)
-        intervals = search_intervals(k_search)
-        spent += search_cost(intervals) - before
+    on_firehose = frozenset(m for m in markets if rides(m))
+    querying = [*searches] + [
+        r for m, (_, riders) in markets.items() if m not in on_firehose for r in riders
+    ]
+    read = [s for m in on_firehose for s in markets[m][0]]
 
+    # 3. Every poller's need, bounds and cost.
+    pollers = [
+        _Poller(
+            s.stream,
+            s.need,
+            firehose_min_minutes,
+            one_page(s),
+            functools.partial(_stream_cost, s.rate),
+        )
+        for s in read
+    ] + [
+        _Poller(
+            q.search_id,
+            q.need / desire_factor(q, backoff_after=backoff_after) ** 2,
+            q.shortest_interval,
+            q.longest_interval,
+            q.cost,
+        )
+        for q in querying
+    ]
+
+    def intervals_at(k: float, ratio: float) -> dict[str | int, float]:
+        free = {p.key: _clamp(k * p.shape, p.low, p.high) for p in pollers}
+        if not free or math.isinf(ratio):
+            return free
+        ceiling = ratio * min(free.values())
+        return {p.key: min(free[p.key], max(p.low, ceiling)) for p in pollers}
+
+    def cost_of(chosen: dict[str | int, float]) -> float:
+        return minutes * sum(p.cost(chosen[p.key]) for p in pollers)
+
+    # 4. The budget split by need: I = k / sqrt(need), each within its bounds and no more
+    # than `fair_ratio` times the fastest; the smallest k that fits. If even the slowest
+    # fair plan does not fit, fairness gives way; if not even every poller at its longest
+    # interval fits, searches stretch past their maxima (streams stay at one page a poll).
+    fits = True
+    chosen: dict[str | int, float] = {}
+    if pollers:
+        k_low = min(p.low / p.shape for p in pollers)
+        k_high = max(p.high / p.shape for p in pollers)
+        for ratio in (fair_ratio, math.inf):
+            if cost_of(intervals_at(k_high, ratio)) <= spendable:
+                k = _solve(
+                    functools.partial(_cost_at, cost_of, intervals_at, ratio=ratio),
+                    spendable,
+                    k_low,
+                    k_high,
+                )
+                chosen = intervals_at(k, ratio)
+                break
+        else:
+            fits = False
+            chosen = intervals_at(k_high, math.inf)
+            stream_spend = minutes * sum(p.cost(chosen[p.key]) for p in pollers[: len(read)])
+            for_searches = spendable - stream_spend
+            search_spend = cost_of(chosen) - stream_spend
+            over = search_spend / for_searches if for_searches > 0 else math.inf
+            for p in pollers[len(read) :]:
+                longest = chosen[p.key]
+                chosen[p.key] = min(longest * over, max(longest, minutes))
+
+    stream_plans = {
+        s.stream: StreamPlan(
+            s.stream,
+            chosen[s.stream],
+            min(MAX_PAGES_PER_POLL, plan_firehose_pages(s.rate, chosen[s.stream]).pages),
+        )
+        for s in read
+    }
+    search_intervals = {q.search_id: chosen[q.search_id] for q in querying}
+    spent = cost_of(chosen)
     return SchedulePlan(
-        use_firehose=use_firehose,
+        use_firehose=bool(on_firehose),
         streams=stream_plans,
-        searches=intervals,
+        searches=search_intervals,
         projected_calls=spent,
         spendable=spendable,
         minutes_left=minutes,
         fits=fits and spent <= spendable + 1e-6,
+        firehose_marketplaces=on_firehose,
     )
 
 

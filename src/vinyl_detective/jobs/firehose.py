@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE
+from vinyl_detective.domain.query import KeywordIndex, folded_title
+from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE, update_arrival_rate
 from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
@@ -42,6 +43,8 @@ class FirehoseResult:
     listings: int = 0  # listings newer than what the stream had seen
     reached_seen: bool = False  # False: the page cap came first, listings may be missed
     arrivals_per_min: float | None = None
+    wanted: int = 0  # of the new listings, those some search's keywords accept
+    wanted_per_min: float | None = None  # smoothed: what the stream is worth to its riders
     counts: PipelineCounts = field(default_factory=PipelineCounts)
 
 
@@ -50,6 +53,19 @@ def routes_for_category(routes: Sequence[Route], category_id: str) -> list[Route
     return [
         r for r in routes if r.search is None or r.search.category_id in (None, "", category_id)
     ]
+
+
+def _wanted(read: NewestRead, routes: Sequence[Route]) -> int:
+    """How many of the listings new to this read some search's keywords accept (a search
+    with no keywords accepts every one): the stream's worth, for the planner."""
+    index = KeywordIndex([r.search.query if r.search is not None else "" for r in routes])
+    since = read.since
+    return sum(
+        1
+        for listing in read.listings
+        if (since is None or listing.listed_at is None or listing.listed_at > since)
+        and index.matching(folded_title(listing.title))
+    )
 
 
 async def poll_stream(
@@ -95,6 +111,14 @@ async def poll_stream(
         result.pages, result.reached_seen, result.listings = read.pages, read.reached_seen, read.new
         result.counts = await pipeline.process(read.listings, routes, check_keywords=True)
         result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, state.last_poll_at, now)
+        result.wanted = _wanted(read, routes)
+        if read.since is not None and state.last_poll_at is not None:
+            result.wanted_per_min = update_arrival_rate(
+                state.wanted_per_min,
+                result.wanted,
+                (now - state.last_poll_at).total_seconds() / 60,
+                complete=read.reached_seen,
+            )
         with engine.begin() as conn:
             checkpoints.record_stream_poll(
                 conn,
@@ -103,6 +127,7 @@ async def poll_stream(
                 newest_listed_at=read.newest.listed_at,
                 newest_item_id=read.newest.item_id,
                 arrivals_per_min=result.arrivals_per_min,
+                wanted_per_min=result.wanted_per_min,
             )
     except BaseException as exc:  # cancelled too: never recorded as a success
         error = job_runs.failure_text(exc)

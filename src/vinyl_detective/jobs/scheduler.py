@@ -185,15 +185,17 @@ class Scheduler:
         self.sleep = sleep
         self.paused_until: datetime | None = None
         self.last_plan: SchedulePlan | None = None
+        self._known_marketplaces: list[str] = [marketplace]
         self._started = False
         self._running: set[str] = set()
 
     # -- what is what ---------------------------------------------------------------------
 
     def rides_firehose(self, search: SavedSearch, schedule: SearchScheduleState | None) -> bool:
-        """A search rides the firehose unless it asked not to or the streams cannot see it."""
+        """A search may ride its marketplace's firehose unless it asked not to or is
+        limited to a category outside the streams (the plan decides whether it does)."""
         mode = schedule.mode if schedule is not None else None
-        return rides_firehose(search, mode, self.marketplace, self.categories)
+        return rides_firehose(search, mode, search.marketplace, self.categories)
 
     def _load(self, search: SavedSearch, schedule: SearchScheduleState | None) -> SearchLoad:
         low = schedule.min_minutes if schedule and schedule.min_minutes else self.min_minutes
@@ -209,18 +211,32 @@ class Scheduler:
             recent_deals=schedule.recent_deals if schedule else 0,
             runs_since_deal=schedule.runs_since_deal if schedule else 0,
             arrivals_per_min=schedule.arrivals_per_min if schedule else None,
+            marketplace=search.marketplace,
+            categories=self._categories_of(search),
         )
 
-    def _stream_keys(self) -> dict[str, str]:
-        return {checkpoints.stream_key(self.marketplace, c): c for c in self.categories}
+    def _marketplaces(self, active: Sequence[SavedSearch]) -> list[str]:
+        """The home marketplace, then every other one a search may ride the firehose of."""
+        found = dict.fromkeys([self.marketplace, *(s.marketplace for s in active)])
+        return list(found)
+
+    def _stream_keys(self, marketplaces: Sequence[str] | None = None) -> dict[str, str]:
+        """Stream key → category, for the streams of `marketplaces` (default: all known)."""
+        chosen = self._known_marketplaces if marketplaces is None else marketplaces
+        return {checkpoints.stream_key(m, c): c for m in chosen for c in self.categories}
+
+    def _ensure_streams(self, conn: sa.Connection, marketplaces: Sequence[str]) -> None:
+        for marketplace in marketplaces:
+            for category in self.categories:
+                checkpoints.ensure_stream(conn, marketplace, category)
+        self._known_marketplaces = list(dict.fromkeys([*self._known_marketplaces, *marketplaces]))
 
     def plan(self, now: datetime) -> SchedulePlan:
         """The plan for `now`, from the database (searches, streams, today's calls)."""
         with self.engine.begin() as conn:
             active = searches.list_searches(conn, active_only=True)
             schedules = checkpoints.all_schedules(conn)
-            for category in self.categories:
-                checkpoints.ensure_stream(conn, self.marketplace, category)
+            self._ensure_streams(conn, self._marketplaces(active))
             streams = checkpoints.all_streams(conn)
         return self._plan(now, active, schedules, streams)
 
@@ -241,8 +257,14 @@ class Scheduler:
             reserve=self.reserve,
         )
         stream_loads = [
-            StreamLoad(key, streams[key].arrivals_per_min if key in streams else None)
-            for key in self._stream_keys()
+            StreamLoad(
+                key,
+                streams[key].arrivals_per_min if key in streams else None,
+                streams[key].wanted_per_min if key in streams else None,
+                marketplace=key.rsplit(":", 1)[0],
+                category=category,
+            )
+            for key, category in self._stream_keys(self._marketplaces(active)).items()
         ]
         return plan_schedule(
             [self._load(s, schedules.get(s.id)) for s in own],
@@ -251,6 +273,7 @@ class Scheduler:
             firehose_searches=[self._load(s, schedules.get(s.id)) for s in riders],
             firehose_min_minutes=self.firehose_min_minutes,
             firehose_max_minutes=self.firehose_max_minutes,
+            home=self.marketplace,
         )
 
     # -- startup --------------------------------------------------------------------------
@@ -275,8 +298,10 @@ class Scheduler:
                     ran_at=stored.last_run_at if stored and stored.last_run_at else now,
                     next_run_at=moved,
                 )
-            for category in self.categories:
-                key = checkpoints.ensure_stream(conn, self.marketplace, category)
+            self._ensure_streams(
+                conn, self._marketplaces(searches.list_searches(conn, active_only=True))
+            )
+            for key in self._stream_keys():
                 state = checkpoints.get_stream(conn, key)
                 interval = (state.interval_minutes if state else None) or (
                     self.firehose_max_minutes
@@ -305,8 +330,7 @@ class Scheduler:
         with self.engine.begin() as conn:
             active = searches.list_searches(conn, active_only=True)
             schedules = checkpoints.all_schedules(conn)
-            for category in self.categories:
-                checkpoints.ensure_stream(conn, self.marketplace, category)
+            self._ensure_streams(conn, self._marketplaces(active))
             streams = checkpoints.all_streams(conn)
             runs = searches.schedules(conn)
             pending = set(checkpoints.pending_backfills(conn))
@@ -315,9 +339,12 @@ class Scheduler:
         report.plan = self.last_plan = plan
 
         by_id = {s.id: s for s in active}
-        riders = [s for s in active if self.rides_firehose(s, schedules.get(s.id))]
-        if not plan.use_firehose:
-            riders = []
+        riders = [
+            s
+            for s in active
+            if s.marketplace in plan.firehose_marketplaces
+            and self.rides_firehose(s, schedules.get(s.id))
+        ]
         rider_ids = {s.id for s in riders}
         querying = [s for s in active if s.id not in rider_ids]
         self._persist_plan(plan, streams, schedules, runs, now)
@@ -328,17 +355,15 @@ class Scheduler:
             # The streams that riders asking for a look now ride: a manual request, a new
             # search, or the older way of asking (its next run set to its last run).
             asked = {
-                category
+                key
                 for s in riders
                 if self._asks_for_a_look(s.id, runs, requests, now)
-                for category in self._categories_of(s)
+                for key in self._keys_of(s)
             }
             with self.engine.connect() as conn:
                 streams = checkpoints.all_streams(conn)
             streams_due = [
-                key
-                for key, category in self._stream_keys().items()
-                if category in asked or is_due(streams[key].next_run_at, now)
+                key for key in plan.streams if key in asked or is_due(streams[key].next_run_at, now)
             ]
         polls_due = {
             s.id for s in querying if is_due(runs[s.id].next_run_at if s.id in runs else None, now)
@@ -361,7 +386,10 @@ class Scheduler:
         gate = asyncio.Semaphore(self.concurrency)
         jobs: list[Awaitable[None]] = []
         for key in streams_due:
-            category = self._stream_keys()[key]
+            marketplace, category = key.rsplit(":", 1)
+            market_routes = [
+                r for r in routes if r.search is not None and r.search.marketplace == marketplace
+            ]
             jobs.append(
                 self._guarded(
                     gate,
@@ -371,7 +399,7 @@ class Scheduler:
                         self._run_stream,
                         key,
                         category,
-                        routes_for_category(routes, category),
+                        routes_for_category(market_routes, category),
                         plan,
                         report,
                     ),
@@ -448,10 +476,14 @@ class Scheduler:
         )
 
     def _categories_of(self, search: SavedSearch) -> tuple[str, ...]:
-        """The streams a rider hears: its own category, or every record category."""
+        """The categories a rider hears: its own, or every record category."""
         if search.category_id and search.category_id in self.categories:
             return (search.category_id,)
         return self.categories
+
+    def _keys_of(self, search: SavedSearch) -> list[str]:
+        """The streams a rider hears: its marketplace's, in its categories."""
+        return [checkpoints.stream_key(search.marketplace, c) for c in self._categories_of(search)]
 
     def _persist_plan(
         self,
@@ -645,7 +677,7 @@ class Scheduler:
                 ebay=self.ebay,
                 pipeline=self.pipeline,
                 routes=routes,
-                marketplace=self.marketplace,
+                marketplace=key.rsplit(":", 1)[0],
                 category_id=category,
                 clock=self.clock,
             )
@@ -661,9 +693,9 @@ class Scheduler:
                 # next when one of them is next planned (never at or before this run, which
                 # would read as a run asked for by hand).
                 planned = {
-                    s.category_id: s.next_run_at
+                    k: s.next_run_at
                     for k, s in checkpoints.all_streams(conn).items()
-                    if k in self._stream_keys() and s.next_run_at is not None
+                    if k in plan.streams and s.next_run_at is not None
                 }
                 by_upcoming: dict[datetime, list[int]] = {}
                 for route in routes:
@@ -671,8 +703,8 @@ class Scheduler:
                         upcoming = min(
                             (
                                 at
-                                for c in self._categories_of(route.search)
-                                if (at := planned.get(c)) is not None and at > ran_at
+                                for k in self._keys_of(route.search)
+                                if (at := planned.get(k)) is not None and at > ran_at
                             ),
                             default=next_at,
                         )
@@ -753,11 +785,8 @@ class Scheduler:
         candidates = [next_reset(now), earliest or now]
         if unplanned:
             candidates.append(now)
-        use_firehose = self.last_plan.use_firehose if self.last_plan else True
-        if use_firehose:
-            candidates.extend(
-                s.next_run_at or now for k, s in stream_states.items() if k in self._stream_keys()
-            )
+        read = set(self.last_plan.streams) if self.last_plan else set(self._stream_keys())
+        candidates.extend(s.next_run_at or now for k, s in stream_states.items() if k in read)
         if pending:
             candidates.append(now + self.backfill_every)
         return max(now, min(candidates))

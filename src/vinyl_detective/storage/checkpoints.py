@@ -115,6 +115,7 @@ class StreamState:
     polls: int
     lease_owner: str | None
     lease_until: datetime | None
+    wanted_per_min: float | None = None  # of its new listings, those some rider wants
 
     @property
     def seen(self) -> SeenMark:
@@ -489,14 +490,18 @@ def record_stream_poll(
     newest_listed_at: datetime | None,
     newest_item_id: str | None,
     arrivals_per_min: float | None,
+    wanted_per_min: float | None = None,
 ) -> None:
-    """After a poll: the newest listing seen (only ever moves forward) and the rate."""
+    """After a poll: the newest listing seen (only ever moves forward) and the rates (the
+    wanted one is kept as it was when not given)."""
     current = get_stream(conn, stream)
     values: dict[str, Any] = {
         "last_poll_at": now,
         "arrivals_per_min": arrivals_per_min,
         "polls": firehose_streams.c.polls + 1,
     }
+    if wanted_per_min is not None:
+        values["wanted_per_min"] = wanted_per_min
     if newest_listed_at is not None and (
         current is None
         or current.newest_listed_at is None

@@ -367,6 +367,8 @@ firehose_streams = sa.Table(
     sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", UTCDateTime),
+    # New listings a minute that some rider wants (migration 0011): the planner's need.
+    sa.Column("wanted_per_min", sa.Float),
 )
 
 # --- Notification digests (migration 0004) ------------------------------------------------
