@@ -384,23 +384,25 @@ def _listing(a: Arrival) -> Listing:
 
 
 class WarpClock:
-    """Simulated time: flows at the real rate while the product works, jumps over sleeps.
+    """Simulated time: flows with the CPU time the product spends, jumps over its sleeps.
 
     `skip(seconds)` is every sleep of the product (the daemon's wait for the next job,
-    the clients' pacing); `paused()` stops it for the benchmark's own bookkeeping.
+    the clients' pacing) and every network round trip; `paused()` stops it for the
+    benchmark's own bookkeeping. It follows this process's CPU time, not the wall clock,
+    so the other work of a shared machine does not count as the daemon's.
     """
 
     def __init__(self, start: datetime) -> None:
         self.start = start
         self._skipped = 0.0
-        self._origin = time.perf_counter()
+        self._origin = time.process_time()
         self._frozen: float | None = None
 
     def seconds(self) -> float:
         """Seconds since `start` (also the clients' monotonic clock)."""
         if self._frozen is not None:
             return self._frozen
-        return self._skipped + time.perf_counter() - self._origin
+        return self._skipped + time.process_time() - self._origin
 
     def __call__(self) -> datetime:
         return self.start + timedelta(seconds=self.seconds())
@@ -432,7 +434,7 @@ class WarpClock:
             yield
         finally:
             frozen, self._frozen = self._frozen, None
-            self._skipped = frozen - (time.perf_counter() - self._origin)
+            self._skipped = frozen - (time.process_time() - self._origin)
 
 
 # --- one simulated world -----------------------------------------------------------------
@@ -480,22 +482,44 @@ def _number(item_id: str) -> int:
     return int(item_id.split("|")[1]) - ITEM_BASE
 
 
-class _Arriving:
-    """The fake eBay's ASGI app, adding the listings whose time has come before each call."""
+class _Network:
+    """A fake's ASGI app behind a network: each request costs `latency` seconds of the
+    simulated clock (a round trip), then `before()` runs (the fake eBay: the listings
+    whose time has come appear), then the fake answers."""
 
-    def __init__(self, world: Callable[[], World | None], app: Any) -> None:
-        self._world = world
+    def __init__(
+        self,
+        app: Any,
+        clock: WarpClock,
+        latency: float,
+        before: Callable[[], None] | None = None,
+    ) -> None:
         self._app = app
+        self._clock = clock
+        self._latency = latency
+        self._before = before
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        world = self._world()
-        if world is not None:
-            world.release()
+        if scope["type"] == "http":
+            self._clock.skip(self._latency)
+            if self._before is not None:
+                self._before()
         await self._app(scope, receive, send)
 
 
+@dataclass(frozen=True)
+class Latency:
+    """Assumed network round trips (seconds): not measured here, see the docstring."""
+
+    ebay: float = 0.3
+    discogs: float = 0.2
+    telegram: float = 0.15
+
+
 @contextlib.asynccontextmanager
-async def open_world(market: Market, directory: str) -> AsyncIterator[World]:
+async def open_world(
+    market: Market, directory: str, latency: Latency = Latency()
+) -> AsyncIterator[World]:
     clock = WarpClock(START)
     with clock.paused():  # setting up is not the product's time
         engine = open_database(f"sqlite:///{directory}/freshness.db")
@@ -513,16 +537,21 @@ async def open_world(market: Market, directory: str) -> AsyncIterator[World]:
         with engine.begin() as conn:
             catalog.upsert_releases(conn, market.catalog, START - timedelta(days=30))
     holder: list[World] = []
-    arriving = _Arriving(lambda: holder[0] if holder else None, fake.app)
+
+    def arrive() -> None:
+        if holder:
+            holder[0].release()
+
+    ebay_app = _Network(fake.app, clock, latency.ebay, arrive)
+    discogs_app = _Network(fake_discogs.app, clock, latency.discogs)
+    telegram_app = _Network(fake_telegram.app, clock, latency.telegram)
     async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=arriving)) as ebay_http,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=fake_discogs.app)) as discogs_http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=ebay_app)) as ebay_http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=discogs_app)) as discogs_http,
         telegram.Bot(
             fake_telegram.token,
             base_url="https://api.telegram.test/bot",
-            request=HTTPXRequest(
-                httpx_kwargs={"transport": httpx.ASGITransport(app=fake_telegram.app)}
-            ),
+            request=HTTPXRequest(httpx_kwargs={"transport": httpx.ASGITransport(app=telegram_app)}),
         ) as bot,
     ):
         ebay = EbayClient(
@@ -842,7 +871,8 @@ def measure(name: str, config: dict[str, Any]) -> Figures:
     with tempfile.TemporaryDirectory(prefix="vd-freshness-") as directory:
 
         async def run() -> Figures:
-            async with open_world(market, directory) as world:
+            latency = Latency(*config["latency"])
+            async with open_world(market, directory, latency) as world:
                 if config.get("check", True):
                     check_market(market, world.engine)
                 notes = await STRATEGIES[name](world, until)
@@ -935,6 +965,14 @@ def main() -> None:
         "--per-day", type=float, default=20, help="typical new listings a day of such a search"
     )
     parser.add_argument("--catalog", type=int, default=20_000, help="other releases in the catalog")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        nargs=3,
+        default=[Latency.ebay, Latency.discogs, Latency.telegram],
+        metavar=("EBAY", "DISCOGS", "TELEGRAM"),
+        help="assumed network round trips in seconds (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--baseline", action="store_true", help="also run the fixed loop")
     parser.add_argument("--write", action="store_true", help="write results-freshness.md")
@@ -948,6 +986,7 @@ def main() -> None:
         "own_share": args.own_share,
         "per_day": args.per_day,
         "catalog": args.catalog,
+        "latency": tuple(args.latency),
     }
     load_before = load()
     started = time.perf_counter()
@@ -1006,7 +1045,8 @@ def write_results(
         f".venv/bin/python benchmarks/freshness.py --hours {args.hours:g} "
         f"--searches {args.searches} --other-share {args.other_share:g} "
         f"--own-share {args.own_share:g} --per-day {args.per_day:g} "
-        f"--catalog {args.catalog} --seed {args.seed}"
+        f"--catalog {args.catalog} --latency {' '.join(f'{x:g}' for x in args.latency)} "
+        f"--seed {args.seed}"
         f"{' --baseline' if args.baseline else ''} --write"
     )
     text = (
