@@ -6,7 +6,8 @@ one is fairly priced, one is a decoy lot, one is an album not in the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -116,10 +117,18 @@ class Market:
 
 
 @contextmanager
-def running_market(tmp_path: Path, now: datetime, **overrides: Any) -> Iterator[Market]:
+def running_market(
+    tmp_path: Path,
+    now: datetime,
+    *,
+    telegram_clock: Callable[[], float] = time.time,
+    **overrides: Any,
+) -> Iterator[Market]:
+    """The fakes on loopback and the settings to reach them (`overrides` change those);
+    `telegram_clock` is the fake Telegram's clock (its outages and message times)."""
     ebay = FakeEbay(listings(now), app_id="app", cert_id="cert")
     discogs = FakeDiscogs(RELEASES, price_suggestions=PRICES, token="discogs-token")
-    telegram = FakeTelegram(TOKEN)
+    telegram = FakeTelegram(TOKEN, clock=telegram_clock)
     servers = [LoopbackServer(fake.app) for fake in (ebay, discogs, telegram)]
     urls = [server.start() for server in servers]
     values: dict[str, Any] = {

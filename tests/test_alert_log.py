@@ -32,17 +32,19 @@ def test_claims_survive_a_restart(db_url: str, now: datetime) -> None:
     second.dispose()
 
 
-def test_retryable_failures_stay_pending_until_the_attempts_run_out(
+def test_retryable_failures_stay_pending_and_a_permanent_one_fails_for_good(
     engine: Engine, now: datetime
 ) -> None:
     with engine.begin() as conn:
         alerts.claim(conn, "apprise:mail", "v1|2|0", now=now)
-        for _ in range(alerts.MAX_ATTEMPTS - 1):
+        for _ in range(50):  # however many: the retry pass decides when to give up
             alerts.mark_attempt_failed(conn, "apprise:mail", "v1|2|0", "timeout", permanent=False)
-        assert [p.item_id for p in alerts.pending(conn)] == ["v1|2|0"]
-        alerts.mark_attempt_failed(conn, "apprise:mail", "v1|2|0", "timeout", permanent=False)
+        (waiting,) = alerts.pending(conn)
+        assert (waiting.item_id, waiting.attempts, waiting.error) == ("v1|2|0", 50, "timeout")
+        assert waiting.created_at == now
+        alerts.mark_attempt_failed(conn, "apprise:mail", "v1|2|0", "refused", permanent=True)
         assert alerts.pending(conn) == []
-        assert alerts.recent_failures(conn) == [("apprise:mail", "v1|2|0", "timeout")]
+        assert alerts.recent_failures(conn) == [("apprise:mail", "v1|2|0", "refused")]
 
 
 def test_old_rows_are_forgotten_after_the_retention(engine: Engine, now: datetime) -> None:

@@ -414,8 +414,9 @@ def test_search_channels_add_to_the_global_ones_and_decide_their_own_digest() ->
         channels_for_search([], search, strict=True)
 
 
-def test_retry_waits_grow_and_are_capped() -> None:
-    waits = [retry_delay(n) for n in range(1, 7)]
-    assert waits[:4] == [timedelta(minutes=m) for m in (1, 4, 16, 64)]
-    assert waits[4] == waits[5] == timedelta(hours=2)
+def test_retry_waits_grow_and_are_capped_at_a_quarter_hour() -> None:
+    waits = [retry_delay(n) for n in range(1, 8)]
+    assert waits[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert waits[4] == waits[5] == waits[6] == timedelta(minutes=15)
+    assert retry_delay(10_000) == timedelta(minutes=15)
     assert retry_delay(0) == timedelta(0)

@@ -48,11 +48,13 @@ from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.notify.channels import (
+    ALERT_LIFETIME,
     ChannelSpec,
     all_channel_specs,
     channels_for_search,
     due_for_retry,
     parse_channel_urls,
+    retry_deadline,
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import (
@@ -430,19 +432,26 @@ class Daemon:
         A claim not yet attempted may still be in flight (a slow send, another worker):
         it counts as orphaned only after IN_FLIGHT_GRACE, or at once when its claimer is a
         process of this host that no longer runs (a kill -9, a crash). Each retry is taken
-        atomically, so two tasks or workers never send the same one.
+        atomically, so two tasks or workers never send the same one. A failed alert is
+        tried again with growing waits (1, 2, 4, 8, then every 15 minutes) for as long as
+        it is worth sending — ALERT_LIFETIME, or until its auction ends — then given up
+        with the reason. When a recipient fails, its other alerts wait for the next pass:
+        one try per recipient and pass while it is down, not one per alert.
         """
         sent = 0
         now = self.clock()
         with self.engine.connect() as conn:
             pending = alerts.pending(conn)
+        failing: set[str] = set()
         for alert in pending:
+            if alert.recipient in failing:
+                continue
             if alert.attempts == 0 and not job_runs.owner_gone(alert.claimed_by):
                 started = alert.last_attempt_at
                 if started is not None and now - started < IN_FLIGHT_GRACE:
                     continue
             elif not due_for_retry(alert.attempts, alert.last_attempt_at, now):
-                continue  # backing off: 1, 4, 16, 64 minutes, then every 2 hours
+                continue  # backing off: 1, 2, 4, 8 minutes, then every 15
             with self.engine.begin() as conn:
                 if not alerts.take_for_retry(conn, alert, now):
                     continue
@@ -453,6 +462,10 @@ class Daemon:
                     if stored and stored.match
                     else None
                 )
+            ends_at = stored.listing.ends_at if stored else None
+            if now >= retry_deadline(alert.created_at or now, ends_at):
+                self._give_up(alert, ended=ends_at is not None and now >= ends_at)
+                continue
             channel = self._channel_for_recipient(alert.recipient)
             deal = (
                 score_deal(
@@ -475,8 +488,33 @@ class Daemon:
                 continue
             if alert.occasion != alerts.FIRST and stored is not None:  # a price-drop alert
                 deal = replace(deal, previous_total=stored.previous_money)
-            sent += await self.pipeline.dispatcher.resend(deal, channel, alert.occasion)
+            if await self.pipeline.dispatcher.resend(deal, channel, alert.occasion):
+                sent += 1
+            else:
+                failing.add(alert.recipient)
         return sent
+
+    def _give_up(self, alert: alerts.PendingAlert, *, ended: bool) -> None:
+        """An alert no longer worth sending: failed, saying why and what went wrong last."""
+        tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
+        why = (
+            f"the auction ended before the alert could be delivered ({tries})"
+            if ended
+            else f"not delivered within {ALERT_LIFETIME.total_seconds() / 3600:.0f} h "
+            f"(the alert's useful life), given up after {tries}"
+        )
+        reason = f"{why}; last error: {alert.error or 'none recorded'}"
+        log.warning("alert to %s about %s: %s", alert.recipient, alert.item_id, reason)
+        with self.engine.begin() as conn:
+            alerts.mark_attempt_failed(
+                conn,
+                alert.recipient,
+                alert.item_id,
+                reason,
+                permanent=True,
+                now=self.clock(),
+                occasion=alert.occasion,
+            )
 
     def _channel_for_recipient(self, recipient: str) -> Channel | None:
         kind, _, key = recipient.partition(":")

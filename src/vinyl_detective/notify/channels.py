@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from apprise.plugins.base import NotifyBase
 
 __all__ = [
+    "ALERT_LIFETIME",
     "DIGEST_PARAMETER",
     "RETRY_BASE",
     "RETRY_CAP",
@@ -52,6 +53,7 @@ __all__ = [
     "parse_channel_url",
     "parse_channel_urls",
     "recipient_key",
+    "retry_deadline",
     "retry_delay",
 ]
 
@@ -342,16 +344,28 @@ def _fallback_redact(url: str) -> str:
 # --------------------------------------------------------------------------- retries
 
 RETRY_BASE = timedelta(minutes=1)
-RETRY_FACTOR = 4
-RETRY_CAP = timedelta(hours=2)
+RETRY_FACTOR = 2
+RETRY_CAP = timedelta(minutes=15)
+# How long an undelivered alert is worth trying: after two days a deal is most likely
+# gone (an auction's alert is worth trying only until the auction ends).
+ALERT_LIFETIME = timedelta(hours=48)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the `attempts`-th failed attempt: 1 min, 4, 16, 64, then 2 h."""
+    """How long to wait after the `attempts`-th failed attempt: 1 min, 2, 4, 8, then every
+    15 min (RETRY_CAP) — so a channel back from an outage of any length gets its alerts
+    within a quarter of an hour."""
     if attempts <= 0:
         return timedelta(0)
-    exponent = min(attempts - 1, 8)  # 4**8 minutes is far beyond the cap already
+    exponent = min(attempts - 1, 8)  # 2**8 minutes is beyond the cap already
     return min(RETRY_BASE * int(RETRY_FACTOR**exponent), RETRY_CAP)
+
+
+def retry_deadline(claimed_at: datetime, ends_at: datetime | None = None) -> datetime:
+    """Until when an alert claimed at `claimed_at` is tried: ALERT_LIFETIME, or until the
+    listing ends (an auction's end) if that is sooner."""
+    deadline = claimed_at + ALERT_LIFETIME
+    return min(deadline, ends_at) if ends_at is not None else deadline
 
 
 def next_attempt_at(attempts: int, last_attempt: datetime) -> datetime:

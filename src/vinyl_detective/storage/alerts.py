@@ -4,8 +4,10 @@ the alert about its n-th price drop (`drop_occasion`).
 
 An alert is first *claimed* (a `pending` row; the unique key refuses a second claim,
 also from another worker or after a restart), then sent, then marked `sent`. Rows left
-`pending` by a crash are retried at the next start; rows that failed for good stay
-`failed` with their error, visible in `status`. A claim names its claimer ("host:pid:tag",
+`pending` by a crash or a retryable failure are retried (the daemon's retry pass, with
+backoff, for as long as the alert is worth sending: notify/channels.retry_deadline);
+rows that failed for good, or were given up, stay `failed` with their error, visible in
+`status`. A claim names its claimer ("host:pid:tag",
 migration 0009): the claim of a process that no longer runs is known to be orphaned.
 """
 
@@ -22,7 +24,6 @@ import sqlalchemy as sa
 from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import alert_log
 
-MAX_ATTEMPTS = 5
 FIRST = ""  # the occasion of the first alert about a listing
 
 
@@ -50,6 +51,8 @@ class PendingAlert:
     occasion: str = FIRST
 
     claimed_by: str | None = None
+    created_at: datetime | None = None  # when it was claimed
+    error: str | None = None  # the last attempt's error
 
 
 def claim(
@@ -125,12 +128,13 @@ def mark_attempt_failed(
     now: datetime | None = None,
     occasion: str = FIRST,
 ) -> None:
-    """Count a failed attempt; after MAX_ATTEMPTS, or a permanent error, it is `failed`."""
+    """Count a failed attempt: `failed` for good when `permanent`, else still `pending`
+    (the retry pass decides when it is tried again, and when it is given up)."""
     row = conn.execute(
         sa.select(alert_log.c.attempts).where(_row(recipient, item_id, occasion))
     ).first()
     attempts = (row.attempts if row else 0) + 1
-    status = "failed" if permanent or attempts >= MAX_ATTEMPTS else "pending"
+    status = "failed" if permanent else "pending"
     conn.execute(
         alert_log.update()
         .where(_row(recipient, item_id, occasion))
@@ -161,7 +165,7 @@ def take_for_retry(conn: sa.Connection, alert: PendingAlert, now: datetime) -> b
     return result.rowcount == 1
 
 
-def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
+def pending(conn: sa.Connection, limit: int = 1000) -> list[PendingAlert]:
     """Alerts claimed but not yet delivered (a crash, or a retryable failure)."""
     rows = conn.execute(
         sa.select(alert_log)
@@ -178,6 +182,8 @@ def pending(conn: sa.Connection, limit: int = 100) -> list[PendingAlert]:
             r.last_attempt_at,
             r.occasion,
             r.claimed_by,
+            r.created_at,
+            r.error,
         )
         for r in rows
     ]
