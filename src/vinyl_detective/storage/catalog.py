@@ -411,25 +411,38 @@ class SqlCatalog:
         if len(present) <= 1:
             return self._in_order(candidate_release_ids(self._conn, present, limit))
         found: dict[int, None] = {}
-        crowded = False
+
+        def fresh(expression: str, wanted: int) -> list[int]:
+            """Up to `wanted` + 1 releases matching `expression` that are not found yet."""
+            ids = self._matching_ids(expression, wanted + len(found) + 1)
+            return [i for i in ids if i not in found][: wanted + 1]
+
+        crowded = narrow = False
         for a, b in _word_pairs(present, frequencies):
             wanted = limit - len(found)
             pair = f"{_fts_phrase(a)} AND {_fts_phrase(b)}"
-            ids = self._matching_ids(pair, wanted + 1)
+            ids = fresh(pair, wanted)
             if len(ids) > wanted:
                 if not crowded:
                     # The first ids of a crowd are arbitrary: first the releases that hold
                     # the most of the listing's words, with the shortest names.
                     crowded = True
-                    found = dict.fromkeys([*self._fullest(present, limit), *found])
+                    fullest, every = self._fullest(present, limit)
+                    found = dict.fromkeys([*fullest, *found])
                     wanted = limit - len(found)
-                # Then those sharing a third word with the listing.
-                for third in [w for w in present if w not in (a, b)][:CROWD_THIRDS]:
+                    # Releases holding every word found, a release missing one scores
+                    # 5 points less: no rival. Otherwise look for those sharing a third
+                    # word with the listing.
+                    narrow = not every
+                for third in [w for w in present if w not in (a, b)][
+                    : CROWD_THIRDS if narrow else 0
+                ]:
                     if wanted <= 0:
                         break
                     narrower = f"{pair} AND {_fts_phrase(third)}"
-                    found.update(dict.fromkeys(self._matching_ids(narrower, wanted)))
+                    found.update(dict.fromkeys(fresh(narrower, wanted)[:wanted]))
                     wanted = limit - len(found)
+                ids = [i for i in ids if i not in found]
             found.update(dict.fromkeys(ids[: max(wanted, 0)]))
             if len(found) >= limit:
                 break
@@ -463,23 +476,35 @@ class SqlCatalog:
         values = [str(r[0]) for r in rows]
         return self._by_identifier(kind, values) if values else {}
 
-    def _fullest(self, present: list[str], limit: int) -> list[int]:
+    def _fullest(self, present: list[str], limit: int) -> tuple[list[int], bool]:
         """Up to `limit` releases holding all of `present` (else all but one), shortest first.
 
-        `present` is rarest first; the commonest words are the first left out.
+        `present` is rarest first; the commonest words are the first left out. When no
+        release holds every word, one query first asks whether any holds all but one of
+        the commonest few (most often none does: a record the catalog lacks). The flag says
+        whether the releases hold every word.
         """
-        subsets = [present]
-        if len(present) >= 3:
-            subsets += [
-                [w for w in present if w != left_out]
-                for left_out in reversed(present[-FULLEST_DROPS:])
-            ]
-        for subset in subsets:
-            expression = " AND ".join(_fts_phrase(w) for w in subset)
-            ids = self._shortest_ids(expression, limit)
-            if ids:
-                return ids
-        return []
+
+        def holding(words: Sequence[str]) -> str:
+            return " AND ".join(_fts_phrase(w) for w in words)
+
+        ids = self._shortest_ids(holding(present), limit)
+        if ids or len(present) < 3:
+            return ids, bool(ids)
+        droppable = present[1:][-FULLEST_DROPS:]  # one word at least is kept
+        kept = present[: -len(droppable)]
+        # All of `kept` and all but one of `droppable`: the union of the subsets below.
+        but_one = " OR ".join(
+            f"({holding([w for w in droppable if w != left_out])})" for left_out in droppable
+        )
+        ids = self._shortest_ids(f"{holding(kept)} AND ({but_one})", limit)
+        if not ids:
+            return [], False
+        for left_out in reversed(droppable[1:]):
+            found = self._shortest_ids(holding([w for w in present if w != left_out]), limit)
+            if found:
+                return found, False
+        return ids, False  # only the last subset holds releases: the union is that subset
 
     def _shortest_ids(self, expression: str, limit: int) -> list[int]:
         """Up to `limit` releases matching `expression`, fewest artist and title words first.
