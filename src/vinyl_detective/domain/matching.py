@@ -48,6 +48,8 @@ from rapidfuzz import fuzz
 from vinyl_detective.domain.match_trace import CandidateNote, MatchTrace, TierNote
 from vinyl_detective.domain.models import Listing, Match, MatchMethod
 from vinyl_detective.domain.normalize import (
+    compact_catalog_no,
+    is_placeholder_catalog_no,
     normalize_barcode,
     normalize_catalog_no,
     strip_disambiguation,
@@ -370,20 +372,21 @@ def catalog_no_candidates(title: str) -> list[str]:
     # A lone dash joins its neighbours ("BR - 01").
     words = [t for t in title.split() if t.strip("-–—")]
     tokens = ["" if _is_noise(t) else t.strip(_EDGE_PUNCTUATION) for t in words]
+    parts = [_catno_part(t) for t in tokens]
+    digits = [any(ch.isdigit() for ch in t) for t in tokens]
+    compact = [compact_catalog_no(t) if part else "" for t, part in zip(tokens, parts, strict=True)]
     found: dict[str, None] = {}
-    for start in range(len(tokens)):
-        for size in range(1, _MAX_CATNO_WINDOW + 1):
-            window = tokens[start : start + size]
-            if len(window) < size or not _catno_part(window[-1]):
+    count = len(tokens)
+    for start in range(count):
+        has_digit = False
+        for end in range(start + 1, min(start + _MAX_CATNO_WINDOW, count) + 1):
+            if not parts[end - 1]:
                 break
-            if not any(ch.isdigit() for tok in window for ch in tok):
+            has_digit = has_digit or digits[end - 1]
+            if not has_digit or not (digits[start] or digits[end - 1]):
                 continue
-            if not any(ch.isdigit() for ch in window[0]) and not any(
-                ch.isdigit() for ch in window[-1]
-            ):
-                continue
-            value = normalize_catalog_no(" ".join(window))
-            if value is None or len(value) < 3 or _CATNO_NOISE.match(value):
+            value = "".join(compact[start:end])
+            if is_placeholder_catalog_no(value) or len(value) < 3 or _CATNO_NOISE.match(value):
                 continue
             found.setdefault(value, None)
     return list(found)
@@ -539,9 +542,10 @@ def _title_variants(title: str) -> tuple[str, ...]:
 def _best_presence(variants: Iterable[str], texts: Sequence[str]) -> tuple[float, str]:
     best, best_variant = 0.0, ""
     for variant in variants:
-        value = max(_presence(variant, text) for text in texts)
-        if value > best:
-            best, best_variant = value, variant
+        for text in texts:
+            value = _presence(variant, text)
+            if value > best:
+                best, best_variant = value, variant
     return best, best_variant
 
 

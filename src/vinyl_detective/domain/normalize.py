@@ -15,10 +15,23 @@ def normalize_catalog_no(raw: str) -> str | None:
 
     Returns None for the placeholders Discogs uses for "no catalog number" ("none").
     """
-    value = _CATNO_JUNK.sub("", raw.strip().upper())
+    value = compact_catalog_no(raw)
     if value in _NONE_CATNOS or raw.strip().upper() in _NONE_CATNOS:
         return None
     return value
+
+
+def compact_catalog_no(raw: str) -> str:
+    """`normalize_catalog_no` without the placeholder check: upper case, no separators.
+
+    Compacting the words of a text one by one and joining them gives the compact text.
+    """
+    return _CATNO_JUNK.sub("", raw.upper())
+
+
+def is_placeholder_catalog_no(compact: str) -> bool:
+    """A compacted catalog number that stands for none ("NONE", "N/A", "-")."""
+    return compact in _NONE_CATNOS
 
 
 def _ean_check_digit(first12: str) -> int:

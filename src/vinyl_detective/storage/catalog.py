@@ -12,6 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -70,10 +71,13 @@ def _joined(values: Sequence[str], sep: str) -> str | None:
     return sep.join(cleaned) if cleaned else None
 
 
+@lru_cache(maxsize=8192)
 def _split(value: str | None, sep: str) -> tuple[str, ...]:
+    """A stored list ("LP, Album, Reissue") as its items; the same lists recur: cached."""
     if not value:
         return ()
-    return tuple(part.strip() for part in value.split(sep.strip()) if part.strip())
+    parts = [part.strip() for part in value.split(sep.strip())]
+    return tuple(part for part in parts if part)
 
 
 def release_rows(
