@@ -14,7 +14,8 @@ from lxml import html
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.api.app import create_app
-from vinyl_detective.api.routes_dashboard import BOARD_CARDS, DEALS_PER_PAGE
+from vinyl_detective.api.routes_board import BOARD_CARDS
+from vinyl_detective.api.routes_dashboard import DEALS_PER_PAGE
 from vinyl_detective.domain.models import (
     Deal,
     Listing,

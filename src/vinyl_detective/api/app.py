@@ -40,14 +40,16 @@ from sqlalchemy.engine import Engine
 from vinyl_detective import __version__
 from vinyl_detective.api import (
     routes_admin,
+    routes_board,
     routes_dashboard,
     routes_feeds,
     routes_health,
+    routes_login,
     routes_webhooks,
 )
 from vinyl_detective.api.deps import ApiError, IngestFn, PublisherStatusFn, Services, TriggerFn
 from vinyl_detective.api.ingest_schemas import IngestResult
-from vinyl_detective.api.routes_dashboard import LoginRequired, render
+from vinyl_detective.api.pages import LoginRequired, render
 from vinyl_detective.api.schemas import ErrorOut, FieldError
 from vinyl_detective.domain.currency import ExchangeRates
 
@@ -152,6 +154,8 @@ def create_app(
     app.include_router(routes_admin.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_feeds.router)
+    app.include_router(routes_login.router)
     app.include_router(routes_dashboard.router)
+    app.include_router(routes_board.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -21,7 +21,7 @@ from fastapi.requests import Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from vinyl_detective.api.deps import Services, services
-from vinyl_detective.api.routes_dashboard import Page
+from vinyl_detective.api.pages import Page
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import Rule, combine, parse_rule
 from vinyl_detective.errors import RuleSyntaxError
