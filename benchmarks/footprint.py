@@ -502,7 +502,7 @@ def common_counts_bytes(count: int = 50_000) -> float:
 
 def cache_bounds(database: Path | None) -> None:
     from vinyl_detective.fakes.sample_data import build_sample_market
-    from vinyl_detective.notify.telegram import REFUSED_CHATS_REMEMBERED
+    from vinyl_detective.notify.telegram_bot import REFUSED_CHATS_REMEMBERED
     from vinyl_detective.storage.db import SQLITE_PRAGMAS
 
     say()

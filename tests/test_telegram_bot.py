@@ -31,9 +31,9 @@ from vinyl_detective.errors import (
 )
 from vinyl_detective.fakes.server import LoopbackServer
 from vinyl_detective.fakes.telegram import FakeTelegram, parse_telegram_html
-from vinyl_detective.notify.telegram import (
+from vinyl_detective.notify.telegram import TelegramNotifier
+from vinyl_detective.notify.telegram_bot import (
     BotApplication,
-    TelegramNotifier,
     build_bot_application,
     start_bot,
     stop_bot,

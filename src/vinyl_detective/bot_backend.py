@@ -63,7 +63,7 @@ class BotContext(Protocol):
 
 
 class BotCommands:
-    """Implements notify.telegram.BotBackend over the daemon's services."""
+    """Implements notify.telegram_bot.BotBackend over the daemon's services."""
 
     def __init__(self, daemon: BotContext) -> None:
         self.daemon = daemon

@@ -57,13 +57,12 @@ from vinyl_detective.notify.channels import (
     retry_deadline,
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
-from vinyl_detective.notify.telegram import (
+from vinyl_detective.notify.telegram import TelegramNotifier, translate_error
+from vinyl_detective.notify.telegram_bot import (
     BotBackend,
-    TelegramNotifier,
     build_bot_application,
     start_bot,
     stop_bot,
-    translate_error,
 )
 from vinyl_detective.service import GlobalRule, SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
