@@ -16,7 +16,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
-from vinyl_detective.domain.scoring import score_deal
 from vinyl_detective.errors import (
     ConfigError,
     NotFoundError,
@@ -48,15 +47,11 @@ from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.jobs.tracking import expire_stale_deals
 from vinyl_detective.notify.channels import (
-    ALERT_LIFETIME,
-    ChannelSpec,
     all_channel_specs,
-    channels_for_search,
-    due_for_retry,
     parse_channel_urls,
-    retry_deadline,
 )
-from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
+from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
+from vinyl_detective.notify.recipients import AlertRecipients
 from vinyl_detective.notify.telegram import TelegramNotifier, translate_error
 from vinyl_detective.notify.telegram_bot import (
     BotBackend,
@@ -70,13 +65,9 @@ from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.http_owner import tls_context
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import (
-    alerts,
-    catalog,
-    chats,
     checkpoints,
     job_runs,
     kv,
-    listings,
     searches,
 )
 from vinyl_detective.storage.backup import DAEMON_OWNER_KEY
@@ -96,9 +87,6 @@ log = logging.getLogger("vinyl_detective")
 # When the daemon last started and stopped cleanly, for `status`.
 STARTED_AT_KEY = "daemon:started_at"
 STOPPED_AT_KEY = "daemon:stopped_at"
-# A claimed alert not yet sent after this long was orphaned by a crash: send it again.
-# (At once when its claimer is a process of this host that no longer runs.)
-IN_FLIGHT_GRACE = timedelta(minutes=5)
 # How long a start waits before asking Telegram again when getMe fails on a glitch.
 BOT_START_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # On stop, running work gets this long to finish before it is cancelled.
@@ -190,7 +178,6 @@ class Daemon:
         self.paused_until: datetime | None = None
         self.last_cycle: CycleSummary | None = None
         self.minute = MinuteSummary()
-        self._apprise: dict[tuple[str, object], Channel] = {}
         # The built-in approximate rates, with the configured ones (FX_RATES) over them.
         self.rates = ExchangeRates({**APPROXIMATE_USD_RATES, **settings.fx_rates})
         self.engine: Engine
@@ -199,6 +186,7 @@ class Daemon:
         self.discogs: DiscogsClient
         self.bot_app: Application | None = None  # type: ignore[type-arg]
         self.notifier: TelegramNotifier | None = None
+        self.recipients: AlertRecipients
         self.pipeline: DealPipeline
         self.searches: SearchService
         self.relay: OutboxRelay
@@ -254,11 +242,20 @@ class Daemon:
             self.engine,
             publisher_for(s.events_url or None, http=self._events_http, secret=s.events_secret),
         )
+        self.recipients = AlertRecipients(
+            self.engine,
+            notifier=self.notifier,
+            allowed_chat_ids=s.telegram_allowed_chat_ids,
+            apprise_urls=s.apprise_urls,
+            dispatcher=AlertDispatcher(self.engine, self.clock),
+            rates=self.rates,
+            clock=self.clock,
+        )
         with self.engine.connect() as conn:
             every_search = searches.list_searches(conn)
         for spec in all_channel_specs(s.apprise_urls, every_search).values():
             if spec.digest is not None:  # so queued digests go out after a restart too
-                self._apprise_channel(spec)
+                self.recipients.apprise_channel(spec)
         self.searches = SearchService(
             self.engine,
             self.clock,
@@ -269,7 +266,7 @@ class Daemon:
             engine=self.engine,
             prices=self.discogs,
             items=self.ebay,
-            dispatcher=AlertDispatcher(self.engine, self.clock),
+            dispatcher=self.recipients.dispatcher,
             channels_for=self.channels_for,
             rates=self.rates,
             clock=self.clock,
@@ -330,21 +327,8 @@ class Daemon:
     # -- routing ------------------------------------------------------------------------
 
     def channels_for(self, search: SavedSearch | None) -> list[Channel]:
-        """Who hears about a deal of `search`: its owner's chat, else every allowed chat."""
-        result: list[Channel] = []
-        if self.notifier is not None:
-            chat_ids = (
-                [search.chat_id]
-                if search is not None and search.chat_id is not None
-                else sorted(self.settings.telegram_allowed_chat_ids)
-            )
-            with self.engine.connect() as conn:
-                for chat_id in chat_ids:
-                    if chats.is_reachable(conn, chat_id):
-                        result.append(TelegramChannel(self.notifier, chat_id))
-        for spec in channels_for_search(self.settings.apprise_urls, search):
-            result.append(self._apprise_channel(spec))
-        return result
+        """Who hears about a deal of `search` (see notify/recipients.py)."""
+        return self.recipients.channels_for(search)
 
     def global_rule(self) -> str | None:
         return GlobalRule(self.engine, self.settings.global_rule).get()
@@ -419,122 +403,16 @@ class Daemon:
         return counts.alerted
 
     async def _flush_digests(self) -> int:
-        if not self._apprise:  # no Apprise channel, so no digest to send
+        channels = self.recipients.apprise_channels
+        if not channels:  # no Apprise channel, so no digest to send
             return 0
         from vinyl_detective.notify.digest import flush_digests
 
-        return await flush_digests(self.engine, list(self._apprise.values()), self.clock())
+        return await flush_digests(self.engine, channels, self.clock())
 
     async def retry_pending_alerts(self) -> int:
-        """Deliver alerts that were claimed but not sent (crash, or a retryable failure).
-
-        A claim not yet attempted may still be in flight (a slow send, another worker):
-        it counts as orphaned only after IN_FLIGHT_GRACE, or at once when its claimer is a
-        process of this host that no longer runs (a kill -9, a crash). Each retry is taken
-        atomically, so two tasks or workers never send the same one. A failed alert is
-        tried again with growing waits (1, 2, 4, 8, then every 15 minutes) for as long as
-        it is worth sending — ALERT_LIFETIME, or until its auction ends — then given up
-        with the reason. When a recipient fails, its other alerts wait for the next pass:
-        one try per recipient and pass while it is down, not one per alert.
-        """
-        sent = 0
-        now = self.clock()
-        with self.engine.connect() as conn:
-            pending = alerts.pending(conn)
-        failing: set[str] = set()
-        for alert in pending:
-            if alert.recipient in failing:
-                continue
-            if alert.attempts == 0 and not job_runs.owner_gone(alert.claimed_by):
-                started = alert.last_attempt_at
-                if started is not None and now - started < IN_FLIGHT_GRACE:
-                    continue
-            elif not due_for_retry(alert.attempts, alert.last_attempt_at, now):
-                continue  # backing off: 1, 2, 4, 8 minutes, then every 15
-            with self.engine.begin() as conn:
-                if not alerts.take_for_retry(conn, alert, now):
-                    continue
-            with self.engine.connect() as conn:
-                stored = listings.get_listing(conn, alert.item_id)
-                release = (
-                    catalog.get_release(conn, stored.match.release_id)
-                    if stored and stored.match
-                    else None
-                )
-            ends_at = stored.listing.ends_at if stored else None
-            if now >= retry_deadline(alert.created_at or now, ends_at):
-                self._give_up(alert, ended=ends_at is not None and now >= ends_at)
-                continue
-            channel = self._channel_for_recipient(alert.recipient)
-            deal = (
-                score_deal(
-                    stored.listing, release, stored.match, rates=self.rates, now=self.clock()
-                )
-                if stored and stored.match and release
-                else None
-            )
-            if deal is None or channel is None:
-                with self.engine.begin() as conn:
-                    alerts.mark_attempt_failed(
-                        conn,
-                        alert.recipient,
-                        alert.item_id,
-                        "listing or recipient no longer available",
-                        permanent=True,
-                        now=self.clock(),
-                        occasion=alert.occasion,
-                    )
-                continue
-            if alert.occasion != alerts.FIRST and stored is not None:  # a price-drop alert
-                deal = replace(deal, previous_total=stored.previous_money)
-            if await self.pipeline.dispatcher.resend(deal, channel, alert.occasion):
-                sent += 1
-            else:
-                failing.add(alert.recipient)
-        return sent
-
-    def _give_up(self, alert: alerts.PendingAlert, *, ended: bool) -> None:
-        """An alert no longer worth sending: failed, saying why and what went wrong last."""
-        tries = f"{alert.attempts} attempt{'s' if alert.attempts != 1 else ''}"
-        why = (
-            f"the auction ended before the alert could be delivered ({tries})"
-            if ended
-            else f"not delivered within {ALERT_LIFETIME.total_seconds() / 3600:.0f} h "
-            f"(the alert's useful life), given up after {tries}"
-        )
-        reason = f"{why}; last error: {alert.error or 'none recorded'}"
-        log.warning("alert to %s about %s: %s", alert.recipient, alert.item_id, reason)
-        with self.engine.begin() as conn:
-            alerts.mark_attempt_failed(
-                conn,
-                alert.recipient,
-                alert.item_id,
-                reason,
-                permanent=True,
-                now=self.clock(),
-                occasion=alert.occasion,
-            )
-
-    def _channel_for_recipient(self, recipient: str) -> Channel | None:
-        kind, _, key = recipient.partition(":")
-        if kind == "telegram" and self.notifier is not None:
-            return TelegramChannel(self.notifier, int(key))
-        if kind == "apprise":
-            with self.engine.connect() as conn:
-                every = searches.list_searches(conn)
-            spec = all_channel_specs(self.settings.apprise_urls, every).get(recipient)
-            return self._apprise_channel(spec) if spec else None
-        return None
-
-    def _apprise_channel(self, spec: ChannelSpec) -> Channel:
-        """One channel object per (URL, digest mode) for the whole run: they keep state."""
-        key = (spec.recipient, spec.digest)
-        if key not in self._apprise:
-            # Apprise is loaded with the first channel: a Telegram-only install never does.
-            from vinyl_detective.notify.digest import channel_for_spec
-
-            self._apprise[key] = channel_for_spec(spec, engine=self.engine, clock=self.clock)
-        return self._apprise[key]
+        """Deliver alerts that were claimed but not sent (see AlertRecipients.retry_pending)."""
+        return await self.recipients.retry_pending()
 
     # -- what the admin API calls -------------------------------------------------------
 

@@ -167,7 +167,7 @@ def all_channel_specs(
     settings_urls: Sequence[str], searches: Iterable[SavedSearch]
 ) -> dict[str, ChannelSpec]:
     """Every configured channel by recipient key: to find a channel again from the alert log
-    (`Daemon._channel_for_recipient`) and to list channels in `status`."""
+    (`AlertRecipients.channel_for_recipient`) and to list channels in `status`."""
     found: dict[str, ChannelSpec] = {}
     for spec in _collect(settings_urls, "APPRISE_URLS", strict=False):
         found.setdefault(spec.recipient, spec)

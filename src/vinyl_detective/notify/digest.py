@@ -18,7 +18,7 @@ Wiring (the daemon):
     # failed digest attempts to back off), then in each cycle:
     await flush_digests(engine, digest_channels, now)
 
-`retry_pending_alerts` must rebuild the same wrapper (`channel_for_spec`) for an
+`AlertRecipients.retry_pending` must rebuild the same wrapper (`channel_for_spec`) for an
 "apprise:" recipient, so a re-sent low-priority deal is queued, not sent at once.
 """
 
