@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -22,25 +21,23 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy.engine import Engine
-from telegram.error import TelegramError
 from telegram.ext import Application
 
 from vinyl_detective.activity import MinuteSummary
 from vinyl_detective.activity import log as activity_log
+from vinyl_detective.api.server import admin_server, api_url, listen_on
 from vinyl_detective.bot_backend import BotCommands
 from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
 from vinyl_detective.errors import (
-    ConfigError,
-    NotFoundError,
-    RetryableError,
     RuleSyntaxError,
 )
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
 from vinyl_detective.jobs.deal_watch import DealWatch, watch_open_deals
+from vinyl_detective.jobs.ingest import ingest_listings
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
 from vinyl_detective.jobs.refresh import refresh_stale_prices
 from vinyl_detective.jobs.scheduler import Scheduler
@@ -52,10 +49,11 @@ from vinyl_detective.notify.channels import (
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
 from vinyl_detective.notify.recipients import AlertRecipients
-from vinyl_detective.notify.telegram import TelegramNotifier, translate_error
+from vinyl_detective.notify.telegram import TelegramNotifier
 from vinyl_detective.notify.telegram_bot import (
     BotBackend,
     build_bot_application,
+    initialize_bot,
     start_bot,
     stop_bot,
 )
@@ -64,16 +62,10 @@ from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.http_owner import tls_context
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
-from vinyl_detective.storage import (
-    checkpoints,
-    job_runs,
-    kv,
-    searches,
-)
+from vinyl_detective.storage import job_runs, kv, searches
 from vinyl_detective.storage.backup import DAEMON_OWNER_KEY
 from vinyl_detective.storage.bulk_import import ensure_fulltext
 from vinyl_detective.storage.db import open_database
-from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.usage import DbCallBudget
 
 if TYPE_CHECKING:
@@ -87,18 +79,8 @@ log = logging.getLogger("vinyl_detective")
 # When the daemon last started and stopped cleanly, for `status`.
 STARTED_AT_KEY = "daemon:started_at"
 STOPPED_AT_KEY = "daemon:stopped_at"
-# How long a start waits before asking Telegram again when getMe fails on a glitch.
-BOT_START_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # On stop, running work gets this long to finish before it is cancelled.
 STOP_GRACE_SECONDS = 4.0
-
-
-def api_url(host: str, port: int) -> str:
-    """The URL a person opens for the API listening on `host`:`port` (for a wildcard
-    address, this machine's loopback, one of the interfaces it covers)."""
-    if host in ("0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
-        host = "127.0.0.1"
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 async def _drain(
@@ -122,20 +104,6 @@ async def _drain(
     finally:
         forced.cancel()
     return pending
-
-
-def _listen_on(host: str, port: int) -> socket.socket:
-    """A socket listening on `host`:`port`, for the admin API; ConfigError if it is taken."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own sockets
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot serve the admin API on {host}:{port} ({exc.strerror}): choose another port"
-        ) from None
-    return sock
 
 
 @dataclass
@@ -233,7 +201,7 @@ class Daemon:
                 allowed_chat_ids=s.telegram_allowed_chat_ids,
                 base_url=s.telegram_api_base_url,
             )
-            await self._initialize_bot(self.bot_app)
+            await initialize_bot(self.bot_app)
             self.notifier = TelegramNotifier(self.bot_app.bot)
         if s.events_url.strip().lower().startswith(("http://", "https://")):
             # The events webhook's client (the log and RabbitMQ publishers need none).
@@ -286,21 +254,6 @@ class Daemon:
             prepare=self._prepare_search,
             **self.scheduler_options,
         )
-
-    async def _initialize_bot(self, bot_app: Application) -> None:  # type: ignore[type-arg]
-        """getMe checks the token at start. A token Telegram refuses stops the start; a
-        glitch (a 502, a dropped connection) is retried for about a minute, so a start
-        while Telegram hiccups does not fail."""
-        for wait in (*BOT_START_RETRIES, None):
-            try:
-                await bot_app.initialize()
-                return
-            except TelegramError as exc:
-                error = translate_error(exc)
-                if not isinstance(error, RetryableError) or wait is None:
-                    raise error from None
-                log.warning("telegram: %s; trying again in %.0f s", error, wait)
-                await asyncio.sleep(wait)
 
     def _bot_backend(self) -> BotBackend:
         return BotCommands(self)
@@ -422,36 +375,14 @@ class Daemon:
 
         with self.engine.connect() as conn:
             active = searches.list_searches(conn, active_only=True)
-        with self.engine.begin() as conn:
-            run_id = job_runs.start_job(conn, "ingest", "webhook", self.clock())
-        counts = await self.pipeline.process(found, self.routes(active), check_keywords=True)
-        with self.engine.begin() as conn:
-            job_runs.finish_job(
-                conn,
-                run_id,
-                self.clock(),
-                fetched=counts.fetched,
-                inserted=counts.new,
-                skipped=counts.skipped,
-            )
+        counts = await ingest_listings(
+            self.engine, self.pipeline, self.routes(active), found, self.clock
+        )
         return IngestResult.from_counts(counts)
 
     async def trigger_search(self, search_id: int) -> str:
         """Make a search due now; the poll loop runs it within a tick."""
-        now = self.clock()
-        with self.engine.begin() as conn:
-            search = searches.get_search(conn, search_id)
-            if search is None:
-                raise NotFoundError("searches", f"no saved search #{search_id}", status=404)
-            checkpoints.request_run(conn, search_id, now)
-            emit_event(
-                conn,
-                "scraper.job.created",
-                f"search:{search_id}",
-                {"search_id": search_id, "query": search.query, "trigger": "api"},
-                now,
-            )
-        return f"search:{search_id} queued"
+        return self.searches.run_now(search_id)
 
     def publisher_status(self) -> dict[str, object]:
         return asdict(self.relay.publisher_status())
@@ -487,7 +418,7 @@ class Daemon:
         stop = stop or asyncio.Event()
         api: uvicorn.Server | None = None
         # The API's port first: a busy one stops the start with one line, before any work.
-        api_socket = _listen_on(self.settings.api_host, api_port) if api_port is not None else None
+        api_socket = listen_on(self.settings.api_host, api_port) if api_port is not None else None
         try:
             await self.open()
             if once:
@@ -508,41 +439,19 @@ class Daemon:
                 await start_bot(self.bot_app)
             tasks = [asyncio.create_task(self.relay.run(stop), name="events")]
             if api_socket is not None:
-                import uvicorn
-
                 api_port = int(api_socket.getsockname()[1])
-                api = uvicorn.Server(
-                    uvicorn.Config(
-                        self.api_app(),
-                        host=self.settings.api_host,
-                        port=api_port,
-                        log_level="warning",
-                        lifespan="off",  # the app has no startup/shutdown hooks
-                    )
-                )
-                # Our own SIGINT/SIGTERM handling stops everything; uvicorn must not take it.
-                api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+                api = admin_server(self.api_app(), self.settings.api_host, api_port)
                 tasks.append(asyncio.create_task(api.serve(sockets=[api_socket]), name="api"))
                 log.info("admin API and dashboard on %s", api_url(self.settings.api_host, api_port))
-            tasks += (
-                []
-                if not poll
-                else [
-                    asyncio.create_task(self._poll_loop(stop), name="poll"),
-                    asyncio.create_task(
-                        self._every(stop, self.refresh_every.total_seconds(), self.refresh),
-                        name="refresh",
-                    ),
-                    asyncio.create_task(
-                        self._every(stop, self.cleanup_every.total_seconds(), self.cleanup),
-                        name="cleanup",
-                    ),
-                    asyncio.create_task(
-                        self._every(stop, self.deal_watch_every.total_seconds(), self.watch_deals),
-                        name="deal watch",
-                    ),
-                ]
-            )
+            if poll:
+                tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
+                for name, every, job in (
+                    ("refresh", self.refresh_every, self.refresh),
+                    ("cleanup", self.cleanup_every, self.cleanup),
+                    ("deal watch", self.deal_watch_every, self.watch_deals),
+                ):
+                    loop = self._every(stop, every.total_seconds(), job)
+                    tasks.append(asyncio.create_task(loop, name=name))
             log.info(
                 "Vinyl Detective running: %d active search(es), database %s",
                 len(self.searches.list()),

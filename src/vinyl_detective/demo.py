@@ -25,9 +25,10 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 
+from vinyl_detective.api.server import api_url
 from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings
-from vinyl_detective.daemon import Daemon, api_url
+from vinyl_detective.daemon import Daemon
 from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.query import query_matches
 from vinyl_detective.fakes.discogs import FakeDiscogs

@@ -18,10 +18,11 @@ from vinyl_detective.domain.schedule import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_MIN_MINUTES,
 )
-from vinyl_detective.errors import VinylDetectiveError
+from vinyl_detective.errors import NotFoundError, VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
 from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.storage import chats, checkpoints, kv, searches
+from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.status import SearchStatus as SearchStatus
 from vinyl_detective.storage.status import StatusReport as StatusReport
 from vinyl_detective.storage.status import read_status, sqlalchemy_reader
@@ -211,6 +212,24 @@ class SearchService:
             changed = checkpoints.get_schedule(conn, search_id)
             assert changed is not None
             return changed
+
+    def run_now(self, search_id: int) -> str:
+        """Make a search due now (the admin API's and the dashboard's "run now"): the
+        daemon's poll loop runs it within a tick."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            search = searches.get_search(conn, search_id)
+            if search is None:
+                raise NotFoundError("searches", f"no saved search #{search_id}", status=404)
+            checkpoints.request_run(conn, search_id, now)
+            emit_event(
+                conn,
+                "scraper.job.created",
+                f"search:{search_id}",
+                {"search_id": search_id, "query": search.query, "trigger": "api"},
+                now,
+            )
+        return f"search:{search_id} queued"
 
     def pause_chat(self, chat_id: int, paused: bool) -> None:
         with self.engine.begin() as conn:

@@ -11,6 +11,7 @@ Sending cards is notify/telegram.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import inspect
@@ -43,6 +44,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from vinyl_detective.errors import (
+    RetryableError,
     VinylDetectiveError,
 )
 from vinyl_detective.notify.cards import (
@@ -65,11 +67,15 @@ __all__ = [
     "BotBackend",
     "build_bot_application",
     "help_text",
+    "initialize_bot",
     "start_bot",
     "stop_bot",
 ]
 
 log = logging.getLogger(__name__)
+
+# How long a start waits before asking Telegram again when getMe fails on a glitch.
+BOT_START_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 CALLBACK_ANSWER_MAX = 200  # Telegram shows at most 200 characters in a button's toast
 
@@ -379,6 +385,22 @@ def build_bot_application(
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, plain_text))
     application.add_error_handler(on_error)
     return application
+
+
+async def initialize_bot(bot_app: BotApplication) -> None:
+    """getMe checks the token at start. A token Telegram refuses stops the start; a
+    glitch (a 502, a dropped connection) is retried for about a minute, so a start
+    while Telegram hiccups does not fail."""
+    for wait in (*BOT_START_RETRIES, None):
+        try:
+            await bot_app.initialize()
+            return
+        except TelegramError as exc:
+            error = translate_error(exc)
+            if not isinstance(error, RetryableError) or wait is None:
+                raise error from None
+            log.warning("telegram: %s; trying again in %.0f s", error, wait)
+            await asyncio.sleep(wait)
 
 
 async def start_bot(
