@@ -100,7 +100,8 @@ from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import TelegramNotifier
 from vinyl_detective.sources.discogs import DiscogsClient
-from vinyl_detective.sources.ebay import CASSETTES, CDS, RECORDS, EbayClient, listing_from_item
+from vinyl_detective.sources.ebay import CASSETTES, CDS, RECORDS, EbayClient
+from vinyl_detective.sources.ebay_parse import listing_from_item
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import catalog, checkpoints, searches
 from vinyl_detective.storage.catalog import SqlCatalog

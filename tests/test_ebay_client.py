@@ -23,7 +23,8 @@ from vinyl_detective.errors import (
     RetryableError,
 )
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
-from vinyl_detective.sources.ebay import CDS, RECORDS, EbayClient, affiliate_link
+from vinyl_detective.sources.ebay import CDS, RECORDS, EbayClient
+from vinyl_detective.sources.ebay_parse import affiliate_link
 
 NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
 BASE = "https://api.ebay.test"

@@ -54,7 +54,8 @@ from vinyl_detective.fakes.ebay_query import (
     sort_items,
     title_words,
 )
-from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORDS, ROTATION_IDS
+from vinyl_detective.sources.ebay import MARKETPLACE_HOSTS, RECORDS
+from vinyl_detective.sources.ebay_parse import ROTATION_IDS
 
 __all__ = ["FakeEbay", "canned_error", "ebay_error", "invalid_token", "make_item"]
 

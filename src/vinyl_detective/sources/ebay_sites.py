@@ -1,4 +1,5 @@
-"""eBay's record categories and marketplace sites: plain facts, no HTTP client.
+"""eBay's record categories and marketplace sites (hosts, currencies): plain facts, no
+HTTP client.
 
 The planner, the services and `status` need them without loading the client (and httpx);
 sources/ebay.py, the client, uses them too.
@@ -31,4 +32,22 @@ MARKETPLACE_HOSTS: Mapping[str, str] = {
     "EBAY_IE": "www.ebay.ie",
     "EBAY_NL": "www.ebay.nl",
     "EBAY_PL": "www.ebay.pl",
+}
+
+# The currency a marketplace prices in, used for the `priceCurrency` filter.
+MARKETPLACE_CURRENCIES: Mapping[str, str] = {
+    "EBAY_US": "USD",
+    "EBAY_GB": "GBP",
+    "EBAY_DE": "EUR",
+    "EBAY_FR": "EUR",
+    "EBAY_IT": "EUR",
+    "EBAY_ES": "EUR",
+    "EBAY_AT": "EUR",
+    "EBAY_BE": "EUR",
+    "EBAY_IE": "EUR",
+    "EBAY_NL": "EUR",
+    "EBAY_AU": "AUD",
+    "EBAY_CA": "CAD",
+    "EBAY_CH": "CHF",
+    "EBAY_PL": "PLN",
 }
