@@ -69,7 +69,12 @@ async def test_the_running_log_shows_alerts_and_summaries_not_each_quiet_poll(
         caplog.set_level(logging.INFO, logger=ALERTS_LOGGER)
         stop = asyncio.Event()
         task = asyncio.create_task(daemon.run(stop))
-        await asyncio.sleep(2.5)
+        # Until the first minute line (a loaded machine takes longer), then a few quiet polls.
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if any(r.name == ACTIVITY_LOGGER for r in caplog.records):
+                break
+        await asyncio.sleep(1.5)
         stop.set()
         await asyncio.wait_for(task, timeout=5)
 
