@@ -161,7 +161,7 @@ def ebay_style(fake: Any) -> FaultStyle:
     """eBay's failures for a FakeEbay: its error JSON, a Retry-After on a short 429, and
     token expiry on Browse calls (never on the token endpoint itself; the first time the
     fault picks a token it spares it, so a renewed token does not expire straight away)."""
-    from vinyl_detective.fakes.ebay import canned_error, invalid_token
+    from vinyl_detective.fakes.ebay.errors import canned_error, invalid_token
 
     used: set[bytes] = set()
 

@@ -1,6 +1,6 @@
 """How the fake eBay selects and orders listings: `q`, `category_ids`, `filter`, `sort`.
 
-Kept apart from the HTTP layer in fakes/ebay.py. Items are plain dicts in eBay's item
+Kept apart from the HTTP layer (browse.py). Items are plain dicts in eBay's item
 JSON shape. Keyword semantics are the product's reading of eBay's syntax
 (domain/query.py: words ANDed, `-word` excludes, `(a,b)` either, "quoted phrase").
 """
