@@ -20,7 +20,7 @@ from vinyl_detective.errors import (
     RetryableError,
 )
 from vinyl_detective.fakes.discogs import FakeDiscogs
-from vinyl_detective.sources.discogs import DiscogsClient
+from vinyl_detective.sources.discogs import EMPTY_SUGGESTIONS_HINT, DiscogsClient
 from vinyl_detective.sources.discogs_parse import parse_release, parse_search_result
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 
@@ -236,15 +236,43 @@ async def test_price_suggestions_are_mapped_to_grade_codes(
 async def test_no_suggestions_without_seller_settings_logs_a_hint(
     fake: FakeDiscogs, make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = make_client(fake)
+    empty = await make_client(fake).price_suggestions(9000)  # no suggestion: {}
+    assert empty is None
+    assert "seller settings" not in caplog.text
 
-    refused = await client.price_suggestions(9000)  # fake answers 404 "seller settings"
-    empty = await client.price_suggestions(5005)  # fake answers {}
+    fake.seller_settings = False  # an account that never filled in its seller settings
+    refused = await make_client(fake).price_suggestions(5005)  # 404 "seller settings"
 
     assert refused is None
-    assert empty is None
     assert "seller settings" in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_releases_without_a_suggestion_are_not_a_settings_problem(
+    fake: FakeDiscogs, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(fake)
+
+    assert await client.price_suggestions(4003) is not None
+    for _ in range(EMPTY_SUGGESTIONS_HINT + 5):
+        assert await client.price_suggestions(9000) is None  # {}: nothing to suggest
+
+    assert "seller settings" not in caplog.text
+
+
+async def test_only_empty_answers_point_at_the_seller_settings_once(
+    fake: FakeDiscogs, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(fake)
+
+    for _ in range(EMPTY_SUGGESTIONS_HINT - 1):
+        await client.price_suggestions(9001)
+    assert "seller settings" not in caplog.text
+    for _ in range(5):
+        await client.price_suggestions(9002)
+
+    assert caplog.text.count("seller settings") == 1
+    assert "https://www.discogs.com/settings/seller" in caplog.text
 
 
 async def test_marketplace_stats_give_lowest_price_and_count(

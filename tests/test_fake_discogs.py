@@ -258,11 +258,22 @@ async def test_price_suggestions_by_grade_and_the_seller_settings_error(
     http: httpx.AsyncClient,
 ) -> None:
     known = await http.get("/marketplace/price_suggestions/7001")
-    unknown = await http.get("/marketplace/price_suggestions/8001")
+    none = await http.get("/marketplace/price_suggestions/8001")
 
     assert known.json()["Very Good Plus (VG+)"] == {"currency": "USD", "value": 80.0}
-    assert unknown.status_code == 404
-    assert "seller settings" in unknown.json()["message"]
+    assert none.status_code == 200
+    assert none.json() == {}  # Discogs has no suggestion for it
+
+
+async def test_an_account_without_seller_settings_gets_no_suggestions_at_all(
+    fake: FakeDiscogs, http: httpx.AsyncClient
+) -> None:
+    fake.seller_settings = False
+
+    refused = await http.get("/marketplace/price_suggestions/7001")
+
+    assert refused.status_code == 404
+    assert refused.json() == {"message": "You must fill out your seller settings first."}
 
 
 async def test_wantlist_pages(http: httpx.AsyncClient) -> None:

@@ -54,6 +54,8 @@ CURRENCIES = frozenset(
 )
 
 Sleep = Callable[[float], Awaitable[None]]
+# Empty price-suggestion answers, with no suggestion ever, before the seller-settings hint.
+EMPTY_SUGGESTIONS_HINT = 20
 
 
 # --------------------------------------------------------------------------- the client
@@ -99,6 +101,10 @@ class DiscogsClient(OwnsHttpClient):
         self._max_retries = max(0, max_retries)
         self._timeout = timeout
         self._seller_hint_logged = False
+        # `{}` is also what Discogs answers for a release it has no suggestion for, so only
+        # a run of empty answers and never a suggestion points at the seller settings.
+        self._empty_suggestions = 0
+        self._got_suggestions = False
 
     @property
     def limiter(self) -> HeaderRateLimiter:
@@ -120,7 +126,10 @@ class DiscogsClient(OwnsHttpClient):
         """Suggested prices by grade code (M, NM, VG+, ...); None when Discogs gives none.
 
         Discogs only suggests prices to users who filled in their seller settings; without
-        them it refuses (403/404) or answers `{}` and this returns None.
+        them it refuses (403/404) or answers `{}` and this returns None. `{}` is also the
+        answer for a release without a suggestion: the hint to fill in the seller settings
+        is logged (once) on a refusal, or after EMPTY_SUGGESTIONS_HINT empty answers and
+        not a single suggestion.
         """
         path = f"/marketplace/price_suggestions/{int(release_id)}"
         try:
@@ -134,8 +143,12 @@ class DiscogsClient(OwnsHttpClient):
                 return None
             raise
         guide = parse_price_suggestions(data)
-        if guide is None:
-            self._log_seller_hint("no suggestions")
+        if guide is not None:
+            self._got_suggestions = True
+        elif not self._got_suggestions:
+            self._empty_suggestions += 1
+            if self._empty_suggestions >= EMPTY_SUGGESTIONS_HINT:
+                self._log_seller_hint(f"{self._empty_suggestions} empty answers, no suggestion yet")
         return guide
 
     async def marketplace_stats(

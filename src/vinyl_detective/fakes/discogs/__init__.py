@@ -11,9 +11,10 @@ or served on loopback by the demo (`LoopbackServer(fake.app)`). What it imitates
 * `GET /marketplace/stats/{id}` — `lowest_price` and `num_for_sale` derived
   deterministically from the release's VG+ (or best) suggestion, unless the release dict
   carries its own; both null when there are no suggestions (nothing for sale).
-* `GET /marketplace/price_suggestions/{id}` — the given suggestions; for a release
-  without any, 404 "You must fill out your seller settings first." (a release given an
-  empty dict answers `{}`, as Discogs does for a seller without suggestions).
+* `GET /marketplace/price_suggestions/{id}` — the given suggestions, `{}` for a release
+  without any (as Discogs answers when it has no suggestion); with
+  `seller_settings=False` (an account that has not filled in its seller settings) 404
+  "You must fill out your seller settings first." for every release.
 * `GET /database/search` — authentication required; `q` words must all appear in the
   artist, title, catalog numbers or labels; `artist`, `release_title`, `label` word-wise,
   `catno` normalised, `barcode` by digits, `format`, `year`, `country`, `genre`, `style`,

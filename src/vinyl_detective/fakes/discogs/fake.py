@@ -41,8 +41,11 @@ class FakeDiscogs(DiscogsGate):
         token: str | None = "demo-discogs-token",  # noqa: S107 (the demo's public fake token)
         rate_limit: int = 60,
         clock: Callable[[], float] = time.monotonic,
+        seller_settings: bool = True,
     ) -> None:
         super().__init__(token=token, rate_limit=rate_limit, clock=clock)
+        # Discogs suggests prices only to an account with seller settings filled in.
+        self.seller_settings = seller_settings
         self._releases: dict[int, dict[str, Any]] = {}
         self._suggestions: dict[int, dict[str, Any]] = {
             int(k): dict(v) for k, v in (price_suggestions or {}).items()
@@ -130,10 +133,9 @@ class FakeDiscogs(DiscogsGate):
         release = self._release_or_none(request.path_params["release_id"])
         if release is None:
             return message_response(404, MSG_NOT_FOUND, headers)
-        suggestions = self._suggestions.get(int(release["id"]))
-        if suggestions is None:
+        if not self.seller_settings:
             return message_response(404, MSG_SELLER, headers)
-        return JSONResponse(suggestions, headers=headers)
+        return JSONResponse(self._suggestions.get(int(release["id"]), {}), headers=headers)
 
     async def _search(self, request: Request) -> Response:
         refusal, headers = self._admit(request)
