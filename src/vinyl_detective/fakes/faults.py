@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 __all__ = [
     "FAULT_KINDS",
@@ -184,17 +184,18 @@ def ebay_style(fake: Any) -> FaultStyle:
 def discogs_style(rate_limit: int = 60) -> FaultStyle:
     """Discogs' failures: `{"message": ...}` bodies and the rate-limit headers, all used."""
 
+    from vinyl_detective.fakes.discogs.errors import (
+        MSG_SERVER,
+        MSG_TOO_FAST,
+        MSG_UNAVAILABLE,
+        message_response,
+        rate_headers,
+    )
+
     def error(status: int) -> Response:
-        headers = {
-            "X-Discogs-Ratelimit": str(rate_limit),
-            "X-Discogs-Ratelimit-Used": str(rate_limit if status == 429 else 1),
-            "X-Discogs-Ratelimit-Remaining": "0" if status == 429 else str(rate_limit - 1),
-        }
-        message = {
-            429: "You are making requests too quickly.",
-            503: "The service is temporarily unavailable.",
-        }.get(status, "An internal server error occurred.")
-        return JSONResponse({"message": message}, status_code=status, headers=headers)
+        headers = rate_headers(rate_limit, used=rate_limit if status == 429 else 1)
+        message = {429: MSG_TOO_FAST, 503: MSG_UNAVAILABLE}.get(status, MSG_SERVER)
+        return message_response(status, message, headers)
 
     return FaultStyle(service="discogs", error=error)
 
@@ -203,14 +204,13 @@ def telegram_style(retry_after: int = 1) -> FaultStyle:
     """Telegram's failures, in its `{"ok": false, ...}` envelope; only Bot API paths fail
     (not the inbox page or the fake's switches), and a failed call never takes effect."""
 
+    from vinyl_detective.fakes.telegram.wire import error_response, too_many_requests
+
     def error(status: int) -> Response:
-        body: dict[str, Any] = {"ok": False, "error_code": status}
         if status == 429:
-            body["description"] = f"Too Many Requests: retry after {retry_after}"
-            body["parameters"] = {"retry_after": retry_after}
-        else:
-            body["description"] = {503: "Service Unavailable"}.get(status, "Internal Server Error")
-        return JSONResponse(body, status_code=status)
+            return error_response(429, too_many_requests(retry_after), retry_after=retry_after)
+        description = {503: "Service Unavailable"}.get(status, "Internal Server Error")
+        return error_response(status, description)
 
     return FaultStyle(
         service="telegram",

@@ -22,6 +22,7 @@ MSG_NO_RESOURCE = "The requested resource was not found."
 MSG_SELLER = "You must fill out your seller settings first."
 MSG_NO_USER = "User does not exist or may have been deleted."
 MSG_SERVER = "An internal server error occurred."
+MSG_UNAVAILABLE = "The service is temporarily unavailable."
 
 
 @dataclass(slots=True)
@@ -33,6 +34,15 @@ class Failure:
     path_contains: str
     body: str | None
     retry_after: float | None
+
+
+def rate_headers(limit: int, used: int) -> dict[str, str]:
+    """The rate-limit headers every Discogs answer carries: `used` of `limit` this minute."""
+    return {
+        "X-Discogs-Ratelimit": str(limit),
+        "X-Discogs-Ratelimit-Used": str(used),
+        "X-Discogs-Ratelimit-Remaining": str(max(0, limit - used)),
+    }
 
 
 def message_response(

@@ -24,6 +24,7 @@ from vinyl_detective.fakes.discogs.errors import (
     Failure,
     failure_response,
     message_response,
+    rate_headers,
 )
 
 WINDOW_SECONDS = 60.0
@@ -73,13 +74,6 @@ class DiscogsGate:
 
     # ------------------------------------------------------------------ admission
 
-    def _rate_headers(self, used: int) -> dict[str, str]:
-        return {
-            "X-Discogs-Ratelimit": str(self.rate_limit),
-            "X-Discogs-Ratelimit-Used": str(used),
-            "X-Discogs-Ratelimit-Remaining": str(max(0, self.rate_limit - used)),
-        }
-
     def _admit(self, request: Request) -> tuple[Response | None, dict[str, str]]:
         """Count the request; a refusal (429, injected failure, 403, 401) or None."""
         with self._lock:
@@ -89,10 +83,10 @@ class DiscogsGate:
             while self._window and self._window[0] + WINDOW_SECONDS <= now:
                 self._window.popleft()
             if len(self._window) >= self.rate_limit:
-                headers = self._rate_headers(len(self._window))
+                headers = rate_headers(self.rate_limit, len(self._window))
                 return message_response(429, MSG_TOO_FAST, headers), headers
             self._window.append(now)
-            headers = self._rate_headers(len(self._window))
+            headers = rate_headers(self.rate_limit, len(self._window))
             failure = self._take_failure(request.url.path)
         if failure is not None:
             return failure_response(failure, headers), headers

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from vinyl_detective.fakes.telegram.html_mode import utf16_len
 from vinyl_detective.fakes.telegram.state import Fault, TelegramState
+from vinyl_detective.fakes.telegram.wire import too_many_requests
 
 # What a failure queued by fail_next says when the test gives no description.
 DEFAULT_DESCRIPTIONS = {
@@ -110,7 +111,7 @@ class TelegramControls(TelegramState):
         """Make the next `times` calls of `method` fail with `status` (429 carries retry_after)."""
         if status == 429:
             wait = 1 if retry_after is None else retry_after
-            text = description or f"Too Many Requests: retry after {wait}"
+            text = description or too_many_requests(wait)
             fault = Fault(status, text, wait, times)
         else:
             text = description or DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")

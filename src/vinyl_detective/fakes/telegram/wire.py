@@ -63,6 +63,11 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
+def too_many_requests(retry_after: int) -> str:
+    """The description of Telegram's 429, which says how long to wait."""
+    return f"Too Many Requests: retry after {retry_after}"
+
+
 def decode_value(key: str, raw: str) -> Any:
     """Form and query values: nested values arrive as JSON text; strings arrive raw."""
     if key in _RAW_STRING_FIELDS:
