@@ -18,6 +18,14 @@ The dump import's fast path, `import_row_batches`, takes rows already built by
 `dump_release_rows` in the dump reader's worker processes (a test holds them equal to
 `release_rows`), so the importing process only writes.
 
+Bulk-load settings (SQLite): for the import's own connection only, `synchronous = OFF`
+(no fsync at each WAL checkpoint: a killed or crashed import still leaves a consistent
+database, only a power cut during the import could lose or damage what it wrote) and a
+WAL checkpoint every 16,000 pages instead of 1,000. When the import ends, however it ends,
+the connection's settings are restored (`synchronous = NORMAL`, the usual checkpoint) and
+the WAL is checkpointed once with them, so what was imported is on disk like any other
+write; a connection whose settings could not be restored is discarded, never reused.
+
 Every batch commits whole, so an interrupted import leaves complete releases only, and
 rerunning it simply upserts again. A `checkpoint` callback runs inside each batch's
 transaction so the caller can record how far it got atomically with the data.
@@ -63,6 +71,12 @@ from vinyl_detective.storage.fulltext import FTS5_SQLITE_DDL, FTS5_TRIGGER_NAMES
 from vinyl_detective.storage.schema import release_identifiers, releases
 
 log = logging.getLogger(__name__)
+
+# The import connection's settings while it loads (see the module doc), and what they are
+# put back to afterwards (the values `storage.db` sets on every connection, and SQLite's
+# default checkpoint interval).
+BULK_LOAD_PRAGMAS = ("PRAGMA synchronous = OFF", "PRAGMA wal_autocheckpoint = 16000")
+NORMAL_PRAGMAS = ("PRAGMA synchronous = NORMAL", "PRAGMA wal_autocheckpoint = 1000")
 
 _IDENTIFIER_COLUMNS = ("release_id", "kind", "value")
 # The columns of the rows `dump_release_rows` builds, in order (the same set as
@@ -335,6 +349,10 @@ class _Writer:
         )
         had_releases = conn.execute(sa.select(releases.c.id).limit(1)).first() is not None
         conn.rollback()
+        self.bulk_settings = False
+        if self.sqlite:
+            self._set_pragmas(BULK_LOAD_PRAGMAS)
+            self.bulk_settings = True
         # A fresh catalog has no old identifiers to replace (dump ids are unique).
         self.replace_identifiers = had_identifiers or had_releases
         self.upsert = _upsert_sql(conn, columns)
@@ -386,8 +404,38 @@ class _Writer:
                 _first_line(exc),
             )
         finally:
+            self._restore_settings()
             with contextlib.suppress(Exception):
                 self.conn.close()
+
+    def _set_pragmas(self, pragmas: Sequence[str]) -> None:
+        # On the driver connection, outside any transaction (SQLAlchemy would begin one).
+        dbapi = self.conn.connection.dbapi_connection
+        assert dbapi is not None
+        for pragma in pragmas:
+            dbapi.execute(pragma)
+
+    def _restore_settings(self) -> None:
+        """Put the connection's settings back and checkpoint the WAL with them; a
+        connection that cannot be put back is discarded instead of returning to the pool."""
+        if not self.bulk_settings:
+            return
+        self.bulk_settings = False
+        try:
+            with interrupts_deferred():
+                conn = self.conn
+                if conn.invalidated:
+                    return
+                if conn.in_transaction():
+                    conn.rollback()
+                self._set_pragmas(NORMAL_PRAGMAS)
+                self._set_pragmas(("PRAGMA wal_checkpoint(TRUNCATE)",))
+        except BaseException as exc:
+            log.warning("could not restore the import connection's settings: %s", _first_line(exc))
+            with contextlib.suppress(Exception):
+                self.conn.invalidate()
+            if not isinstance(exc, Exception):
+                raise
 
     def _restore(self) -> None:
         pause = self.RESTORE_PAUSE
@@ -418,6 +466,8 @@ class _Writer:
                 conn.rollback()
             return conn
         except Exception:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # never back to the pool with the bulk-load settings
             with contextlib.suppress(Exception):
                 conn.close()
             self.conn = self.engine.connect()
