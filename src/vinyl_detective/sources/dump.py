@@ -54,6 +54,14 @@ from vinyl_detective.domain.normalize import (
 from vinyl_detective.errors import DumpError
 
 CHUNK_SIZE = 1 << 20  # bytes of XML handed to the parser at a time
+# lxml's options for reading the dump: no entities resolved, nothing fetched, no table of
+# xml:id attributes (a few % of the parse: the dump has none worth finding).
+_PARSER_OPTIONS: dict[str, Any] = {
+    "huge_tree": True,
+    "resolve_entities": False,
+    "no_network": True,
+    "collect_ids": False,
+}
 GZIP_MAGIC = b"\x1f\x8b"
 KEPT_STATUSES = frozenset({"Accepted", ""})
 
@@ -374,9 +382,7 @@ def _parse(
     chunks: Iterable[bytes], stats: DumpStats, wanted: _Filter, skip_first: int, name: str
 ) -> Iterator[tuple[Any, ...]]:
     """XML chunks in, release values out: the pull parser fed one trimmed chunk at a time."""
-    parser = etree.XMLPullParser(
-        events=("end",), tag="release", huge_tree=True, resolve_entities=False, no_network=True
-    )
+    parser = etree.XMLPullParser(events=("end",), tag="release", **_PARSER_OPTIONS)
     for chunk in _trimmed(chunks):
         try:
             parser.feed(chunk)
@@ -491,7 +497,8 @@ class _ChunkReader:
 # Sub-trees of a <release> that the catalog never reads. Cutting them out of the bytes before
 # lxml sees them halves the parse time. Safe because "<" never appears unescaped in XML text
 # or attribute values, so these byte strings can only be the tags themselves (the dumps use
-# neither comments nor CDATA). The tracklist goes first: it holds <extraartists> of its own.
+# neither comments nor CDATA). A sub-tree inside another (a track's <extraartists>) goes
+# with it.
 _UNUSED = tuple(
     (f"<{tag}>".encode(), f"</{tag}>".encode())
     for tag in ("tracklist", "videos", "extraartists", "companies", "notes", "images")
@@ -499,21 +506,37 @@ _UNUSED = tuple(
 _RELEASE_END = b"</release>"
 
 
+_UNUSED_START = re.compile(rb"<(%s)>" % b"|".join(start[1:-1] for start, _end in _UNUSED))
+_UNUSED_END = {start[1:-1]: end for start, end in _UNUSED}
+
+
 def _strip_unused(data: bytes) -> bytes:
-    for start_tag, end_tag in _UNUSED:
-        pieces: list[bytes] = []
-        pos = 0
-        find = data.find
-        while (start := find(start_tag, pos)) >= 0:
-            end = find(end_tag, start)
-            if end < 0:
-                break
-            pieces.append(data[pos:start])
-            pos = end + len(end_tag)
-        if pieces:
-            pieces.append(data[pos:])
-            data = b"".join(pieces)
-    return data
+    """`data` without the unused sub-trees, in one pass: from each one's start tag to the
+    first end tag of its name (whatever it holds, other unused sub-trees included). A start
+    tag with no end tag after it (damaged data) is left, and so are the later ones of its
+    name."""
+    pieces: list[bytes] = []
+    pos = 0  # what is kept starts here
+    at = 0  # where the next start tag is looked for
+    unterminated: set[bytes] = set()
+    search = _UNUSED_START.search
+    find = data.find
+    while (start := search(data, at)) is not None:
+        name = start.group(1)
+        at = start.end()
+        if name in unterminated:
+            continue
+        end_tag = _UNUSED_END[name]
+        end = find(end_tag, at)
+        if end < 0:
+            unterminated.add(name)
+            continue
+        pieces.append(data[pos : start.start()])
+        pos = at = end + len(end_tag)
+    if not pieces:
+        return data
+    pieces.append(data[pos:])
+    return b"".join(pieces)
 
 
 def _trimmed(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -680,7 +703,7 @@ def _piece_worker(
     # Never wait at exit for the parent to drain a full pipe (it may have stopped reading).
     outbox.cancel_join_thread()
     wanted = _Filter(formats, genres, years)
-    parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
     while True:
         job = inbox.get()
         if job is None:
