@@ -22,6 +22,7 @@ from vinyl_detective.errors import DumpError
 from vinyl_detective.fakes.dump_generator import write_corrupt_variants, write_synthetic_dump
 from vinyl_detective.jobs.import_dump import LogProgress, RichProgress, import_dump, rich_progress
 from vinyl_detective.sources.dump import iter_dump_releases
+from vinyl_detective.storage import kv
 from vinyl_detective.storage.bulk_import import ImportStats, ensure_fulltext, import_releases
 from vinyl_detective.storage.catalog import get_release, set_prices
 from vinyl_detective.storage.fulltext import FTS5_TRIGGER_NAMES, candidate_release_ids
@@ -738,3 +739,69 @@ def test_an_error_without_a_message_is_recorded_by_its_name_and_where_to_resume(
         f"RuntimeError; interrupted after {BATCH:,} releases (last id {last_stored}); "
         "run the same command to resume",
     )
+
+
+# --- The import connection's bulk-load settings -----------------------------------------------
+
+
+def _settings(conn: sa.Connection) -> tuple[int, int]:
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    synchronous = dbapi.execute("PRAGMA synchronous").fetchone()[0]
+    checkpoint_pages = dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    return int(synchronous), int(checkpoint_pages)
+
+
+def _pooled_settings(engine: Engine) -> set[tuple[int, int]]:
+    """The settings of every connection the pool hands out (several held at once)."""
+    conns = [engine.connect() for _ in range(3)]
+    try:
+        return {_settings(conn) for conn in conns}
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+NORMAL = (1, 1000)  # synchronous = NORMAL, a WAL checkpoint every 1,000 pages
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_import_loads_without_syncs_and_leaves_every_connection_as_it_was(
+    engine: Engine,
+    dump_file: Path,
+    db_url: str,
+    clock: Callable[[], datetime],
+    parallel: bool,
+) -> None:
+    assert _pooled_settings(engine) == {NORMAL}
+    during: list[tuple[int, int]] = []
+    real_set_value = kv.set_value
+
+    def spy(conn: sa.Connection, key: str, value: str | None) -> None:
+        if key.startswith("import_dump:") and value is not None:
+            during.append(_settings(conn))  # the checkpoint, inside an import batch
+        real_set_value(conn, key, value)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kv, "set_value", spy)
+        import_dump(engine, dump_file, now=clock, batch_size=BATCH, parallel=parallel)
+
+    assert during
+    assert set(during) == {(0, 16000)}
+    assert _pooled_settings(engine) == {NORMAL}
+    # What was imported was checkpointed into the database file: the WAL holds only the
+    # few pages the job wrote after it (its run record), not the catalog.
+    wal = Path(db_url.removeprefix("sqlite:///") + "-wal")
+    assert not wal.exists() or wal.stat().st_size < 64 * 1024
+    _fulltext_is_consistent(engine)
+
+
+def test_a_failed_import_also_leaves_every_connection_as_it_was(
+    engine: Engine, dump_file: Path, tmp_path: Path, clock: Callable[[], datetime]
+) -> None:
+    broken = write_corrupt_variants(dump_file, tmp_path / "broken")["truncated_xml"]
+    with pytest.raises(DumpError):
+        import_dump(engine, broken, now=clock, batch_size=BATCH, parallel=True)
+    assert _count(engine, "SELECT count(*) FROM releases") > 0
+    assert _pooled_settings(engine) == {NORMAL}
+    _fulltext_is_consistent(engine)
