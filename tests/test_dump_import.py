@@ -440,9 +440,9 @@ def test_a_truncated_dump_in_the_parallel_import_keeps_a_consistent_catalog(
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vinyl_detective.sources import dump
+    from vinyl_detective.sources.dump import stream
 
-    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)  # many small pieces
+    monkeypatch.setattr(stream, "CHUNK_SIZE", 32 * 1024)  # many small pieces
     broken = write_corrupt_variants(dump_file, tmp_path / "broken")["truncated_gzip"]
 
     with pytest.raises(DumpError, match=r"after [\d,]+ releases \(last id \d+\)") as caught:
@@ -465,9 +465,9 @@ def test_an_interrupted_parallel_import_resumes_where_it_stopped(
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vinyl_detective.sources import dump
+    from vinyl_detective.sources.dump import stream
 
-    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)
+    monkeypatch.setattr(stream, "CHUNK_SIZE", 32 * 1024)
     with pytest.raises(KeyboardInterrupt):
         import_dump(
             engine, dump_file, now=clock, batch_size=BATCH, parallel=True, progress=StopAfter(2)
@@ -529,9 +529,9 @@ def test_ctrl_c_during_a_parallel_import_stops_the_parsers_and_leaves_a_consiste
     clock: Callable[[], datetime],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vinyl_detective.sources import dump
+    from vinyl_detective.sources.dump import stream
 
-    monkeypatch.setattr(dump, "CHUNK_SIZE", 32 * 1024)  # many pieces even in a small file
+    monkeypatch.setattr(stream, "CHUNK_SIZE", 32 * 1024)  # many pieces even in a small file
     with pytest.raises(KeyboardInterrupt):
         import_dump(
             engine,

@@ -311,9 +311,9 @@ def test_worker_process_reader_reports_a_truncated_dump(broken: dict[str, Path])
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read the file 16 KB at a time, so even a small dump is cut into many pieces that
     the parser processes share (the real reader uses 1 MB)."""
-    from vinyl_detective.sources import dump
+    from vinyl_detective.sources.dump import stream
 
-    monkeypatch.setattr(dump, "CHUNK_SIZE", 16 * 1024)
+    monkeypatch.setattr(stream, "CHUNK_SIZE", 16 * 1024)
 
 
 @pytest.mark.usefixtures("small_pieces")

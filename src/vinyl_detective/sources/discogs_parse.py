@@ -3,7 +3,7 @@
 The client in `sources/discogs.py` fetches; this module turns what came back into the
 product's values, with no I/O, so jobs that only need `ReleasePage` do not load httpx.
 
-Decisions worth knowing (they match `sources/dump.py`, so a release reads the same
+Decisions worth knowing (they match `sources/dump/`, so a release reads the same
 whether it came from the API or from the monthly dump):
 
 * `artist` is the credit line as Discogs displays it: each `name` without its " (2)"
