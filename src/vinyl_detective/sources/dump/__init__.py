@@ -28,7 +28,8 @@ Decisions worth knowing:
 Where things live: `stream.py` opens, inflates and counts the file and checks it is a
 releases dump; `fields.py` turns a `<release>` element into a `Release`'s values and holds
 the filters and the byte cut; `reader.py` is the in-process reader (`iter_dump_releases`);
-`pool.py` the worker-process readers (`iter_dump_batches`, `iter_dump_releases_in_worker`).
+`pool.py` the worker-process readers (`iter_dump_batches`, `iter_dump_releases_in_worker`)
+and `worker.py` what each parser process does.
 Import from this package; its modules import only each other and the layers below.
 """
 
