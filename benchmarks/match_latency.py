@@ -320,6 +320,39 @@ def cached_catalog(size: int, seed: int, rebuild: bool) -> str:
     return f"sqlite:///{path}"
 
 
+_COPIED = {
+    "releases": "id, artist, title, labels, catalog_no, barcode, format, format_descriptions, "
+    "country, year, updated_at",
+    "release_identifiers": "release_id, kind, value",
+    SAMPLE_TABLE: "release_id, artist, title, catno, barcode, format",
+}
+
+
+def copy_catalog(source_url: str, url: str) -> None:
+    """Fill the empty PostgreSQL catalog at `url` with the SQLite catalog at `source_url`
+    (the same releases, so the two answer the same listings), by COPY; then VACUUM ANALYZE
+    (index-only scans need the visibility map)."""
+    started = time.perf_counter()
+    source = sqlite3.connect(source_url.removeprefix("sqlite:///"))
+    engine = open_database(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE {SAMPLE_TABLE} (release_id INTEGER PRIMARY KEY, artist TEXT, "
+            "title TEXT, catno TEXT, barcode TEXT, format TEXT)"
+        )
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for table, columns in _COPIED.items():
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM {table}"):
+                    copy.write_row(row)
+    source.close()
+    print(f"  copied the catalog by COPY in {time.perf_counter() - started:.1f}s", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    print(f"  … and VACUUM ANALYZE in {time.perf_counter() - started:.1f}s", flush=True)
+
+
 def _flush(
     conn: sa.Connection,
     mark: str,
@@ -434,11 +467,15 @@ class _Rows:
 
 def _count_statement(work: Work, statement: str, rows: list[Any]) -> None:
     work.queries += 1
-    if "releases_fts" in statement or fulltext.PG_SEARCH_COLUMN in statement:
+    if any(index in statement for index in ("releases_fts", "release_words", PG_TSVECTOR)):
         # A count walks the rows it counts: those are the index's work, not the one row.
-        work.fts_rows += sum(int(r[-1]) for r in rows) if "count(*)" in statement else len(rows)
+        counted = "count(*) FROM (SELECT 1" in statement
+        work.fts_rows += sum(int(r[-1]) for r in rows) if counted else len(rows)
     else:
         work.rows += len(rows)
+
+
+PG_TSVECTOR = fulltext.PG_SEARCH_COLUMN  # PostgreSQL's tsvector (storage/fulltext.py)
 
 
 class CountingConnection:
@@ -470,8 +507,10 @@ class CountingCatalog(SqlCatalog):
         self.work = self._counting.work = Work()
         return self.work
 
-    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
-        rows = super()._rows(statement, parameters)
+    def _rows(
+        self, statement: str, parameters: Sequence[object] = (), *, prepare: bool = True
+    ) -> list[Any]:
+        rows = super()._rows(statement, parameters, prepare=prepare)
         _count_statement(self.work, statement, rows)
         return rows
 
@@ -511,6 +550,7 @@ class Measured:
     cpu: dict[str, list[float]] = field(default_factory=dict)
     work: dict[str, list[Work]] = field(default_factory=dict)
     outcome: Counter[str] = field(default_factory=Counter)
+    answers: list[str] = field(default_factory=list)  # per listing, for agreement
 
     def to_json(self) -> str:
         return json.dumps({"wall": self.wall, "cpu": self.cpu, "outcome": self.outcome})
@@ -546,7 +586,16 @@ def time_listings(catalog: SqlCatalog, cases: list[Case]) -> Measured:
             measured.wall.setdefault(key, []).append(elapsed)
             measured.cpu.setdefault(key, []).append(cpu)
         measured.outcome[_judge(kind, result, expected)] += 1
+        measured.answers.append(_answer(result))
     return measured
+
+
+def _answer(result: matching.Identification) -> str:
+    """The answer as a comparable value: release, method, pressings, ambiguity."""
+    match = result.match
+    if match is None:
+        return f"none ambiguous={result.ambiguous} {sorted(result.candidates)}"
+    return f"{match.release_id} {match.method.value} {sorted(match.pressings)}"
 
 
 def count_work(conn: sa.Connection, cases: list[Case], measured: Measured) -> None:
@@ -681,24 +730,18 @@ def run(args: argparse.Namespace) -> None:
         f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}"
     )
     print(f"load average at start: {load_average()}")
+    if args.database_url:
+        side_by_side(args)
+        return
     sizes = [args.releases]
-    if args.growth_from and args.growth_from < args.releases and not args.database_url:
+    if args.growth_from and args.growth_from < args.releases:
         sizes.insert(0, args.growth_from)
     results: dict[int, tuple[Measured, Measured]] = {}
     url = ""
     cases: list[Case] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            if args.database_url:
-                url = args.database_url
-                engine = open_database(url)
-                with engine.connect() as conn:
-                    stored = int(conn.exec_driver_sql("SELECT count(*) FROM releases").scalar_one())
-                engine.dispose()
-                if not stored:
-                    print(f"building a {size:,}-release catalog in {url} …", flush=True)
-                    build_catalog(url, size, args.seed)
-            elif args.no_cache:
+            if args.no_cache:
                 url = f"sqlite:///{Path(tmp) / f'catalog-{size}.db'}"
                 print(f"building a {size:,}-release catalog in {url} …", flush=True)
                 build_catalog(url, size, args.seed)
@@ -752,6 +795,65 @@ def run(args: argparse.Namespace) -> None:
             f"targets p50 <= 1 ms, p99 <= 5 ms: {targets}; {wrong} wrong matches"
         )
         print(f"load average at the end: {load_average()}")
+
+
+# Targets by database (warm, 1,000,000 releases, all listings): p50, p99 in milliseconds.
+TARGETS = {"sqlite": (1.0, 5.0), "postgresql": (2.0, 10.0)}
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """SQLite (the cached catalog) and the database at --database-url, filled with the same
+    releases (by COPY when it holds none), on the same listings in one run: each one's
+    figures against its targets, and how many answers agree listing by listing."""
+    sqlite_url = cached_catalog(args.releases, args.seed, args.rebuild)
+    url = args.database_url
+    engine = open_database(url)
+    with engine.connect() as conn:
+        stored = int(conn.exec_driver_sql("SELECT count(*) FROM releases").scalar_one())
+    engine.dispose()
+    if not stored:
+        print(f"copying the {args.releases:,}-release catalog into {_shown(url)} …", flush=True)
+        copy_catalog(sqlite_url, url)
+    elif stored != args.releases:
+        raise SystemExit(f"{_shown(url)} holds {stored:,} releases, not {args.releases:,}")
+    sample = load_sample(sqlite_url)
+    cases = make_listings(sample, args.listings, args.seed)
+    warmup = make_listings(sample, WARMUP_LISTINGS, args.seed + 100)
+    warm_by: dict[str, Measured] = {}
+    for name, target_url in (("sqlite", sqlite_url), (sa.make_url(url).get_backend_name(), url)):
+        print(f"\n{name}: cold run (fresh process) …", flush=True)
+        cold = measure_cold(target_url, min(COLD_LISTINGS, args.listings), args.seed)
+        print(f"{name}: warm run … (load average {load_average()})", flush=True)
+        warm_by[name] = measure_warm(target_url, cases, warmup, args.profile)
+        print(f"\n{name}:", end="")
+        report(args.releases, cold, warm_by[name])
+        print(f"load average: {load_average()}", flush=True)
+    print()
+    for name, warm in warm_by.items():
+        p50 = percentile(warm.wall["all"], 50)
+        p99 = percentile(warm.wall["all"], 99)
+        t50, t99 = TARGETS.get(name, TARGETS["postgresql"])
+        met = "MET" if p50 <= t50 and p99 <= t99 else "MISSED"
+        wrong = sum(n for key, n in warm.outcome.items() if "WRONG" in key)
+        print(
+            f"{name:10} {args.releases:,} releases, warm: p50 {p50:.3f} ms, p99 {p99:.3f} ms; "
+            f"targets p50 <= {t50:g} ms, p99 <= {t99:g} ms: {met}; {wrong} wrong matches"
+        )
+    first, other = warm_by.values()
+    same = sum(a == b for a, b in zip(first.answers, other.answers, strict=True))
+    print(f"answers agreeing with SQLite's, listing by listing: {same:,} of {len(cases):,}")
+    differing = [
+        (kind, item.title, a, b)
+        for (kind, item, _), a, b in zip(cases, first.answers, other.answers, strict=True)
+        if a != b
+    ]
+    for kind, title, a, b in differing[:10]:
+        print(f"  {kind:8} {title!r}\n    sqlite: {a}\n    other:  {b}")
+    print(f"load average at the end: {load_average()}")
+
+
+def _shown(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
 from tests.pg import require_postgres, temporary_database
 
+from test_catalog import GUIDE
 from test_firehose import NOW, World, open_world
 from test_matching import BLUE, CATALOG, KIND_OF_BLUE, MOANIN, MOANIN_JAPAN, found
 from test_scheduler import query_search, routes
@@ -37,9 +38,9 @@ from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.storage import alerts, catalog, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
-from vinyl_detective.storage.db import MIGRATIONS_DIR, open_database
+from vinyl_detective.storage.db import MIGRATIONS_DIR, create_db_engine, migrate, open_database
 from vinyl_detective.storage.fulltext import candidate_release_ids
-from vinyl_detective.storage.schema import alert_log, listings, metadata
+from vinyl_detective.storage.schema import alert_log, listings, metadata, releases
 from vinyl_detective.storage.usage import DbCallBudget
 
 pytestmark = pytest.mark.postgres
@@ -233,6 +234,116 @@ def test_fuzzy_candidates_find_the_release_among_hundreds_sharing_a_common_word(
         assert found_[0].release_id == 1000
         assert len(found_) <= 15
         assert len(SqlCatalog(conn).fuzzy_candidates(["love", "singer"], 15)) == 15
+
+
+def _words_of(conn: sa.Connection, release_id: int) -> dict[str, int]:
+    rows = conn.exec_driver_sql(
+        "SELECT word, name_words FROM release_words WHERE release_id = %s", (release_id,)
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def test_release_words_follow_every_write_to_the_catalog(pg: Engine, now: datetime) -> None:
+    with pg.begin() as conn:
+        upsert_releases(
+            conn,
+            [
+                Release(1, "Art Blakey", "Moanin'", catalog_nos=("BLP-4003",)),
+                Release(2, "Björk", "Homogenic"),
+            ],
+            now,
+        )
+    with pg.connect() as conn:
+        # Folded as the matcher folds titles; the name's word count beside each word.
+        assert _words_of(conn, 1) == dict.fromkeys(["art", "blakey", "moanin", "blp", "4003"], 3)
+        assert _words_of(conn, 2) == {"bjork": 2, "homogenic": 2}
+    with pg.begin() as conn:
+        upsert_releases(conn, [Release(1, "Art Blakey", "Mosaic Of Sound")], now)
+        catalog.set_prices(conn, 2, GUIDE, now)  # a price changes no word
+        conn.execute(sa.delete(releases).where(releases.c.id == 2))
+    with pg.connect() as conn:
+        assert _words_of(conn, 1) == dict.fromkeys(["art", "blakey", "mosaic", "of", "sound"], 5)
+        assert _words_of(conn, 2) == {}
+        assert SqlCatalog(conn).fuzzy_candidates(["moanin", "blp", "4003"], 15) == []
+        assert [
+            e.release_id for e in SqlCatalog(conn).fuzzy_candidates(["blakey", "mosaic"], 15)
+        ] == [1]
+    with pg.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE releases CASCADE")
+    with pg.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM release_words").scalar_one() == 0
+
+
+def test_an_upgrade_indexes_the_words_of_releases_already_stored(now: datetime) -> None:
+    with temporary_database() as url:
+        engine = create_db_engine(url)
+        try:
+            migrate(engine, "0011")
+            with engine.begin() as conn:
+                upsert_releases(conn, [Release(7, "Dexter Gordon", "Go")], now)
+            migrate(engine)
+            with engine.connect() as conn:
+                entries = SqlCatalog(conn).fuzzy_candidates(["dexter", "gordon", "go"], 15)
+            assert [e.release_id for e in entries] == [7]
+        finally:
+            engine.dispose()
+
+
+def _skewed_catalog(count: int, seed: int) -> list[Release]:
+    """Releases whose words are Zipf-skewed: a few in hundreds of releases (common words,
+    crowds sharing two of them), most in a few; albums in several pressings."""
+    rng = random.Random(seed)
+    common = ["love", "blue", "night", "john", "smith", "live", "the", "best"]
+    rare = [
+        f"{a}{b}"
+        for a in ("ka", "lo", "mi", "ra", "ven", "tor")
+        for b in ("del", "nor", "ast", "fen", "gul")
+    ]
+
+    def word() -> str:
+        return rng.choice(common) if rng.random() < 0.45 else rng.choice(rare)
+
+    out: list[Release] = []
+    while len(out) < count:
+        artist = " ".join(word() for _ in range(rng.choice((1, 2, 2))))
+        title = " ".join(word() for _ in range(rng.choice((1, 2, 3))))
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            out.append(
+                Release(
+                    len(out) + 1, artist.title(), title.title(), catalog_nos=(f"LP {len(out)}",)
+                )
+            )
+    return out
+
+
+def test_fuzzy_candidates_on_postgres_are_sqlites_in_the_same_order(
+    pg: Engine, engine: Engine, now: datetime
+) -> None:
+    releases_ = _skewed_catalog(3_000, seed=12)
+    for database in (pg, engine):
+        with database.begin() as conn:
+            upsert_releases(conn, releases_, now)
+    with pg.begin() as conn:
+        conn.exec_driver_sql("ANALYZE release_words")
+    rng = random.Random(5)
+    vocabulary = sorted({w for r in releases_ for w in f"{r.artist} {r.title}".lower().split()})
+    queries = [
+        rng.sample([*vocabulary, "absent", "nowhere"], rng.randint(1, 6)) for _ in range(300)
+    ]
+    with pg.connect() as pg_conn, engine.connect() as sqlite_conn:
+        on_postgres, on_sqlite = SqlCatalog(pg_conn), SqlCatalog(sqlite_conn)
+        crowds = 0
+        for words in queries:
+            expected = [e.release_id for e in on_sqlite.fuzzy_candidates(words, 15)]
+            got = [e.release_id for e in on_postgres.fuzzy_candidates(words, 15)]
+            if len(set(words) & set(vocabulary)) == 1:
+                # One known word: SQLite ranks by bm25, PostgreSQL puts the shortest names
+                # first; the same releases when fewer than 15 hold the word.
+                assert sorted(got) == sorted(expected) or len(got) == 15, words
+                continue
+            assert got == expected, words
+            crowds += len(expected) == 15
+    assert crowds > 30  # the crowd paths (fullest releases, a third word) were taken
 
 
 # ---------------------------------------------------------------------------- the matcher

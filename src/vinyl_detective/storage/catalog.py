@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -22,8 +22,12 @@ from sqlalchemy.dialects import sqlite
 from vinyl_detective.domain.matching import CatalogEntry
 from vinyl_detective.domain.models import PriceGuide, Release
 from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
+from vinyl_detective.storage import catalog_tuning as tuning
 from vinyl_detective.storage.fulltext import candidate_release_ids
 from vinyl_detective.storage.schema import listings, release_identifiers, releases
+
+if TYPE_CHECKING:
+    from vinyl_detective.storage.postgres_words import PostgresWords, Rows
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -325,15 +329,14 @@ def count_releases(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(releases)).scalar_one())
 
 
-# Full-text prefilter tuning (see SqlCatalog.fuzzy_candidates).
-COMMON_WORD = 300  # a word in at least this many releases is common; counting stops here
-PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, or
-COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
-CROWD_THIRDS = 2  # words tried as a third one when a pair matches too many releases
-COMMON_CEILING = 5_000  # common words are counted up to this, once per process
-CROWD_SAMPLE = 128  # releases of a crowd read to pick the ones with the shortest names
-FULLEST_DROPS = 2  # words left out in turn when no release holds every word of the listing
-_COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
+# Full-text prefilter tuning (see SqlCatalog.fuzzy_candidates), shared with PostgreSQL's.
+COMMON_WORD = tuning.COMMON_WORD
+COMMON_CEILING = tuning.COMMON_CEILING
+CROWD_THIRDS = tuning.CROWD_THIRDS
+CROWD_SAMPLE = tuning.CROWD_SAMPLE
+FULLEST_DROPS = tuning.FULLEST_DROPS
+_COMMON_COUNTS = tuning.COMMON_COUNTS  # (database url, word) -> count
+_word_pairs = tuning.word_pairs
 
 # The catalog's columns as CatalogEntry needs them, with every identifier (one row each);
 # `_collect` reads them by position.
@@ -368,12 +371,25 @@ class SqlCatalog:
         self._sqlite = conn.dialect.name == "sqlite"
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._database: str | None = None
+        self._psycopg = conn.dialect.driver == "psycopg"
+        self._postgres = None if self._sqlite else _postgres_words(conn, self._rows)
 
-    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
-        """The rows of one plain-SQL statement, as tuples (index them, not by name)."""
+    def _rows(
+        self, statement: str, parameters: Sequence[object] = (), *, prepare: bool = True
+    ) -> list[Any]:
+        """The rows of one plain-SQL statement, as tuples (index them, not by name).
+
+        With psycopg a statement seen a few times is prepared: parsed and planned once per
+        connection. `prepare=False` plans it for its parameters every time (a join whose
+        best order depends on them)."""
         if self._sqlite:
             driver = self._conn.connection.driver_connection
             return driver.execute(statement, parameters).fetchall()  # type: ignore[no-any-return,union-attr]
+        if self._psycopg:
+            driver = self._conn.connection.driver_connection
+            return driver.execute(  # type: ignore[no-any-return,union-attr]
+                statement, parameters, prepare=None if prepare else False
+            ).fetchall()
         return list(self._conn.exec_driver_sql(statement, tuple(parameters)).all())
 
     @property
@@ -408,7 +424,9 @@ class SqlCatalog:
         words = [w for w in dict.fromkeys(words) if w]
         if not words:
             return []
-        if self._conn.dialect.name != "sqlite":
+        if self._postgres is not None:
+            return self._in_order(self._postgres.candidate_ids(words, limit))
+        if not self._sqlite:
             return self._in_order(candidate_release_ids(self._conn, words, limit))
         frequencies = self._frequencies(words)
         present = [w for n, w in sorted((n, w) for w, n in frequencies.items() if n > 0)]
@@ -562,17 +580,24 @@ class SqlCatalog:
         rows = self._rows(" UNION ALL ".join(parts), [_fts_phrase(w) for w in words])
         return {words[int(index)]: int(count) for index, count in rows}
 
+    def _among(self, column: str, values: Sequence[object]) -> tuple[str, Sequence[object]]:
+        """`column IN (…)` and its parameters; on PostgreSQL `= ANY(array)`: one statement
+        text whatever the count, which psycopg prepares once."""
+        if self._psycopg:
+            return f"{column} = ANY(%s)", [list(values)]
+        return f"{column} IN ({', '.join([self._mark] * len(values))})", values
+
     def _by_identifier(self, kind: str, values: list[str]) -> dict[str, list[CatalogEntry]]:
         found: dict[str, list[CatalogEntry]] = {}
         for chunk in _chunks(values, _IN_CHUNK):
-            marks = ", ".join([self._mark] * len(chunk))
+            among, bound = self._among("value", chunk)
             rows = self._rows(
                 f"SELECT {_ENTRY_COLUMNS}, m.value FROM "
                 f"(SELECT value, release_id FROM release_identifiers "
-                f"WHERE kind = {self._mark} AND value IN ({marks}) LIMIT {self.MAX_ROWS}) m "
+                f"WHERE kind = {self._mark} AND {among} LIMIT {self.MAX_ROWS}) m "
                 "JOIN releases r ON r.id = m.release_id "
                 "LEFT JOIN release_identifiers i ON i.release_id = r.id",
-                (kind, *chunk),
+                (kind, *bound),
             )
             entries = _collect(rows)
             pairs = dict.fromkeys((str(row[_HIT]), int(row[0])) for row in rows)
@@ -584,14 +609,23 @@ class SqlCatalog:
         """The releases with these ids, with their identifiers."""
         entries: dict[int, CatalogEntry] = {}
         for chunk in _chunks(ids, _IN_CHUNK):
-            marks = ", ".join([self._mark] * len(chunk))
+            among, bound = self._among("r.id", chunk)
             rows = self._rows(
                 f"SELECT {_ENTRY_COLUMNS} FROM releases r "
-                f"LEFT JOIN release_identifiers i ON i.release_id = r.id WHERE r.id IN ({marks})",
-                chunk,
+                f"LEFT JOIN release_identifiers i ON i.release_id = r.id WHERE {among}",
+                bound,
             )
             entries.update(_collect(rows))
         return entries
+
+
+def _postgres_words(conn: sa.Connection, rows: Rows) -> PostgresWords | None:
+    """PostgreSQL's fuzzy prefilter (migration 0012's `release_words`), on PostgreSQL."""
+    if conn.dialect.name != "postgresql":
+        return None
+    from vinyl_detective.storage.postgres_words import PostgresWords
+
+    return PostgresWords(rows, str(conn.engine.url))
 
 
 def _name_words(size: bytes | None) -> int:
@@ -610,24 +644,6 @@ def _name_words(size: bytes | None) -> int:
             break
         value = shift = 0
     return sum(counts)
-
-
-def _word_pairs(present: list[str], frequencies: dict[str, int]) -> list[tuple[str, str]]:
-    """Pairs of the listing's words to look for together, the most selective first.
-
-    A release worth matching carries at least two of the listing's words (its artist and
-    its title). Pairs of the rarest words come first — their releases are few and most
-    likely the one — then each of the two rarest words with the commonest partners.
-    """
-    rare = [w for w in present if frequencies[w] < COMMON_WORD][:PAIR_WORDS]
-    common = [w for w in present if frequencies[w] >= COMMON_WORD][:COMMON_PARTNERS]
-    if len(rare) < 2 and not common:
-        rare = present[:PAIR_WORDS]
-    if not rare:  # every word is common: the rarest of them, two by two
-        rare, common = present[:3], []
-    pairs = [(a, b) for i, a in enumerate(rare) for b in rare[i + 1 :]]
-    pairs += [(a, b) for a in rare[:2] for b in common]
-    return sorted(pairs, key=lambda p: frequencies[p[0]] * frequencies[p[1]])
 
 
 def _collect(rows: Iterable[Sequence[Any]]) -> dict[int, CatalogEntry]:
