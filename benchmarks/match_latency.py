@@ -507,10 +507,8 @@ class CountingCatalog(SqlCatalog):
         self.work = self._counting.work = Work()
         return self.work
 
-    def _rows(
-        self, statement: str, parameters: Sequence[object] = (), *, prepare: bool = True
-    ) -> list[Any]:
-        rows = super()._rows(statement, parameters, prepare=prepare)
+    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
+        rows = super()._rows(statement, parameters)
         _count_statement(self.work, statement, rows)
         return rows
 

@@ -35,7 +35,7 @@ from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
-from vinyl_detective.storage import alerts, catalog, checkpoints, searches
+from vinyl_detective.storage import alerts, catalog, catalog_tuning, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
 from vinyl_detective.storage.db import MIGRATIONS_DIR, create_db_engine, migrate, open_database
@@ -289,6 +289,37 @@ def test_an_upgrade_indexes_the_words_of_releases_already_stored(now: datetime) 
             engine.dispose()
 
 
+def test_a_catalog_number_cut_short_is_found_from_its_prefix_index(
+    pg: Engine, now: datetime
+) -> None:
+    with pg.begin() as conn:
+        upsert_releases(
+            conn,
+            [
+                Release(1, "Art Blakey", "Moanin'", catalog_nos=("BLP-4003",)),
+                Release(2, "Art Blakey", "Mosaic", catalog_nos=("BLP-4090",)),
+            ],
+            now,
+        )
+    with pg.connect() as conn:
+        found_ = SqlCatalog(conn).by_identifier_prefix("catno", "BLP400", 2)
+        assert {hit: [e.release_id for e in es] for hit, es in found_.items()} == {"BLP4003": [1]}
+        assert SqlCatalog(conn).by_identifier_prefix("catno", "BLP40", 2).keys() == {
+            "BLP4003",
+            "BLP4090",
+        }
+        assert SqlCatalog(conn).by_identifier_prefix("catno", "BLP_0", 2) == {}  # no wildcard
+        conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: force the choice
+        plan = " ".join(
+            str(r[0])
+            for r in conn.exec_driver_sql(
+                "EXPLAIN SELECT DISTINCT value FROM release_identifiers "
+                "WHERE kind = 'catno' AND value LIKE 'BLP40%%' ORDER BY value LIMIT 2"
+            )
+        )
+    assert "ix_release_identifiers_prefix" in plan
+
+
 def _skewed_catalog(count: int, seed: int) -> list[Release]:
     """Releases whose words are Zipf-skewed: a few in hundreds of releases (common words,
     crowds sharing two of them), most in a few; albums in several pressings."""
@@ -320,6 +351,8 @@ def test_fuzzy_candidates_on_postgres_are_sqlites_in_the_same_order(
     pg: Engine, engine: Engine, now: datetime
 ) -> None:
     releases_ = _skewed_catalog(3_000, seed=12)
+    # Common words' counts are remembered per database URL: this one's earlier catalogs'.
+    catalog_tuning.COMMON_COUNTS.clear()
     for database in (pg, engine):
         with database.begin() as conn:
             upsert_releases(conn, releases_, now)

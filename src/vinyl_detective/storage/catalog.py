@@ -374,22 +374,14 @@ class SqlCatalog:
         self._psycopg = conn.dialect.driver == "psycopg"
         self._postgres = None if self._sqlite else _postgres_words(conn, self._rows)
 
-    def _rows(
-        self, statement: str, parameters: Sequence[object] = (), *, prepare: bool = True
-    ) -> list[Any]:
+    def _rows(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
         """The rows of one plain-SQL statement, as tuples (index them, not by name).
 
-        With psycopg a statement seen a few times is prepared: parsed and planned once per
-        connection. `prepare=False` plans it for its parameters every time (a join whose
-        best order depends on them)."""
-        if self._sqlite:
+        psycopg prepares a statement it sees a few times: parsed and planned once per
+        connection."""
+        if self._sqlite or self._psycopg:
             driver = self._conn.connection.driver_connection
             return driver.execute(statement, parameters).fetchall()  # type: ignore[no-any-return,union-attr]
-        if self._psycopg:
-            driver = self._conn.connection.driver_connection
-            return driver.execute(  # type: ignore[no-any-return,union-attr]
-                statement, parameters, prepare=None if prepare else False
-            ).fetchall()
         return list(self._conn.exec_driver_sql(statement, tuple(parameters)).all())
 
     @property
@@ -424,8 +416,10 @@ class SqlCatalog:
         words = [w for w in dict.fromkeys(words) if w]
         if not words:
             return []
-        if self._postgres is not None:
-            return self._in_order(self._postgres.candidate_ids(words, limit))
+        if self._postgres is not None:  # the same steps, on the server
+            return list(
+                _collect(self._postgres.candidate_rows(words, limit, _ENTRY_COLUMNS)).values()
+            )
         if not self._sqlite:
             return self._in_order(candidate_release_ids(self._conn, words, limit))
         frequencies = self._frequencies(words)
