@@ -35,7 +35,7 @@ from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
-from vinyl_detective.storage import alerts, catalog, catalog_tuning, checkpoints, searches
+from vinyl_detective.storage import alerts, catalog, checkpoints, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
 from vinyl_detective.storage.db import MIGRATIONS_DIR, create_db_engine, migrate, open_database
@@ -352,7 +352,7 @@ def test_fuzzy_candidates_on_postgres_are_sqlites_in_the_same_order(
 ) -> None:
     releases_ = _skewed_catalog(3_000, seed=12)
     # Common words' counts are remembered per database URL: this one's earlier catalogs'.
-    catalog_tuning.COMMON_COUNTS.clear()
+    catalog._COMMON_COUNTS.clear()
     for database in (pg, engine):
         with database.begin() as conn:
             upsert_releases(conn, releases_, now)

@@ -22,7 +22,6 @@ from sqlalchemy.dialects import sqlite
 from vinyl_detective.domain.matching import CatalogEntry
 from vinyl_detective.domain.models import PriceGuide, Release
 from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
-from vinyl_detective.storage import catalog_tuning as tuning
 from vinyl_detective.storage.fulltext import candidate_release_ids
 from vinyl_detective.storage.schema import listings, release_identifiers, releases
 
@@ -329,14 +328,15 @@ def count_releases(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(releases)).scalar_one())
 
 
-# Full-text prefilter tuning (see SqlCatalog.fuzzy_candidates), shared with PostgreSQL's.
-COMMON_WORD = tuning.COMMON_WORD
-COMMON_CEILING = tuning.COMMON_CEILING
-CROWD_THIRDS = tuning.CROWD_THIRDS
-CROWD_SAMPLE = tuning.CROWD_SAMPLE
-FULLEST_DROPS = tuning.FULLEST_DROPS
-_COMMON_COUNTS = tuning.COMMON_COUNTS  # (database url, word) -> count
-_word_pairs = tuning.word_pairs
+# Full-text prefilter tuning (see SqlCatalog.fuzzy_candidates).
+COMMON_WORD = 300  # a word in at least this many releases is common; counting stops here
+PAIR_WORDS = 4  # candidates hold two of the listing's this-many rarest words, or
+COMMON_PARTNERS = 3  # ... one of its two rarest words and one of this many common ones
+CROWD_THIRDS = 2  # words tried as a third one when a pair matches too many releases
+COMMON_CEILING = 5_000  # common words are counted up to this, once per process
+CROWD_SAMPLE = 128  # releases of a crowd read to pick the ones with the shortest names
+FULLEST_DROPS = 2  # words left out in turn when no release holds every word of the listing
+_COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
 
 # The catalog's columns as CatalogEntry needs them, with every identifier (one row each);
 # `_collect` reads them by position.
@@ -613,13 +613,25 @@ class SqlCatalog:
         return entries
 
 
+# The prefilter's figures, for PostgreSQL's twin of fuzzy_candidates (storage/postgres_words.py).
+_TUNING = (
+    COMMON_WORD,
+    COMMON_CEILING,
+    PAIR_WORDS,
+    COMMON_PARTNERS,
+    CROWD_THIRDS,
+    CROWD_SAMPLE,
+    FULLEST_DROPS,
+)
+
+
 def _postgres_words(conn: sa.Connection, rows: Rows) -> PostgresWords | None:
     """PostgreSQL's fuzzy prefilter (migration 0012's `release_words`), on PostgreSQL."""
     if conn.dialect.name != "postgresql":
         return None
     from vinyl_detective.storage.postgres_words import PostgresWords
 
-    return PostgresWords(rows, str(conn.engine.url))
+    return PostgresWords(rows, str(conn.engine.url), _COMMON_COUNTS, _TUNING)
 
 
 def _name_words(size: bytes | None) -> int:
@@ -638,6 +650,24 @@ def _name_words(size: bytes | None) -> int:
             break
         value = shift = 0
     return sum(counts)
+
+
+def _word_pairs(present: list[str], frequencies: dict[str, int]) -> list[tuple[str, str]]:
+    """Pairs of the listing's words to look for together, the most selective first.
+
+    A release worth matching carries at least two of the listing's words (its artist and
+    its title). Pairs of the rarest words come first — their releases are few and most
+    likely the one — then each of the two rarest words with the commonest partners.
+    """
+    rare = [w for w in present if frequencies[w] < COMMON_WORD][:PAIR_WORDS]
+    common = [w for w in present if frequencies[w] >= COMMON_WORD][:COMMON_PARTNERS]
+    if len(rare) < 2 and not common:
+        rare = present[:PAIR_WORDS]
+    if not rare:  # every word is common: the rarest of them, two by two
+        rare, common = present[:3], []
+    pairs = [(a, b) for i, a in enumerate(rare) for b in rare[i + 1 :]]
+    pairs += [(a, b) for a in rare[:2] for b in common]
+    return sorted(pairs, key=lambda p: frequencies[p[0]] * frequencies[p[1]])
 
 
 def _collect(rows: Iterable[Sequence[Any]]) -> dict[int, CatalogEntry]:

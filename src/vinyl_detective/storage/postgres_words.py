@@ -6,7 +6,7 @@ the LIMIT. Migration 0012 gives PostgreSQL the same lists — `release_words` (w
 release_id, name_words), whose primary key read for one word is its releases in id
 order — and the same steps as SQL functions: `vinyl_detective_candidates` counts the
 words (capped at COMMON_WORD, common ones up to COMMON_CEILING), looks up the pairs in
-catalog_tuning.word_pairs' order, puts a crowd's fullest releases with the shortest names
+SqlCatalog's _word_pairs order, puts a crowd's fullest releases with the shortest names
 first, tries a third word, falls back to a self-titled album's one word — so both
 databases hand the matcher the same candidates in the same order (tests/test_postgres.py
 compares them; benchmarks/match_latency.py compares the matcher's answers).
@@ -19,7 +19,7 @@ the others' rows (primary-key lookups) — or, when even the rarest word is comm
 the tsvector's GIN index (migration 0006: it intersects whole lists at once) when fewer
 than GIN_CAP releases hold them all, else by merging the two rarest lists in id order.
 
-Common words' counts are remembered in this process (catalog_tuning.COMMON_COUNTS, as on
+Common words' counts are remembered in this process (SqlCatalog's, as on
 SQLite): the caller sends those it knows, the server returns those it counted.
 
 The words are folded by the server (`vinyl_detective_words`, migration 0006: the SQL
@@ -32,8 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
-
-from vinyl_detective.storage import catalog_tuning as tuning
 
 __all__ = ["PostgresWords"]
 
@@ -59,14 +57,25 @@ Rows = Callable[[str, Sequence[object]], list[Any]]  # SqlCatalog._rows
 class PostgresWords:
     """SqlCatalog's fuzzy prefilter on PostgreSQL (see the module doc)."""
 
-    def __init__(self, rows: Rows, database: str) -> None:
+    def __init__(
+        self,
+        rows: Rows,
+        database: str,
+        common_counts: dict[tuple[str, str], int],
+        tuning: tuple[int, ...],
+    ) -> None:
+        """`common_counts`: SqlCatalog's (database url, word) -> count of common words;
+        `tuning`: its COMMON_WORD, COMMON_CEILING, PAIR_WORDS, COMMON_PARTNERS, CROWD_THIRDS,
+        CROWD_SAMPLE and FULLEST_DROPS, in that order."""
         self._rows = rows
         self._database = database
+        self._counts = common_counts
+        self._tuning = tuning
 
     def candidate_rows(self, words: Sequence[str], limit: int, columns: str) -> list[Any]:
         """The rows of `columns` for up to `limit` releases sharing `words`, best first."""
         database = self._database
-        counts = tuning.COMMON_COUNTS
+        counts = self._counts
         known = [w for w in words if (database, w) in counts]
         rows = self._rows(
             _CANDIDATES.format(columns=columns),
@@ -75,13 +84,7 @@ class PostgresWords:
                 known,
                 [counts[database, w] for w in known],
                 limit,
-                tuning.COMMON_WORD,
-                tuning.COMMON_CEILING,
-                tuning.PAIR_WORDS,
-                tuning.COMMON_PARTNERS,
-                tuning.CROWD_THIRDS,
-                tuning.CROWD_SAMPLE,
-                tuning.FULLEST_DROPS,
+                *self._tuning,
                 PROBE_COST,
                 GIN_CAP,
             ),

@@ -218,7 +218,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The pairs to look up, the most selective first (catalog_tuning.word_pairs).
+    -- The pairs to look up, the most selective first (SqlCatalog._word_pairs).
     SELECT coalesce(array_agg(x.w ORDER BY x.o), '{}') INTO rare FROM (
         SELECT p.w, p.o FROM unnest(present) WITH ORDINALITY AS p(w, o)
         WHERE ns[array_position(ws, p.w)] < common_word ORDER BY p.o LIMIT pair_words) x;
