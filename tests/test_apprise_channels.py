@@ -8,10 +8,12 @@ one Discord would get.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -107,6 +109,8 @@ class WebhookServer:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # seconds before answering
+    arrived: threading.Event = field(default_factory=threading.Event)  # any request came
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
@@ -128,7 +132,9 @@ def webhook() -> Iterator[WebhookServer]:
                     self.rfile.read(length),
                 )
             )
+            state.arrived.set()
             status = state.statuses.get(parts.path, 200)
+            time.sleep(state.delays.get(parts.path, 0.0))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -308,6 +314,26 @@ async def test_each_channel_is_alerted_once_per_listing_even_after_a_restart(
     assert (sent, again) == (2, 0)
     assert len(webhook.at("/a")) == 1
     assert len(webhook.at("/b")) == 1
+
+
+async def test_a_stop_while_an_alert_is_on_its_way_waits_for_the_answer_and_records_it(
+    webhook: WebhookServer, engine: Engine, now: datetime
+) -> None:
+    # The receiver has the alert, its answer is slow, and the daemon stops meanwhile: the
+    # alert is recorded as sent (the next start must not send it again).
+    webhook.delays["/slow"] = 0.5
+    channel = AppriseChannel(f"json://{webhook.url}/slow")
+    delivering = asyncio.create_task(
+        AlertDispatcher(engine, lambda: now).deliver(make_deal(), [channel])
+    )
+    assert await asyncio.to_thread(webhook.arrived.wait, 10)
+    delivering.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await delivering  # the stop still goes on
+    with engine.connect() as conn:
+        assert alerts.status_counts(conn) == {"sent": 1}
+    assert len(webhook.at("/slow")) == 1
 
 
 async def test_failing_channel_is_retried_with_backoff_while_the_other_gets_its_alert(

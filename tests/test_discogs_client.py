@@ -446,7 +446,7 @@ async def test_unknown_wantlist_user_is_not_found(
 # --------------------------------------------------------------------------- failures
 
 
-async def test_a_429_waits_for_the_window_then_succeeds(
+async def test_a_stray_429_holds_back_seconds_not_the_whole_window(
     fake: FakeDiscogs, make_client: MakeClient, fake_time: FakeTime
 ) -> None:
     fake.fail_next(429, path_contains="/releases/")
@@ -455,7 +455,25 @@ async def test_a_429_waits_for_the_window_then_succeeds(
 
     assert release.id == 4003
     assert fake.request_count == 2
-    assert fake_time.now >= 59.0  # waited for the window instead of hammering
+    assert fake_time.now == pytest.approx(5.0)  # a twelfth of the 60-s window
+
+
+async def test_429s_in_a_row_back_off_up_to_the_window_and_an_answer_ends_the_streak(
+    fake: FakeDiscogs, make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    client = make_client(fake, max_retries=10)
+    fake.fail_next(429, times=7)
+
+    await client.get_release(4003)
+
+    assert fake_time.sleeps == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0, 60.0]
+    # Rate limited for a while, the window is probed at most a few times a minute.
+    probes = [sum(fake_time.sleeps[:n]) for n in range(len(fake_time.sleeps) + 1)]
+    assert max(sum(1 for t in probes if s <= t < s + 60) for s in probes) <= 5
+    fake_time.sleeps.clear()
+    fake.fail_next(429)
+    await client.get_release(4003)
+    assert max(fake_time.sleeps) == 5.0  # the answer before started the count again
 
 
 async def test_a_429_with_retry_after_waits_that_long(

@@ -182,3 +182,44 @@ async def test_a_chat_that_does_not_exist_stops_its_alerts_at_once(
     shown = status()
     assert "Alerts: sent 0, pending 0, failed 3" in shown
     assert "Chat not found" in shown
+
+
+async def test_after_a_glitch_the_failed_alert_goes_with_the_next_pass_not_its_back_off(
+    market: Market, clock: SimClock
+) -> None:
+    # One send fails (a 502), the next ones to the same chat get through: the chat is
+    # fine, so the failed alert is tried again at the next pass (the one that ends this
+    # cycle, the clock not moved at all), not a minute later.
+    market.telegram.fail_next("sendMessage", 502)
+    daemon = Daemon(market.settings, clock=clock)
+    await daemon.open()
+    try:
+        await daemon.cycle()
+        assert len(market.cards()) == 3
+        assert market.telegram.calls.count("sendMessage") == 4
+        await run_for(daemon, clock, timedelta(hours=1))  # and never again
+    finally:
+        await daemon.close()
+    assert cards_per_item(market) == Counter({MOANIN: 1, KIND_OF_BLUE: 1, AUCTION: 1})
+
+
+async def test_while_a_chat_keeps_failing_its_alerts_keep_their_back_off(
+    market: Market, clock: SimClock
+) -> None:
+    market.telegram.fail_next("sendMessage", 502, times=4)  # every card, and one retry
+    daemon = Daemon(market.settings, clock=clock)
+    await daemon.open()
+    try:
+        await daemon.cycle()
+        clock.advance(timedelta(seconds=10))
+        await daemon.retry_pending_alerts()
+        sends = market.telegram.calls.count("sendMessage")
+        assert (market.cards(), sends) == ([], 3)  # nothing is due before its minute
+        clock.advance(timedelta(seconds=55))
+        await daemon.retry_pending_alerts()  # the first retry fails: one try this pass
+        assert (market.cards(), market.telegram.calls.count("sendMessage")) == ([], 4)
+        clock.advance(timedelta(minutes=2))
+        await daemon.retry_pending_alerts()  # back: the first due one, then the others
+    finally:
+        await daemon.close()
+    assert cards_per_item(market) == Counter({MOANIN: 1, KIND_OF_BLUE: 1, AUCTION: 1})

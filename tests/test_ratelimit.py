@@ -131,19 +131,24 @@ async def test_a_429_with_retry_after_holds_every_caller_back(fake_time: FakeTim
     assert fake_time.now == pytest.approx(1007.5)
 
 
-async def test_a_429_without_retry_after_waits_for_the_window_to_free(
+async def test_a_429_without_retry_after_holds_back_a_growing_pause(
     fake_time: FakeTime,
 ) -> None:
     limiter = HeaderRateLimiter(
         60, 60.0, min_interval=0, clock=fake_time.clock, sleep=fake_time.sleep
     )
     await limiter.acquire()
-    fake_time.now += 10
-    limiter.rate_limited()
+    waits = []
+    for _ in range(6):
+        assert limiter.rate_limited() == pytest.approx([5, 10, 20, 40, 60, 60][len(waits)])
+        before = fake_time.now
+        await limiter.acquire()
+        waits.append(fake_time.now - before)
 
-    await limiter.acquire()
-
-    assert fake_time.now == pytest.approx(1060.0)  # when our first call leaves the window
+    assert waits == pytest.approx([5.0, 10.0, 20.0, 40.0, 60.0, 60.0])
+    limiter.update({"X-Discogs-Ratelimit-Remaining": "59"})  # an answer: the streak ends
+    assert limiter.refusals == 0
+    assert limiter.rate_limited() == pytest.approx(5.0)
 
 
 async def test_concurrent_callers_share_the_limit(fake_time: FakeTime) -> None:

@@ -40,6 +40,17 @@ MARKETPLACES = (
     "EBAY_PL",
 )
 
+
+class _Explained(ValueError):
+    """A malformed value, with what is wrong with it in the checker's words."""
+
+
+def _cut(raw: str, width: int = 80) -> str:
+    """A value as an error message repeats it: a long one (a rule of thousands of
+    characters) is cut, with its length."""
+    return raw if len(raw) <= width else f"{raw[: width - 20]}… ({len(raw):,} characters)"
+
+
 # The keys that decide between live mode and the demo marketplace.
 LIVE_KEYS = ("DISCOGS_TOKEN", "EBAY_APP_ID", "EBAY_CERT_ID", "TELEGRAM_TOKEN")
 
@@ -183,8 +194,11 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
             return default
         try:
             return parse(raw)
+        except _Explained as exc:  # the value's own checker says what is wrong with it
+            problems.append(f"{name}={_cut(raw)!r} is malformed: {exc}; expected {shape}.")
+            return default
         except ValueError:
-            problems.append(f"{name}={raw!r} is malformed: expected {shape}.")
+            problems.append(f"{name}={_cut(raw)!r} is malformed: expected {shape}.")
             return default
 
     def positive_int(raw: str) -> int:
@@ -213,12 +227,13 @@ def parse_settings(values: Mapping[str, str]) -> Settings:
 
     def rule(raw: str) -> str:
         from vinyl_detective.domain.rules import validate_rule
-        from vinyl_detective.errors import RuleSyntaxError
+        from vinyl_detective.errors import RuleSyntaxError, RuleTooLongError
 
         try:
             validate_rule(raw)
         except RuleSyntaxError as exc:
-            raise ValueError(exc.message) from None
+            where = "" if isinstance(exc, RuleTooLongError) else f" at character {exc.position + 1}"
+            raise _Explained(exc.message + where) from None
         return raw
 
     def fx_rates(raw: str) -> dict[str, Decimal]:

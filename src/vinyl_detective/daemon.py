@@ -3,10 +3,12 @@
     Daemon(settings).run(stop)      runs until `stop` is set (SIGINT/SIGTERM)
     Daemon(settings).run(once=True) one cycle: every due search once, then exit
 
-Loops: poll due searches, retry undelivered alerts, refresh stale prices (daily check),
-clean up (daily), the Telegram bot (long polling), and the event outbox relay. A failing
-search is logged and the others go on; when the eBay budget is spent, polling pauses
-until it resets. On stop, running work finishes, then clients and the database close.
+Loops: poll due searches, retry undelivered alerts (every RETRY_PASS_SECONDS, on their
+own: a poll held up by a slow eBay or Discogs never holds up a redelivery), refresh stale
+prices (daily check), clean up (daily), the Telegram bot (long polling), and the event
+outbox relay. A failing search is logged and the others go on; when the eBay budget is
+spent, polling pauses until it resets. On stop, running work finishes, then clients and
+the database close.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ STARTED_AT_KEY = "daemon:started_at"
 STOPPED_AT_KEY = "daemon:stopped_at"
 # On stop, running work gets this long to finish before it is cancelled.
 STOP_GRACE_SECONDS = 4.0
+# How often the daemon looks for undelivered alerts that are due again.
+RETRY_PASS_SECONDS = 10.0
 
 
 async def _drain(
@@ -146,6 +150,10 @@ class Daemon:
         self.paused_until: datetime | None = None
         self.last_cycle: CycleSummary | None = None
         self.minute = MinuteSummary()
+        # One retry pass at a time in this process (the poll loop's and the retry loop's).
+        self._retrying = asyncio.Lock()
+        # Set while the retry loop runs: the poll loop's cycles then leave retries to it.
+        self._retry_loop_running = False
         # The built-in approximate rates, with the configured ones (FX_RATES) over them.
         self.rates = ExchangeRates({**APPROXIMATE_USD_RATES, **settings.fx_rates})
         self.engine: Engine
@@ -315,7 +323,7 @@ class Daemon:
         report = await self.scheduler.run_due(self.clock())
         for name, job in (
             ("unfinished listings", self._finish_listings),
-            ("alert retries", self.retry_pending_alerts),
+            ("alert retries", self._retry_unless_looping),
             ("digests", self._flush_digests),
         ):
             try:
@@ -363,9 +371,18 @@ class Daemon:
 
         return await flush_digests(self.engine, channels, self.clock())
 
+    async def _retry_unless_looping(self) -> int:
+        return 0 if self._retry_loop_running else await self.retry_pending_alerts()
+
+    async def _retry_loop(self, stop: asyncio.Event) -> None:
+        """The retry pass every RETRY_PASS_SECONDS, independent of the scheduler's cycles."""
+        await self._every(stop, RETRY_PASS_SECONDS, self.retry_pending_alerts)
+
     async def retry_pending_alerts(self) -> int:
-        """Deliver alerts that were claimed but not sent (see AlertRecipients.retry_pending)."""
-        return await self.recipients.retry_pending()
+        """Deliver alerts that were claimed but not sent (see AlertRecipients.retry_pending);
+        one pass at a time in this process."""
+        async with self._retrying:
+            return await self.recipients.retry_pending()
 
     # -- what the admin API calls -------------------------------------------------------
 
@@ -443,8 +460,10 @@ class Daemon:
                 api = admin_server(self.api_app(), self.settings.api_host, api_port)
                 tasks.append(asyncio.create_task(api.serve(sockets=[api_socket]), name="api"))
                 log.info("admin API and dashboard on %s", api_url(self.settings.api_host, api_port))
+            self._retry_loop_running = poll  # the cycles leave retries to their own loop
             if poll:
                 tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
+                tasks.append(asyncio.create_task(self._retry_loop(stop), name="alert retries"))
                 for name, every, job in (
                     ("refresh", self.refresh_every, self.refresh),
                     ("cleanup", self.cleanup_every, self.cleanup),

@@ -3,6 +3,7 @@
     VinylDetectiveError
     ├── ConfigError               bad or missing setting; the message names the variable
     ├── RuleSyntaxError           a watch rule that does not parse; carries the position
+    │   └── RuleTooLongError      longer than the parser accepts (4,000 characters)
     ├── InvalidTransitionError    a lifecycle move the state machine refuses
     ├── DumpError                 a Discogs dump that is corrupt or truncated
     └── ExternalServiceError      something went wrong talking to eBay/Discogs/Telegram/...
@@ -42,8 +43,32 @@ class RuleSyntaxError(VinylDetectiveError):
         self.message = message
         self.expression = expression
         self.position = position
-        pointer = " " * position + "^"
-        super().__init__(f"{message} at position {position + 1}:\n  {expression}\n  {pointer}")
+        shown, at = _excerpt(expression, position)
+        pointer = " " * at + "^"
+        super().__init__(f"{message} at position {position + 1}:\n  {shown}\n  {pointer}")
+
+
+class RuleTooLongError(RuleSyntaxError):
+    """A rule over the length limit: the message says so, without repeating the rule."""
+
+    def __init__(self, message: str, expression: str, position: int) -> None:
+        self.message = message
+        self.expression = expression
+        self.position = position
+        VinylDetectiveError.__init__(self, message)
+
+
+def _excerpt(text: str, position: int, width: int = 72) -> tuple[str, int]:
+    """`text` on one line, cut to about `width` characters around `position` (with … for
+    what is left out), and where `position` is in it: a mistake in a long rule is shown
+    where it is, not as the whole rule."""
+    flat = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    if len(flat) <= width:
+        return flat, position
+    start = max(0, min(position - width // 2, len(flat) - width))
+    end = start + width
+    shown = ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+    return shown, position - start + (1 if start else 0)
 
 
 class InvalidTransitionError(VinylDetectiveError):

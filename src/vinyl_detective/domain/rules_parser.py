@@ -40,7 +40,7 @@ from vinyl_detective.domain.rules_ast import (
     field_names,
 )
 from vinyl_detective.domain.rules_fields import FIELDS, lookup_field
-from vinyl_detective.errors import RuleSyntaxError
+from vinyl_detective.errors import RuleSyntaxError, RuleTooLongError
 
 MAX_DEPTH = 40
 """How deeply parentheses and NOTs may nest."""
@@ -387,7 +387,13 @@ def _unknown_field(name: str) -> str:
 def parse(text: str) -> Rule:
     """`text` as a rule tree, or RuleSyntaxError saying what is wrong and where."""
     if len(text) > MAX_LENGTH:
-        raise RuleSyntaxError(f"the rule is longer than {MAX_LENGTH} characters", text, MAX_LENGTH)
+        raise RuleTooLongError(
+            f"the rule is {len(text):,} characters long, over the limit of {MAX_LENGTH:,}: "
+            "shorten it (one `field in [...]` list instead of many ORs, a regex with "
+            "`matches`), or split it over several searches",
+            text,
+            MAX_LENGTH,
+        )
     if not text.strip():
         raise RuleSyntaxError(
             "the rule is empty: write a condition such as price < 30", text, len(text)

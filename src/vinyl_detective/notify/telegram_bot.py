@@ -254,6 +254,7 @@ def build_bot_application(
     # PTB logs a traceback for every answer that is not JSON (a proxy's 502 page); the
     # error it raises is translated and logged once, in one line, by our callers.
     logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)
+    _quiet_shutdown_errors()
     base = base_url.rstrip("/")
     application: BotApplication = (
         ApplicationBuilder()
@@ -453,3 +454,23 @@ async def stop_bot(application: BotApplication) -> None:
 
 def _log_polling_error(error: TelegramError) -> None:
     log.warning("telegram bot: polling failed, retrying: %s: %s", type(error).__name__, error)
+
+
+class _OneLineShutdownError(logging.Filter):
+    """PTB's updater logs a whole traceback, at ERROR, when its last getUpdates on stop
+    fails (Telegram glitching as the daemon stops): one warning line says the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and "graceful shutdown" in str(record.msg):
+            record.msg = "telegram bot: the last getUpdates on stop failed (%s); ignored"
+            record.args = (translate_error(exc) if isinstance(exc, TelegramError) else exc,)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _quiet_shutdown_errors() -> None:
+    logger = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(f, _OneLineShutdownError) for f in logger.filters):
+        logger.addFilter(_OneLineShutdownError())

@@ -5,8 +5,9 @@ Everything Discogs-specific stops here: the rest of the product sees `Release`,
 answers' JSON is read by `sources/discogs_parse.py`; this module fetches.
 
 Every request waits for the shared `HeaderRateLimiter` (60/min, paced by Discogs'
-X-Discogs-Ratelimit headers). 429 waits and retries; 5xx, timeouts and connection errors
-retry with exponential back-off; what is left is raised as the product's error types.
+X-Discogs-Ratelimit headers). A 429 holds every caller back for a growing pause (5 s, 10,
+20 … up to the 60-s window) and retries; 5xx, timeouts and connection errors retry with
+exponential back-off (1, 2, 4 s); what is left is raised as the product's error types.
 The token is only ever sent in the Authorization header, never logged or put in errors.
 """
 
@@ -38,7 +39,7 @@ from vinyl_detective.sources.discogs_parse import (
     parse_search_result,
     release_page,
 )
-from vinyl_detective.sources.http_owner import OwnsHttpClient, tls_context
+from vinyl_detective.sources.http_owner import REQUEST_TIMEOUT, OwnsHttpClient, tls_context
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 
 __all__ = ["DiscogsClient"]
@@ -83,7 +84,7 @@ class DiscogsClient(OwnsHttpClient):
         limiter: HeaderRateLimiter | None = None,
         sleep: Sleep = asyncio.sleep,
         max_retries: int = 3,
-        timeout: float = 20.0,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         if not user_agent.strip():
             raise ConfigError(
@@ -285,21 +286,23 @@ class DiscogsClient(OwnsHttpClient):
                 attempt += 1
                 continue
 
-            self._limiter.update(response.headers)
             status = response.status_code
             if status == 429:
+                # Its headers say the window is full; the limiter's growing pause (5 s,
+                # 10, 20 … up to the window) decides how long every caller holds back.
                 retry_after = _retry_after(response.headers.get("Retry-After"))
-                self._limiter.rate_limited(retry_after)
+                pause = self._limiter.rate_limited(retry_after)
                 if attempt >= self._max_retries:
                     raise RateLimitedError(
                         SERVICE,
                         f"still rate limited on GET {path} after {attempt + 1} attempts: "
                         f"{_message(response)}",
-                        retry_after=retry_after,
+                        retry_after=pause,
                     )
-                log.info("discogs 429 on GET %s; waiting for the rate-limit window", path)
+                log.info("discogs 429 on GET %s; holding back for %.0f s", path, pause)
                 attempt += 1
                 continue
+            self._limiter.update(response.headers)
             if status >= 500:
                 if attempt >= self._max_retries:
                     raise RetryableError(

@@ -52,7 +52,7 @@ from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_
 from vinyl_detective.sources.ebay_sites import MUSIC as MUSIC
 from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
 from vinyl_detective.sources.ebay_sites import RECORDS as RECORDS
-from vinyl_detective.sources.http_owner import OwnsHttpClient, tls_context
+from vinyl_detective.sources.http_owner import REQUEST_TIMEOUT, OwnsHttpClient, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class EbayClient(OwnsHttpClient):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_retries: int = 3,
-        timeout: float = 20.0,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.marketplace = marketplace
         self.campaign_id = campaign_id or None

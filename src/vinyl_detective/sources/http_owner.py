@@ -9,6 +9,12 @@ from typing import Self
 
 import httpx
 
+# Seconds an API request may wait for the connection, and then between two chunks of the
+# answer (httpx's per-phase timeout: not the whole download, so a big page on a slow link
+# is fine). eBay and Discogs answer within a second or two; a request silent for this
+# long has stalled, and is retried rather than holding up the job behind it for longer.
+REQUEST_TIMEOUT = 10.0
+
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:

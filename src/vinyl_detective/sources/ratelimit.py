@@ -11,7 +11,12 @@ response, the limit, how many requests it counted and how many remain:
 the limit even before the first headers arrive, spaces calls by a minimum interval, and
 trusts the server whenever the server counts more than we did (another process sharing
 the IP, a restart): the server's "used" figure is added to the window as if those calls
-had just been made. A 429 fills the window likewise, or waits `Retry-After` when given.
+had just been made. A 429 waits `Retry-After` when given; without it (Discogs sends none)
+every caller holds back for a pause that starts at a twelfth of the window (5 s for
+Discogs) and doubles with each 429 in a row, up to the whole window: a stray 429 costs
+seconds, not a minute of all pricing, and a window that really is full (another client on
+the IP) is probed at most five times a minute. The first answer that is not a 429 ends the
+streak.
 
 The header names are parameters, so the same limiter serves any service that reports its
 limit in this style.
@@ -88,6 +93,7 @@ class HeaderRateLimiter:
         self._sent: deque[float] = deque()  # start times of calls in the current window
         self._last: float | None = None
         self._blocked_until = 0.0
+        self._refusals = 0  # 429s in a row, for the growing pause
         self._lock = asyncio.Lock()
 
     @property
@@ -135,8 +141,15 @@ class HeaderRateLimiter:
             self._sent.append(now)
             self._last = now
 
+    @property
+    def refusals(self) -> int:
+        """429s in a row (0 once an answer was not a 429)."""
+        return self._refusals
+
     def update(self, headers: Mapping[str, str]) -> None:
-        """Learn from a response's rate-limit headers (missing or garbled ones are ignored)."""
+        """Learn from the rate-limit headers of an answer that was not a 429 (missing or
+        garbled ones are ignored); it also ends a streak of 429s."""
+        self._refusals = 0
         limit = _header_int(headers, self._limit_header)
         used = _header_int(headers, self._used_header)
         remaining = _header_int(headers, self._remaining_header)
@@ -151,17 +164,22 @@ class HeaderRateLimiter:
         if used is not None:
             self._fill_to(used)
 
-    def rate_limited(self, retry_after: float | None = None) -> None:
-        """The server refused a call as too many (429): hold every caller back.
+    def rate_limited(self, retry_after: float | None = None) -> float:
+        """The server refused a call as too many (429): hold every caller back; returns
+        how long (seconds from now).
 
-        With `retry_after` (seconds) the next call waits that long; without it, the window
-        counts as full, so the next call waits until the oldest counted call leaves it.
+        With `retry_after` (seconds) the next call waits that long; without it, a pause of
+        a twelfth of the window, doubled for each 429 in a row, at most the window.
         """
         now = self._clock()
+        self._refusals += 1
         if retry_after is not None and retry_after > 0:
-            self._blocked_until = max(self._blocked_until, now + retry_after)
+            pause = retry_after
         else:
-            self._fill_to(self._limit)
+            first = self._window / 12
+            pause = min(self._window, first * 2 ** min(self._refusals - 1, 16))
+        self._blocked_until = max(self._blocked_until, now + pause)
+        return self._blocked_until - now
 
     def _fill_to(self, used: int) -> None:
         """Count `used` calls in the window, adding the server's extra ones as made now."""
