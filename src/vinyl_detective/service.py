@@ -124,11 +124,13 @@ class SearchService:
             return searches.list_searches(conn, chat_id=chat_id)
 
     def remove(self, search_id: int, *, chat_id: int | None = None) -> None:
+        _known_id(search_id)
         with self.engine.begin() as conn:
             if not searches.remove_search(conn, search_id, chat_id=chat_id):
                 raise UserInputError(_no_such_search(search_id))
 
     def set_active(self, search_id: int, active: bool, *, chat_id: int | None = None) -> None:
+        _known_id(search_id)
         with self.engine.begin() as conn:
             values: dict[str, object] = {"active": active}
             if active:
@@ -140,6 +142,8 @@ class SearchService:
         self, value: float, *, search_id: int | None = None, chat_id: int | None = None
     ) -> int:
         """Set the minimum deal score of one search, or of all a chat's searches."""
+        if search_id is not None:
+            _known_id(search_id)
         with self.engine.begin() as conn:
             if search_id is not None:
                 if not searches.update_search(
@@ -153,6 +157,7 @@ class SearchService:
             return changed
 
     def set_rule(self, search_id: int, rule: str | None, *, chat_id: int | None = None) -> None:
+        _known_id(search_id)
         if rule:
             validate_rule(rule)
         with self.engine.begin() as conn:
@@ -177,6 +182,7 @@ class SearchService:
         wins over a minimum and a busy search's pages win over a maximum
         (domain/schedule.py).
         """
+        _known_id(search_id)
         for name, value in (("minimum", min_minutes), ("maximum", max_minutes)):
             if value is not None and not MIN_POLL_MINUTES <= value <= MAX_POLL_MINUTES:
                 raise UserInputError(
@@ -277,6 +283,17 @@ def _marketplace(code: str) -> str:
 
 def _no_such_search(search_id: int) -> str:
     return f"There is no search #{search_id} (see the list of your searches for the numbers)."
+
+
+# Search numbers are the database's 64-bit ids: a bigger (or a negative) one names none.
+_LARGEST_ID = 2**63 - 1
+
+
+def _known_id(search_id: int) -> int:
+    """`search_id`, or UserInputError when no search could have that number."""
+    if not 0 < search_id <= _LARGEST_ID:
+        raise UserInputError(_no_such_search(search_id))
+    return search_id
 
 
 def status_report(

@@ -49,6 +49,7 @@ from vinyl_detective.api import (
 )
 from vinyl_detective.api.deps import ApiError, IngestFn, PublisherStatusFn, Services, TriggerFn
 from vinyl_detective.api.ingest_schemas import IngestResult
+from vinyl_detective.api.limits import MAX_BODY_BYTES, BodyLimit
 from vinyl_detective.api.pages import LoginRequired, render
 from vinyl_detective.api.schemas import ErrorOut, FieldError
 from vinyl_detective.domain.currency import ExchangeRates
@@ -158,4 +159,6 @@ def create_app(
     app.include_router(routes_dashboard.router)
     app.include_router(routes_board.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost: a body over the limit is refused before anything reads it.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app

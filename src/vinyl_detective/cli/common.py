@@ -53,9 +53,17 @@ def fail(exc: Exception) -> typer.Exit:
 
 def run_until_signalled(main: Callable[[asyncio.Event, asyncio.Event], Awaitable[None]]) -> None:
     """Run `main(stop, force)`: the first Ctrl+C/SIGTERM sets `stop` (running work
-    finishes), a second sets `force` (running work is cancelled at once)."""
+    finishes), a second sets `force` (running work is cancelled at once). A SIGTERM
+    while the event loop is being set up is kept, and stops `main` once it runs."""
     import asyncio
     import signal
+    import threading
+
+    early: list[int] = []
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
+    if in_main:  # raised inside the loop's set-up, it would leave the loop half made
+        signal.signal(signal.SIGTERM, lambda signum, frame: early.append(signum))
 
     async def runner() -> None:
         stop, force = asyncio.Event(), asyncio.Event()
@@ -71,9 +79,15 @@ def run_until_signalled(main: Callable[[asyncio.Event, asyncio.Event], Awaitable
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
+        if early:
+            on_signal()
         await main(stop, force)
 
-    asyncio.run(runner())
+    try:
+        asyncio.run(runner())
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def search_service() -> SearchService:

@@ -4,7 +4,9 @@ turns every failure into one line saying what to fix.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 
@@ -32,10 +34,15 @@ app.add_typer(rules_app, name="rules")
 def main() -> None:
     """The console script: every failure ends in one line saying what to fix (a config
     problem: one line per variable), never a traceback."""
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        _stop_cleanly_on_sigterm()
         # Not standalone: typer returns a command's exit code and raises usage errors
         # here instead of printing them as a usage block.
         code = app(standalone_mode=False)
+    except StoppedBeforeStart:
+        err.print("Stopped.")
+        code = 0
     except KeyboardInterrupt:
         err.print("Interrupted.")
         code = 130
@@ -57,7 +64,24 @@ def main() -> None:
             raise
         say_error(f"Cannot use the database: {reason} (check DATABASE_URL; see .env.example)")
         code = 1
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)  # as it was (main may be called in-process)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+class StoppedBeforeStart(BaseException):
+    """SIGTERM before a command set its own handling (the daemon does, once started)."""
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """Until a command sets its own (run_until_signalled), SIGTERM ends it cleanly, exit
+    0, instead of killing it mid-start (a `systemctl stop` while the daemon loads)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise StoppedBeforeStart
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _database_problem(exc: Exception) -> str | None:

@@ -321,6 +321,8 @@ def import_dump(
             log.error("import_dump could not record the failed run: %s", record_error)
         if isinstance(exc, KeyboardInterrupt):
             log.warning("import_dump %s %s", path.name, reason)
+        elif isinstance(exc, DumpError):  # a bad file: the caller shows it, once
+            log.debug("import_dump %s failed: %s", path.name, reason)
         else:
             log.error("import_dump %s failed: %s", path.name, reason)
         raise

@@ -17,6 +17,7 @@ from vinyl_detective.domain.models import (
     MatchMethod,
     Money,
 )
+from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import listings
 
 
@@ -90,16 +91,15 @@ def insert_new(
     ).rowcount
     if updated:
         return False
-    conn.execute(
-        listings.insert().values(
-            item_id=listing.item_id,
-            search_id=search_id,
-            first_seen=now,
-            last_seen=now,
-            **_listing_values(listing),
-        )
-    )
-    return True
+    row = {
+        "item_id": listing.item_id,
+        "search_id": search_id,
+        "first_seen": now,
+        "last_seen": now,
+        **_listing_values(listing),
+    }
+    # Two workers may both find it new: exactly one inserts it, the other sees it known.
+    return insert_if_absent(conn, listings, row, ["item_id"])
 
 
 def update_listing(conn: sa.Connection, listing: Listing) -> None:
