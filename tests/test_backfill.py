@@ -187,9 +187,10 @@ async def test_ebay_saying_too_many_requests_stops_the_backfill_until_a_later_ru
     world.fake.add_items(blakeys(1, 10, newest_hours_ago=1))
     world.fake.fail_next(429, times=1, retry_after=30)
 
-    with pytest.raises(RateLimitedError):  # the scheduler pauses API work on it
+    with pytest.raises(RateLimitedError) as refused:  # the scheduler pauses API work on it
         await backfill(world, search)
 
+    assert refused.value.retry_after == 30  # as long as eBay asked: not until the reset
     assert world.fake.calls == 1  # no retries burning the daily quota
     with world.engine.connect() as conn:
         checkpoint = checkpoints.get_checkpoint(conn, search.id)

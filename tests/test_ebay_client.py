@@ -425,6 +425,22 @@ async def test_429_is_rate_limited_with_the_peers_retry_after(
     assert sleeps.seconds == []
 
 
+async def test_a_429_asking_for_a_moment_is_waited_out_once(
+    make_client: Callable[..., EbayClient], fake: FakeEbay, sleeps: Sleeps
+) -> None:
+    fake.fail_next(429, retry_after=2)
+    async with make_client() as ebay:
+        page = await ebay.search(q="lp")
+    assert page.listings
+    assert (fake.calls, sleeps.seconds) == (2, [2.0])
+
+    fake.fail_next(429, retry_after=2, times=2)  # asked again: the scheduler decides
+    async with make_client() as ebay:
+        with pytest.raises(RateLimitedError) as caught:
+            await ebay.search(q="lp")
+    assert caught.value.retry_after == 2
+
+
 async def test_the_daily_limit_surfaces_as_rate_limited() -> None:
     limited = FakeEbay(records(), daily_limit=1, clock=lambda: NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited.app)) as http:

@@ -203,7 +203,12 @@ async def backfill_search(
             checkpoints.finish_backfill(conn, search.id, now=clock(), completed=paged.complete)
         if paged.reason is StopReason.RATE_LIMITED:
             # Resumable from the checkpoint just saved; the scheduler pauses API work.
-            raise RateLimitedError("ebay", "eBay answered 429 (too many requests) to the backfill")
+            # With eBay's Retry-After, if it gave one: a short pause, not one until the reset.
+            raise RateLimitedError(
+                "ebay",
+                "eBay answered 429 (too many requests) to the backfill",
+                retry_after=paged.state.retry_after,
+            )
     except RateLimitedError:
         raise
     except BaseException as exc:  # cancelled too: never recorded as a success

@@ -106,6 +106,7 @@ class PagingState(Generic[C]):
     items: int = 0
     rate_limited: int = 0
     earliest_seen: datetime | None = None
+    retry_after: float | None = None  # what the last 429 asked for, if it said
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ async def page_backwards(
             page = await fetch_page(cursor)
         except RateLimitedError as exc:
             state.rate_limited += 1
+            state.retry_after = exc.retry_after
             if state.rate_limited > limits.max_rate_limited:
                 log.warning("paging stopped: rate limited %d times", state.rate_limited)
                 return PagingResult(StopReason.RATE_LIMITED, state)

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -71,6 +71,9 @@ UNFINISHED_GRACE = timedelta(minutes=2)
 # A price drop alerts a recipient again when the score rose this much over what it heard.
 DEFAULT_PRICE_DROP_STEP = 0.10
 UNFINISHED_MAX_AGE = timedelta(days=2)
+# The listings of one batch are evaluated this many at a time: their time goes mostly to
+# waiting for Discogs and eBay, and one stalled request must not hold up all the others.
+LISTINGS_AT_ONCE = 4
 # An album match is priced against all its pressings (one Discogs call each, cached); an
 # album with more pressings in doubt than this is not priced at all.
 
@@ -230,8 +233,10 @@ class DealPipeline:
                     work.append((stored.listing, stored, drop))
         counts.skipped = counts.fetched - counts.new
         targets = _Targets(routes, check_keywords=check_keywords)
-        for listing, stored, drop in work:
-            await self._guarded(listing, stored, targets, counts, drop)
+        await _at_once(
+            functools.partial(self._guarded, listing, stored, targets, counts, drop)
+            for listing, stored, drop in work
+        )
         return counts
 
     async def process_unfinished(
@@ -250,10 +255,16 @@ class DealPipeline:
             # Price drops recorded but never routed (a crash right after they were seen).
             dropped = listings.pending_drops(conn, seen_before=now - UNFINISHED_GRACE, limit=limit)
         targets = _Targets(routes, check_keywords=True)
-        for stored in pending:
-            await self._guarded(stored.listing, stored, targets, counts)
-        for stored in dropped:
-            await self._guarded(stored.listing, stored, targets, counts, stored.price_drops)
+        await _at_once(
+            functools.partial(self._guarded, stored.listing, stored, targets, counts)
+            for stored in pending
+        )
+        await _at_once(
+            functools.partial(
+                self._guarded, stored.listing, stored, targets, counts, stored.price_drops
+            )
+            for stored in dropped
+        )
         return counts
 
     async def _guarded(
@@ -444,6 +455,24 @@ class DealPipeline:
                 catalog.set_prices(conn, release_id, stored, now)
                 release = catalog.get_release(conn, release_id)
         return release
+
+
+async def _at_once(calls: Iterable[Callable[[], Awaitable[None]]]) -> None:
+    """Run `calls` (one per listing), LISTINGS_AT_ONCE at a time. The first error that
+    escapes one (eBay said stop, bad credentials: `_guarded` lets only those through)
+    cancels the others, which stay unfinished for a later pass, and is raised as is."""
+    gate = asyncio.Semaphore(LISTINGS_AT_ONCE)
+
+    async def one(call: Callable[[], Awaitable[None]]) -> None:
+        async with gate:
+            await call()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for call in calls:
+                group.create_task(one(call))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 def _unique(found: Sequence[Listing]) -> list[Listing]:

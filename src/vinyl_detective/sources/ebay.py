@@ -82,6 +82,9 @@ MAX_RESULT_WINDOW = 10_000
 
 # How long before a token's stated expiry we fetch a new one.
 TOKEN_REFRESH_MARGIN = 120.0
+# A 429 whose Retry-After is at most this (seconds) is waited out and tried once more in
+# the call; a longer one, or none (the daily limit), is raised for the scheduler to pause.
+SHORT_RETRY_AFTER = 5.0
 
 
 class CallBudget(Protocol):
@@ -436,7 +439,7 @@ class EbayClient(OwnsHttpClient):
         """GET a Browse API resource with budget, token refresh and retries."""
         url = self._base_url + path
         attempt = 0
-        renewed = False
+        renewed = slowed = False
         while True:
             token = await self._access_token()
             if self._budget is not None:
@@ -458,10 +461,17 @@ class EbayClient(OwnsHttpClient):
                 await self._retry_or_raise(attempt, f"GET {path} answered HTTP {status}")
                 continue
             if status == 429:
+                retry_after = _retry_after(response)
+                if retry_after is not None and retry_after <= SHORT_RETRY_AFTER and not slowed:
+                    # A moment's wait asked for (not the daily limit): wait, try once more.
+                    slowed = True
+                    log.info("ebay: GET %s answered 429; retrying in %.0f s", path, retry_after)
+                    await self._sleep(retry_after)
+                    continue
                 raise RateLimitedError(
                     SERVICE,
                     f"eBay call limit reached: {_error_message(response)}",
-                    retry_after=_retry_after(response),
+                    retry_after=retry_after,
                 )
             if status in (401, 403):
                 raise AuthError(
