@@ -671,7 +671,7 @@ def misses(s: Stats) -> list[str]:
     found = []
     if s.lost:
         found.append(f"{len(s.lost)} lost")
-    if s.duplicated:
+    if s.duplicated and not s.kills:  # with kills -9: the window, reported, not a miss
         found.append(f"{sum(n - 1 for n in s.duplicated.values())} duplicated")
     if s.failed_restarts:
         found.append(f"{len(s.failed_restarts)} failed restarts")
