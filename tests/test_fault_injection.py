@@ -243,12 +243,12 @@ async def test_the_ebay_client_gets_every_page_through_a_third_of_requests_faili
         while len(pages) < 40:
             try:
                 pages.append(await client.search(q="blue note"))
-            except RateLimitedError as exc:  # the scheduler pauses eBay work that long
+            except RateLimitedError as exc:  # twice in a row: the scheduler pauses that long
                 paused.append(exc.retry_after)
     assert all(page.total == 5 for page in pages)
-    assert paused
-    assert set(paused) == {2.0}
+    assert set(paused) <= {2.0}  # a single 2-s 429 is waited out in the call
     kinds = {kind for (_, kind) in plan.injected}
+    assert "rate_limited" in kinds
     assert {"dropped", "stalled", "truncated", "not_json", "server_error"} <= kinds
     assert fake.token_requests > 1  # expired tokens were renewed
 

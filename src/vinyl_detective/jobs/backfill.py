@@ -230,7 +230,9 @@ async def backfill_search(
                 skipped=result.counts.skipped,
                 error=error,
             )
-        log.info(
+        quiet = not (result.counts.new or result.counts.alerted or error)
+        log.log(  # a backfill that found nothing new (a stream got there first) is quiet
+            logging.DEBUG if quiet else logging.INFO,
             "backfill search=%s stop=%s pages=%d %s in %.1fs%s",
             search.id,
             result.reason or "-",
