@@ -9,7 +9,7 @@ it); `upsert_releases` writes them, never touching the cached price columns, whi
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -336,7 +336,11 @@ CROWD_THIRDS = 2  # words tried as a third one when a pair matches too many rele
 COMMON_CEILING = 5_000  # common words are counted up to this, once per process
 CROWD_SAMPLE = 128  # releases of a crowd read to pick the ones with the shortest names
 FULLEST_DROPS = 2  # words left out in turn when no release holds every word of the listing
+CLASSIFIED_MAX = 32  # releases of the widest set whose words are asked of them one by one
 _COMMON_COUNTS: dict[tuple[str, str], int] = {}  # (database url, word) -> count
+RARE_COUNTS_KEPT = 50_000  # rare words' counts remembered per database, at most
+# database url -> (the FTS5 structure record they were counted under, word -> count)
+_RARE_COUNTS: dict[str, tuple[bytes, dict[str, int]]] = {}
 
 # The catalog's columns as CatalogEntry needs them, with every identifier (one row each);
 # `_collect` reads them by position.
@@ -450,13 +454,9 @@ class SqlCatalog:
                     # 5 points less: no rival. Otherwise look for those sharing a third
                     # word with the listing.
                     narrow = not every
-                for third in [w for w in present if w not in (a, b)][
-                    : CROWD_THIRDS if narrow else 0
-                ]:
-                    if wanted <= 0:
-                        break
-                    narrower = f"{pair} AND {_fts_phrase(third)}"
-                    found.update(dict.fromkeys(fresh(narrower, wanted)[:wanted]))
+                thirds = [w for w in present if w not in (a, b)][: CROWD_THIRDS if narrow else 0]
+                if thirds and wanted > 0:
+                    self._narrow(pair, thirds, found, limit, fresh)
                     wanted = limit - len(found)
                 ids = [i for i in ids if i not in found]
             found.update(dict.fromkeys(ids[: max(wanted, 0)]))
@@ -492,20 +492,56 @@ class SqlCatalog:
         values = [str(r[0]) for r in rows]
         return self._by_identifier(kind, values) if values else {}
 
+    def _narrow(
+        self,
+        pair: str,
+        thirds: list[str],
+        found: dict[int, None],
+        limit: int,
+        fresh: Callable[[str, int], list[int]],
+    ) -> None:
+        """Add to `found`, up to `limit`, releases holding `pair` and one of `thirds`: those
+        holding the first third word first, then the second's (each in id order).
+
+        One query asks for any of them; when it finds no more than are wanted (the usual
+        case: a crowd of one pair rarely shares a third word), that is all there is, and
+        which of them hold which third word is asked of those few rows only. Otherwise
+        the words are asked for one by one. A lookup that finds little scans the words'
+        whole lists: one instead of two matters most for a record the catalog lacks.
+        """
+        wanted = limit - len(found)
+        phrases = [_fts_phrase(w) for w in thirds]
+        if len(phrases) > 1:
+            union = fresh(f"{pair} AND ({' OR '.join(phrases)})", wanted)
+            if len(union) <= wanted:
+                for phrase in phrases[:-1]:
+                    found.update(dict.fromkeys(self._holding_among(phrase, union)))
+                found.update(dict.fromkeys(union))
+                return
+        for phrase in phrases:
+            if wanted <= 0:
+                break
+            found.update(dict.fromkeys(fresh(f"{pair} AND {phrase}", wanted)[:wanted]))
+            wanted = limit - len(found)
+
     def _fullest(self, present: list[str], limit: int) -> tuple[list[int], bool]:
         """Up to `limit` releases holding all of `present` (else all but one), shortest first.
 
-        `present` is rarest first; the commonest words are the first left out. When no
-        release holds every word, one query first asks whether any holds all but one of
-        the commonest few (most often none does: a record the catalog lacks). The flag says
-        whether the releases hold every word.
+        `present` is rarest first; the commonest words are the first left out. The flag
+        says whether the releases hold every word.
+
+        Each lookup scans the words' whole lists when it finds little, so the first one
+        asks for the widest set — all of the rarest words and all but one of the commonest
+        few — and when that finds at most CLASSIFIED_MAX releases (most often none: a
+        record the catalog lacks), which of them hold every word is asked of those rows
+        only. A wider crowd is asked for word set by word set, narrowest first.
         """
 
         def holding(words: Sequence[str]) -> str:
             return " AND ".join(_fts_phrase(w) for w in words)
 
-        ids = self._shortest_ids(holding(present), limit)
-        if ids or len(present) < 3:
+        if len(present) < 3:
+            ids = self._shortest_ids(holding(present), limit)
             return ids, bool(ids)
         droppable = present[1:][-FULLEST_DROPS:]  # one word at least is kept
         kept = present[: -len(droppable)]
@@ -513,29 +549,61 @@ class SqlCatalog:
         but_one = " OR ".join(
             f"({holding([w for w in droppable if w != left_out])})" for left_out in droppable
         )
-        ids = self._shortest_ids(f"{holding(kept)} AND ({but_one})", limit)
-        if not ids:
+        widest = f"{holding(kept)} AND ({but_one})"
+        sized = self._sized_ids(widest, CLASSIFIED_MAX + 1)
+        if not sized:
             return [], False
+        if len(sized) <= CLASSIFIED_MAX:  # all of them: their subsets are asked of them
+            ids = [release_id for _, release_id in sized]
+            every = set(self._holding_among(holding(droppable), ids))
+            if every:
+                return [i for _, i in sorted(sized) if i in every][:limit], True
+            for left_out in reversed(droppable[1:]):
+                subset = holding([w for w in droppable if w != left_out])
+                rest = set(self._holding_among(subset, ids))
+                if rest:
+                    return [i for _, i in sorted(sized) if i in rest][:limit], False
+            return [i for _, i in sorted(sized)][:limit], False
+        ids = self._shortest_ids(holding(present), limit)
+        if ids:
+            return ids, True
         for left_out in reversed(droppable[1:]):
             found = self._shortest_ids(holding([w for w in present if w != left_out]), limit)
             if found:
                 return found, False
-        return ids, False  # only the last subset holds releases: the union is that subset
+        # Only the last subset holds releases: the union is that subset.
+        return self._shortest_ids(widest, limit), False
+
+    def _holding_among(self, expression: str, ids: Sequence[int]) -> list[int]:
+        """Those of `ids` (a few) that match `expression`, in id order: a seek per id."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = self._rows(
+            f"SELECT rowid FROM releases_fts WHERE releases_fts MATCH ? AND rowid IN ({marks})",
+            (expression, *ids),
+        )
+        return sorted(int(r[0]) for r in rows)
 
     def _shortest_ids(self, expression: str, limit: int) -> list[int]:
         """Up to `limit` releases matching `expression`, fewest artist and title words first.
 
         A crowd is sampled (CROWD_SAMPLE releases by id): namesakes are found in proportion.
+        """
+        return [release_id for _, release_id in sorted(self._sized_ids(expression))[:limit]]
+
+    def _sized_ids(self, expression: str, sample: int = CROWD_SAMPLE) -> list[tuple[int, int]]:
+        """(artist and title words, id) of the first `sample` releases matching `expression`.
+
         The word counts come from FTS5's docsize table (one varint per column).
         """
         rows = self._rows(
             "SELECT h.id, d.sz FROM (SELECT rowid AS id FROM releases_fts "
             "WHERE releases_fts MATCH ? LIMIT ?) h "
             "LEFT JOIN releases_fts_docsize d ON d.id = h.id",
-            (expression, CROWD_SAMPLE),
+            (expression, sample),
         )
-        sized = sorted((_name_words(sz), int(release_id)) for release_id, sz in rows)
-        return [release_id for _, release_id in sized[:limit]]
+        return [(_name_words(sz), int(release_id)) for release_id, sz in rows]
 
     def _matching_ids(self, expression: str, limit: int) -> list[int]:
         rows = self._rows(
@@ -551,9 +619,13 @@ class SqlCatalog:
     def _frequencies(self, words: list[str]) -> dict[str, int]:
         """How many releases contain each word: exact below COMMON_WORD, else up to
         COMMON_CEILING. Common words are counted once per process and remembered (they stay
-        common); rare ones are cheap to count and may grow with the next import."""
+        common). Rare ones are remembered while the full-text index stays as it was (see
+        `_rare_counts`)."""
         database = self._database_key
         known = {w: _COMMON_COUNTS[database, w] for w in words if (database, w) in _COMMON_COUNTS}
+        rare = self._rare_counts()
+        if rare:
+            known |= {w: rare[w] for w in words if w in rare and w not in known}
         counts = self._count([w for w in words if w not in known], COMMON_WORD)
         common = [w for w, n in counts.items() if n >= COMMON_WORD]
         if common:
@@ -561,7 +633,35 @@ class SqlCatalog:
                 _COMMON_COUNTS.clear()
             for word, n in self._count(common, COMMON_CEILING).items():
                 counts[word] = _COMMON_COUNTS[database, word] = n
+        if rare is not None:
+            if len(rare) > RARE_COUNTS_KEPT:
+                rare.clear()
+            rare.update((w, n) for w, n in counts.items() if n < COMMON_WORD)
         return known | counts
+
+    def _rare_counts(self) -> dict[str, int] | None:
+        """The rare words' counts remembered for this database, or None when they cannot be
+        trusted now (outside SQLite, or inside a transaction, which may have changed the
+        catalog without the index showing it yet).
+
+        They are forgotten whenever the full-text index changes: FTS5 rewrites its
+        structure record (a few dozen bytes, read in microseconds) on every change that
+        reaches the index — an import, an upsert, a rebuild, by any process.
+        """
+        if not self._sqlite:
+            return None
+        driver = self._conn.connection.driver_connection
+        if driver is None or driver.in_transaction:
+            return None
+        rows = self._rows("SELECT block FROM releases_fts_data WHERE id = 10")
+        structure = bytes(rows[0][0]) if rows and rows[0][0] is not None else b""
+        database = self._database_key
+        remembered = _RARE_COUNTS.get(database)
+        if remembered is None or remembered[0] != structure:
+            if len(_RARE_COUNTS) > 16:  # one entry per database this process opens
+                _RARE_COUNTS.clear()
+            remembered = _RARE_COUNTS[database] = (structure, {})
+        return remembered[1]
 
     def _count(self, words: list[str], ceiling: int) -> dict[str, int]:
         if not words:
