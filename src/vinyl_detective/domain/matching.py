@@ -494,8 +494,11 @@ def _presence(phrase: str, text: str) -> float:
     """
     if not phrase:
         return 0.0
-    padded_phrase = f" {phrase} "
-    padded_text = f" {text} "
+    return _padded_presence(phrase, f" {phrase} ", f" {text} ")
+
+
+def _padded_presence(phrase: str, padded_phrase: str, padded_text: str) -> float:
+    """`_presence` of a non-empty `phrase`, both already padded with a space each side."""
     if padded_phrase in padded_text:
         return 100.0
     if len(phrase) < 5:
@@ -540,12 +543,21 @@ def _title_variants(title: str) -> tuple[str, ...]:
 
 
 def _best_presence(variants: Iterable[str], texts: Sequence[str]) -> tuple[float, str]:
+    """The variant that appears best in any of `texts`, and how well (the first of equals)."""
+    if len(texts) == 2 and texts[0] == texts[1]:
+        texts = texts[:1]  # the clean text is often the raw one
+    padded_texts = [f" {text} " for text in texts]
     best, best_variant = 0.0, ""
     for variant in variants:
-        for text in texts:
-            value = _presence(variant, text)
+        if not variant:
+            continue  # absent from any text
+        padded = f" {variant} "
+        for padded_text in padded_texts:
+            value = _padded_presence(variant, padded, padded_text)
             if value > best:
                 best, best_variant = value, variant
+                if best >= 100.0:
+                    return best, best_variant  # verbatim: nothing does better
     return best, best_variant
 
 

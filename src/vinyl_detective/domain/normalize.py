@@ -65,4 +65,7 @@ def has_valid_check_digit(ean13: str) -> bool:
 
 def strip_disambiguation(name: str) -> str:
     """Discogs' `"Nirvana (2)"` → `"Nirvana"`; a trailing `*` (name variation) goes too."""
-    return _DISAMBIGUATION.sub("", name.strip()).rstrip("*").strip()
+    stripped = name.strip()
+    if not stripped.endswith((")", "*")):
+        return stripped  # nothing to strip: no regex
+    return _DISAMBIGUATION.sub("", stripped).rstrip("*").strip()

@@ -29,23 +29,30 @@ __all__ = [
 
 # Grades: VG+, VG++, NM-, M-, EX+, G+, "VG/VG+", "M/M" (bare "G"/"P"/"M" are left alone).
 _GRADE = r"(?:m|nm|ex|vg|g|f|p)(?:\+{1,2}|-)|(?:nm|ex|vg|mint|near\s+mint)"
+# Each pattern below starts with a lookahead of the characters its matches can start with:
+# the same matches, found without trying every alternative at every letter of a title.
 _GRADES = re.compile(
+    r"(?=[mnevgfp])(?:"
     rf"(?<![\w+])(?:{_GRADE})(?:\s*/\s*(?:{_GRADE}|m|g))*(?![\w+])|(?<![\w+])m\s*/\s*m(?![\w+])"
+    r")"
 )
 _SIZES = re.compile(
+    r"(?=[\d\srxlcm])(?:"
     r"(?<!\w)\d{1,2}\s*(?:\"|''|”|“|″|-?\s*inch(?:es)?\b|in\b)"
     r"|\b(?:33|45|78)(?:\s*1/3)?\s*(?:rpm)?\b(?=\s*(?:rpm|single|record|vinyl|$|\W))"
     r"|\brpm\b"
     r"|\b\d{2,3}\s*(?:g|gr|gm|gram|grams|gramm)\b"
     r"|\b\d{0,2}\s*x?\s*(?:lps?|cds?|mcs?)\b"
+    r")"
 )
 _COLOURS = (
     "black|white|red|blue|green|yellow|orange|purple|pink|clear|gold|silver|grey|gray|"
     "transparent|translucent|smoke|smokey|coloured|colored|color|colour|splatter|marble|"
     "marbled|swirl|opaque|neon|glow|milky|bone|cream|violet|magenta|teal|aqua|ruby|amber"
 )
+_COLOURED_ENDS = ("vinyl", "wax", "lp", "pressing", "variant", "edition")
 _COLOURED_VINYL = re.compile(
-    rf"\b(?:(?:{_COLOURS})\s*(?:/|&|and|-)?\s*)+(?:vinyl|wax|lp|pressing|variant|edition)\b"
+    rf"\b(?:(?:{_COLOURS})\s*(?:/|&|and|-)?\s*)+(?:{'|'.join(_COLOURED_ENDS)})\b"
 )
 _PHRASES = re.compile(
     r"\b(?:1st|first|2nd|second|early|orig(?:inal)?|og|us|uk)\s+(?:press(?:ing)?|pressed|issue)\b"
@@ -200,7 +207,8 @@ def clean_title(title: str) -> str:
     press, original, OG, RARE, sealed, new), shipping talk and emoji.
     """
     text = _APOSTROPHES.sub("", _fold(title))
-    text = _COLOURED_VINYL.sub(" ", text)
+    if any(word in text for word in _COLOURED_ENDS):
+        text = _COLOURED_VINYL.sub(" ", text)
     text = _PHRASES.sub(" ", text)
     text = _GRADES.sub(" ", text)
     text = _SIZES.sub(" ", text)
