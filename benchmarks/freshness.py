@@ -519,12 +519,12 @@ class Latency:
 
 @contextlib.asynccontextmanager
 async def open_world(
-    market: Market, directory: str, latency: Latency = Latency()
+    market: Market, directory: str, latency: Latency = Latency(), daily_limit: int = DAILY_LIMIT
 ) -> AsyncIterator[World]:
     clock = WarpClock(START)
     with clock.paused():  # setting up is not the product's time
         engine = open_database(f"sqlite:///{directory}/freshness.db")
-        fake = FakeEbay(clock=clock, daily_limit=DAILY_LIMIT)
+        fake = FakeEbay(clock=clock, daily_limit=daily_limit)
         fake_discogs = FakeDiscogs(
             [_discogs_release(r) for r in market.catalog[: _search_release_count(market)]],
             price_suggestions={
@@ -560,7 +560,7 @@ async def open_world(
             fake.cert_id,
             base_url="https://api.ebay.test",
             http=ebay_http,
-            budget=_budget(engine, clock),
+            budget=_budget(engine, clock, daily_limit),
             sleep=clock.sleep,
             clock=clock.seconds,
         )
@@ -616,8 +616,8 @@ def _search_release_count(market: Market) -> int:
     return sum(len(rs) for s in market.searches for rs in s.releases.values())
 
 
-def _budget(engine: Engine, clock: WarpClock) -> DbCallBudget:
-    return DbCallBudget(engine, "ebay", DAILY_LIMIT, clock)
+def _budget(engine: Engine, clock: WarpClock, limit: int) -> DbCallBudget:
+    return DbCallBudget(engine, "ebay", limit, clock)
 
 
 def _discogs_release(release: Release) -> dict[str, Any]:
@@ -665,7 +665,7 @@ async def run_scheduler(world: World, until: datetime) -> list[str]:
         pipeline=world.pipeline,
         compile_routes=_routes,
         clock=clock,
-        budget=_budget(world.engine, clock),
+        budget=_budget(world.engine, clock, world.fake.daily_limit),
         sleep=clock.sleep,
     )
     notes: list[str] = []
@@ -766,10 +766,11 @@ class Figures:
     wall_seconds: float
     simulated_hours: float
     notes: list[str]
+    daily_limit: int = DAILY_LIMIT
 
     @property
     def over_budget(self) -> bool:
-        return any(calls > DAILY_LIMIT for calls in self.calls_by_day.values())
+        return any(calls > self.daily_limit for calls in self.calls_by_day.values())
 
 
 _ITEM_IN_BUTTON = re.compile(r"v1\|(\d+)\|0")
@@ -860,6 +861,7 @@ def figures(name: str, world: World, hours: float, started: float, notes: list[s
         time.perf_counter() - started,
         world.clock.seconds() / 3600,
         notes,
+        world.fake.daily_limit,
     )
 
 
@@ -873,7 +875,7 @@ def measure(name: str, config: dict[str, Any]) -> Figures:
 
         async def run() -> Figures:
             latency = Latency(*config["latency"])
-            async with open_world(market, directory, latency) as world:
+            async with open_world(market, directory, latency, config["budget"]) as world:
                 if config.get("check", True):
                     check_market(market, world.engine)
                 notes = await STRATEGIES[name](world, until)
@@ -974,6 +976,9 @@ def main() -> None:
         metavar=("EBAY", "DISCOGS", "TELEGRAM"),
         help="assumed network round trips in seconds (default: %(default)s)",
     )
+    parser.add_argument(
+        "--budget", type=int, default=DAILY_LIMIT, help="eBay calls a quota day (%(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--baseline", action="store_true", help="also run the fixed loop")
     parser.add_argument("--write", action="store_true", help="write results-freshness.md")
@@ -988,6 +993,7 @@ def main() -> None:
         "per_day": args.per_day,
         "catalog": args.catalog,
         "latency": tuple(args.latency),
+        "budget": args.budget,
     }
     load_before = load()
     started = time.perf_counter()
@@ -1028,7 +1034,7 @@ def describe(args: argparse.Namespace, market: Market) -> str:
         f"({', '.join(f'{n} {site}' for site, n in sorted(sites.items()))}), "
         f"{counts['own query']} on {HOME} set to query alone; {listed:,} new listings in "
         f"the window, {wanted:,} of them wanted by a search; catalog of "
-        f"{len(market.catalog):,} releases; budget {DAILY_LIMIT:,} calls a quota day "
+        f"{len(market.catalog):,} releases; budget {args.budget:,} calls a quota day "
         f"(07:00 UTC); seed {args.seed}"
     )
 
@@ -1047,11 +1053,12 @@ def write_results(
         f"--searches {args.searches} --other-share {args.other_share:g} "
         f"--own-share {args.own_share:g} --per-day {args.per_day:g} "
         f"--catalog {args.catalog} --latency {' '.join(f'{x:g}' for x in args.latency)} "
-        f"--seed {args.seed}"
+        f"--budget {args.budget} --seed {args.seed}"
         f"{' --baseline' if args.baseline else ''} --write"
     )
+    title = section_title(args.searches, args.budget)
     text = (
-        f"## {args.searches} searches\n\n"
+        f"{title}\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; load average "
         f"{load_before} before, {load_after} after; {elapsed:.0f} s wall: `{command}`.\n\n"
         f"Setup: {setup}.\n\n"
@@ -1065,15 +1072,23 @@ def write_results(
     if not mark:
         head, kept = "# Freshness: listing → alert received\n\n", ""
     sections = re.split(r"(?m)^(?=## )", head)
-    title, runs = sections[0], [s for s in sections[1:] if not s.startswith(f"## {args.searches} ")]
+    top, runs = sections[0], [s for s in sections[1:] if s.split("\n", 1)[0] != title]
     runs.append(text + "\n")
-    runs.sort(key=_searches_of)
-    target.write_text(title + "".join(runs) + mark + kept)
+    runs.sort(key=_order_of)
+    target.write_text(top + "".join(runs) + mark + kept)
 
 
-def _searches_of(section: str) -> int:
-    found = re.match(r"## (\d+)", section)
-    return int(found.group(1)) if found else 0
+def section_title(searches: int, budget: int) -> str:
+    """A run's section heading: one per number of searches and budget."""
+    extra = "" if budget == DAILY_LIMIT else f", {budget:,} calls a day"
+    return f"## {searches} searches{extra}"
+
+
+def _order_of(section: str) -> tuple[int, int]:
+    found = re.match(r"## (\d+) searches(?:, ([\d,]+) calls a day)?", section)
+    if found is None:
+        return 0, 0
+    return int(found.group(1)), int((found.group(2) or str(DAILY_LIMIT)).replace(",", ""))
 
 
 if __name__ == "__main__":

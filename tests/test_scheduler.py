@@ -676,3 +676,32 @@ async def test_searches_on_another_marketplace_ride_its_own_firehose_when_enough
     with world.engine.connect() as conn:
         streams = checkpoints.all_streams(conn)
     assert streams["EBAY_GB:176985"].wanted_per_min is not None
+
+
+async def test_a_search_asked_to_query_alone_also_hears_the_streams_it_could_ride(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    rider = world.add_search("blue note")
+    backfilled(world, rider)
+    alone = query_search(world, "art blakey", poll_minutes=60)
+    sched = scheduler(world, http)
+    await sched.run_due(world.clock())  # its own first poll, and the streams' first look
+    with world.engine.connect() as conn:
+        own_next = searches.schedules(conn)[alone.id].next_run_at
+    assert own_next is not None
+
+    world.clock.advance(minutes=2)
+    world.fake.add_items([item(1, "Art Blakey Moanin' LP Blakey Records BLP 4003", "20.00", 1)])
+    world.clock.now = max(world.clock.now, sched.next_wakeup(world.clock()))
+    report = await sched.run_due(world.clock())
+
+    assert world.clock() < own_next  # its own query is not due yet
+    assert report.query_polls == 0
+    assert report.firehose_polls >= 1
+    assert len(world.inboxes[alone.id].deals) == 1  # heard on the stream, at once
+    with world.engine.connect() as conn:
+        assert searches.schedules(conn)[alone.id].next_run_at == own_next  # its own plan
+
+    world.clock.now = own_next
+    await sched.run_due(world.clock())  # its own query sees the listing again
+    assert len(world.inboxes[alone.id].deals) == 1  # and does not alert it twice

@@ -347,6 +347,15 @@ class Scheduler:
         ]
         rider_ids = {s.id for s in riders}
         querying = [s for s in active if s.id not in rider_ids]
+        # A search that asked to query alone still hears the streams its marketplace reads
+        # (free: they are read anyway), so its listings there alert as fast as a rider's;
+        # its own query goes on as planned, for what the streams cannot show it.
+        listeners = [
+            s
+            for s in querying
+            if s.marketplace in plan.firehose_marketplaces
+            and rides_firehose(s, None, s.marketplace, self.categories)
+        ]
         self._persist_plan(plan, streams, schedules, runs, now)
 
         # What is due.
@@ -382,7 +391,7 @@ class Scheduler:
                         await self.prepare(search)
                     except Exception:
                         log.exception("preparing search %s failed", search.id)
-        routes = self.compile_routes(riders) if riders else []
+        routes = self.compile_routes([*riders, *listeners]) if riders else []
         gate = asyncio.Semaphore(self.concurrency)
         jobs: list[Awaitable[None]] = []
         for key in streams_due:
@@ -402,6 +411,7 @@ class Scheduler:
                         routes_for_category(market_routes, category),
                         plan,
                         report,
+                        rider_ids,
                     ),
                     lease=("stream", key),
                     unchanged=functools.partial(
@@ -624,7 +634,7 @@ class Scheduler:
         self, search_id: int, last_run_at: datetime | None, *, backfill: bool
     ) -> bool:
         with self.engine.connect() as conn:
-            stored = searches.schedules(conn).get(search_id)
+            stored = searches.get_schedule(conn, search_id)
             pending = backfill and search_id in checkpoints.pending_backfills(conn)
         return pending or (stored is not None and stored.last_run_at == last_run_at)
 
@@ -669,7 +679,10 @@ class Scheduler:
         routes: list[Route],
         plan: SchedulePlan,
         report: CycleReport,
+        rider_ids: set[int],
     ) -> None:
+        """Poll one stream for its riders and listeners; the riders' next runs follow it
+        (a listener keeps its own query's schedule)."""
         ran_at = self.clock()
         try:
             result = await poll_stream(
@@ -699,7 +712,7 @@ class Scheduler:
                 }
                 by_upcoming: dict[datetime, list[int]] = {}
                 for route in routes:
-                    if route.search is not None:
+                    if route.search is not None and route.search.id in rider_ids:
                         upcoming = min(
                             (
                                 at
