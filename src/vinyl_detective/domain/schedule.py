@@ -88,6 +88,10 @@ UNKNOWN_ARRIVAL_RATE = 10.0
 # the least need anything is given (one listing a day), in listings a minute.
 QUIET_SEARCH_RATE = 20 / 1440
 MIN_NEED = 1 / 1440
+# A stream is read at most every 30 seconds: a listing then waits 15 s on average, and
+# at most 30 s (with one read a minute a median of 30 s listing → alert is out of reach).
+# The budget usually sets a longer interval long before this bound does.
+FIREHOSE_MIN_MINUTES = 0.5
 # No poller (stream or own query) is read more than this many times less often than the
 # most often read one, while the budget allows: the fairness bound between classes.
 FAIR_RATIO = 8.0
@@ -369,7 +373,7 @@ def plan_schedule(
     *,
     streams: Sequence[StreamLoad] = (),
     firehose_searches: Sequence[SearchLoad] = (),
-    firehose_min_minutes: float = 1.0,
+    firehose_min_minutes: float = FIREHOSE_MIN_MINUTES,
     firehose_max_minutes: float = 30.0,
     backoff_after: int = 6,
     fair_ratio: float = FAIR_RATIO,
