@@ -103,7 +103,7 @@ from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import CASSETTES, CDS, RECORDS, EbayClient
 from vinyl_detective.sources.ebay_parse import listing_from_item
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
-from vinyl_detective.storage import catalog, checkpoints, searches
+from vinyl_detective.storage import catalog, checkpoints, search_schedules, searches
 from vinyl_detective.storage.catalog import SqlCatalog
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import api_usage
@@ -601,7 +601,7 @@ async def open_world(
                     rule=spec.rule,
                 )
                 if spec.klass == "own query":
-                    checkpoints.set_search_options(conn, search.id, mode="query")
+                    search_schedules.set_search_options(conn, search.id, mode="query")
                 checkpoints.start_backfill(conn, search.id, START)
                 checkpoints.finish_backfill(conn, search.id, now=START, completed=True)
                 world.searches.append(search)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vinyl_detective.storage import checkpoints
+from vinyl_detective.storage import search_schedules
 from vinyl_detective.storage.db import open_database
 
 
@@ -60,7 +60,7 @@ def test_a_search_can_be_bounded_prioritised_and_made_to_query_alone(
     )
     assert "There is no search #7" in cli("search", "schedule", "7", "--min", "5")[1]
     with open_database(database).connect() as conn:
-        state = checkpoints.get_schedule(conn, 1)
+        state = search_schedules.get_schedule(conn, 1)
     assert state is not None
     assert (state.mode, state.min_minutes, state.max_minutes, state.priority) == (
         "query",

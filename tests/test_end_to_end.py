@@ -15,7 +15,7 @@ from tests.marketplace import CHAT_ID, DEAL_ITEMS, RELEASES, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.sources.discogs_parse import parse_release
-from vinyl_detective.storage import catalog, chats, checkpoints, searches
+from vinyl_detective.storage import catalog, chats, search_schedules, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, job_runs, listings
@@ -97,7 +97,7 @@ async def test_a_failing_search_does_not_stop_the_others(tmp_path: Path) -> None
         engine = open_database(url)
         with engine.begin() as conn:  # both poll with their own eBay query
             for search_id in ids:
-                checkpoints.set_search_options(conn, search_id, mode="query")
+                search_schedules.set_search_options(conn, search_id, mode="query")
         engine.dispose()
         market.ebay.fail_next(400, times=1, path_contains="item_summary")
         await Daemon(market.settings, concurrency=1).run(once=True)

@@ -22,7 +22,7 @@ from vinyl_detective.jobs.pipeline import DealPipeline, compile_routes
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import CDS, RECORDS, EbayClient
-from vinyl_detective.storage import catalog, checkpoints, job_runs, searches
+from vinyl_detective.storage import catalog, job_runs, searches, stream_state
 
 NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
 
@@ -263,7 +263,7 @@ async def test_each_poll_is_a_job_run_and_updates_the_stream_state(world: World)
     await poll(world)
     with world.engine.connect() as conn:
         runs = job_runs.recent_runs(conn, job_type="firehose")
-        state = checkpoints.get_stream(conn, f"EBAY_US:{RECORDS}")
+        state = stream_state.get_stream(conn, f"EBAY_US:{RECORDS}")
     assert [(r.status, r.target, r.fetched) for r in runs] == [("success", f"EBAY_US:{RECORDS}", 5)]
     assert state is not None
     assert state.newest_listed_at == NOW - timedelta(minutes=3)
@@ -277,7 +277,7 @@ async def test_a_failing_poll_is_recorded_and_keeps_the_stream_where_it_was(worl
         await poll(world)
     with world.engine.connect() as conn:
         runs = job_runs.recent_runs(conn, job_type="firehose")
-        state = checkpoints.get_stream(conn, f"EBAY_US:{RECORDS}")
+        state = stream_state.get_stream(conn, f"EBAY_US:{RECORDS}")
     assert runs[0].status == "error"
     assert state is not None
     assert state.newest_listed_at is None

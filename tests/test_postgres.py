@@ -35,7 +35,7 @@ from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
-from vinyl_detective.storage import alerts, catalog, checkpoints, searches
+from vinyl_detective.storage import alerts, catalog, leases, searches
 from vinyl_detective.storage import deals as deal_store
 from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
 from vinyl_detective.storage.db import MIGRATIONS_DIR, create_db_engine, migrate, open_database
@@ -523,7 +523,7 @@ def test_only_one_worker_takes_a_search_lease_at_a_time(
 
     def take(index: int) -> bool:
         with engines[index % 2].begin() as conn:
-            return checkpoints.acquire_search_lease(
+            return leases.acquire_search_lease(
                 conn, search.id, f"worker-{index}", now, timedelta(minutes=20)
             )
 

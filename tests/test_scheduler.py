@@ -21,7 +21,14 @@ from vinyl_detective.fakes.ebay import make_item
 from vinyl_detective.jobs.pipeline import Route, compile_routes
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.ebay import RECORD_CATEGORIES, EbayClient
-from vinyl_detective.storage import checkpoints, job_runs, searches
+from vinyl_detective.storage import (
+    checkpoints,
+    job_runs,
+    leases,
+    search_schedules,
+    searches,
+    stream_state,
+)
 from vinyl_detective.storage.usage import DbCallBudget, next_reset
 
 STREAMS = 3  # Records, CDs, Cassettes
@@ -72,7 +79,7 @@ def scheduler(world: World, http: httpx.AsyncClient, *, limit: int = 5000, **kw:
 def query_search(world: World, query: str, **kw: Any) -> SavedSearch:
     search = world.add_search(query, **kw)
     with world.engine.begin() as conn:
-        checkpoints.set_search_options(conn, search.id, mode="query")
+        search_schedules.set_search_options(conn, search.id, mode="query")
         checkpoints.set_backfill_paused(conn, search.id, False, NOW)
         checkpoints.start_backfill(conn, search.id, NOW)
         checkpoints.finish_backfill(conn, search.id, now=NOW, completed=True)
@@ -215,9 +222,7 @@ async def test_a_lease_left_by_a_crashed_worker_expires(
 ) -> None:
     search = query_search(world, "art blakey", poll_minutes=30)
     with world.engine.begin() as conn:
-        checkpoints.acquire_search_lease(
-            conn, search.id, "crashed-worker", NOW, timedelta(minutes=20)
-        )
+        leases.acquire_search_lease(conn, search.id, "crashed-worker", NOW, timedelta(minutes=20))
     sched = scheduler(world, http)
     assert (await sched.run_due(world.clock())).busy == 1
     world.clock.advance(minutes=21)
@@ -278,8 +283,8 @@ async def test_a_search_that_finds_deals_is_polled_more_often_than_one_that_does
     cold = query_search(world, "miles davis", poll_minutes=30)
     with world.engine.begin() as conn:
         for _ in range(10):
-            checkpoints.record_search_run(conn, hot.id, deals=1, now=NOW)
-            checkpoints.record_search_run(conn, cold.id, deals=0, now=NOW)
+            search_schedules.record_search_run(conn, hot.id, deals=1, now=NOW)
+            search_schedules.record_search_run(conn, cold.id, deals=0, now=NOW)
     sched = scheduler(world, http, limit=300, min_minutes=5, max_minutes=120)
     plan = sched.plan(world.clock())
     assert plan.searches[hot.id] < plan.searches[cold.id]
@@ -352,7 +357,7 @@ async def test_each_stream_is_polled_once_per_period_however_many_searches_ride_
 
 
 def ask_by_request(conn: Connection, search_id: int, now: datetime) -> None:
-    checkpoints.request_run(conn, search_id, now)
+    search_schedules.request_run(conn, search_id, now)
 
 
 def ask_the_older_way(conn: Connection, search_id: int, now: datetime) -> None:
@@ -393,14 +398,14 @@ async def test_a_manual_trigger_runs_a_search_with_its_own_query_once(
     assert (await sched.run_due(world.clock())).query_polls == 1
     world.clock.advance(minutes=1)
     with world.engine.begin() as conn:
-        checkpoints.request_run(conn, own.id, world.clock())
+        search_schedules.request_run(conn, own.id, world.clock())
 
     assert sched.next_wakeup(world.clock()) == world.clock()
     assert (await sched.run_due(world.clock())).query_polls == 1
     world.clock.advance(seconds=1)
     assert (await sched.run_due(world.clock())).query_polls == 0
     with world.engine.connect() as conn:
-        assert checkpoints.run_requests(conn) == {}
+        assert search_schedules.run_requests(conn) == {}
 
 
 def arrivals(
@@ -447,7 +452,7 @@ async def test_an_own_query_poll_pages_down_to_what_that_search_saw_last_time(
     assert len(world.inboxes[first.id].deals) == 3
     assert len(world.inboxes[second.id].deals) == 3  # pages 2 and 3 were read too
     with world.engine.connect() as conn:
-        state = checkpoints.all_schedules(conn)[second.id]
+        state = search_schedules.all_schedules(conn)[second.id]
     assert state.arrivals_per_min == pytest.approx(450 / 30)
 
 
@@ -460,7 +465,7 @@ async def test_a_busy_own_query_search_is_polled_often_enough_for_its_pages(
     sched = scheduler(world, http, min_minutes=200)  # the user wants it rarely
     await sched.run_due(world.clock())
     with world.engine.connect() as conn:
-        assert checkpoints.all_schedules(conn)[own.id].interval_minutes == 200
+        assert search_schedules.all_schedules(conn)[own.id].interval_minutes == 200
 
     # 1,500 listings in 4 hours: one poll reads them all (8 pages of 200)...
     world.clock.advance(minutes=240)
@@ -516,7 +521,7 @@ async def test_a_search_keeps_to_the_bounds_its_user_set(
     bounded = query_search(world, "art blakey", marketplace="EBAY_GB", poll_minutes=30)
     free = query_search(world, "miles davis", marketplace="EBAY_GB", poll_minutes=30)
     with world.engine.begin() as conn:
-        checkpoints.set_search_options(conn, bounded.id, min_minutes=45, max_minutes=90)
+        search_schedules.set_search_options(conn, bounded.id, min_minutes=45, max_minutes=90)
     plan = scheduler(world, http).plan(world.clock())  # plenty of budget: both speed up
     assert plan.searches[bounded.id] == 45
     assert plan.searches[free.id] == 5  # the scheduler's default minimum
@@ -570,7 +575,7 @@ async def test_a_rider_asked_to_query_alone_reads_only_what_the_firehose_did_not
     arrivals(world, 1000, 1000, timedelta(minutes=60), deals=set())
     await sched.run_due(world.clock())  # the firehose reads the 1,000
     with world.engine.begin() as conn:
-        checkpoints.set_search_options(conn, rider.id, mode="query")
+        search_schedules.set_search_options(conn, rider.id, mode="query")
 
     world.clock.advance(minutes=10)
     arrivals(world, 5000, 50, timedelta(minutes=10), deals={0})
@@ -592,8 +597,8 @@ async def test_a_job_whose_lease_another_worker_took_stops_and_says_why(world: W
         # worker-1 could not renew for a whole lease (say its database link was down)
         # and worker-2 took the search over.
         with world.engine.begin() as conn:
-            checkpoints.release_search_lease(conn, own.id, "worker-1")
-            checkpoints.acquire_search_lease(
+            leases.release_search_lease(conn, own.id, "worker-1")
+            leases.acquire_search_lease(
                 conn, own.id, "worker-2", world.clock(), timedelta(minutes=20)
             )
         report = await asyncio.wait_for(running, 5)
@@ -602,7 +607,7 @@ async def test_a_job_whose_lease_another_worker_took_stops_and_says_why(world: W
     assert report.errors == [f"search:{own.id}: its lease was taken by another worker"]
     with world.engine.connect() as conn:
         (run,) = job_runs.recent_runs(conn, job_type="poll")
-        state = checkpoints.get_schedule(conn, own.id)
+        state = search_schedules.get_schedule(conn, own.id)
     assert run.status == "error"
     assert run.error == job_runs.CANCELLED
     assert state is not None
@@ -622,7 +627,7 @@ async def test_a_lease_left_by_a_killed_process_of_this_host_is_taken_over_at_on
     search = query_search(world, "art blakey", poll_minutes=30)
     killed = f"{socket.gethostname()}:{_dead_pid()}:0badf00d"
     with world.engine.begin() as conn:
-        checkpoints.acquire_search_lease(conn, search.id, killed, NOW, timedelta(minutes=20))
+        leases.acquire_search_lease(conn, search.id, killed, NOW, timedelta(minutes=20))
 
     report = await scheduler(world, http).run_due(world.clock())
 
@@ -636,7 +641,7 @@ async def test_a_lease_of_a_live_process_of_this_host_is_left_alone(
     search = query_search(world, "art blakey", poll_minutes=30)
     alive = f"{socket.gethostname()}:{os.getppid()}:0badf00d"  # the test runner's parent
     with world.engine.begin() as conn:
-        checkpoints.acquire_search_lease(conn, search.id, alive, NOW, timedelta(minutes=20))
+        leases.acquire_search_lease(conn, search.id, alive, NOW, timedelta(minutes=20))
 
     report = await scheduler(world, http).run_due(world.clock())
 
@@ -674,7 +679,7 @@ async def test_searches_on_another_marketplace_ride_its_own_firehose_when_enough
     heard = [len(world.inboxes[s.id].deals) if s.id in world.inboxes else 0 for s in gb]
     assert heard == [1, 1, 1, 0, 0]
     with world.engine.connect() as conn:
-        streams = checkpoints.all_streams(conn)
+        streams = stream_state.all_streams(conn)
     assert streams["EBAY_GB:176985"].wanted_per_min is not None
 
 

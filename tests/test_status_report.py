@@ -18,7 +18,7 @@ from tests.pg import require_postgres, temporary_database
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
-from vinyl_detective.storage import checkpoints, job_runs, kv, searches
+from vinyl_detective.storage import checkpoints, job_runs, kv, search_schedules, searches
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, api_usage, firehose_streams, outbox
 from vinyl_detective.storage.status import (
@@ -48,7 +48,7 @@ def fill(engine: Engine) -> dict[str, int]:
         searches.mark_run(
             conn, plain.id, ran_at=NOW - timedelta(minutes=3), next_run_at=NOW + timedelta(hours=2)
         )
-        checkpoints.set_search_options(conn, alone.id, mode="query")
+        search_schedules.set_search_options(conn, alone.id, mode="query")
         checkpoints.start_backfill(conn, plain.id, NOW - timedelta(hours=1))
         checkpoints.finish_backfill(conn, plain.id, now=NOW - timedelta(minutes=50), completed=True)
         checkpoints.start_backfill(conn, alone.id, NOW - timedelta(minutes=5))

@@ -36,7 +36,15 @@ from vinyl_detective.domain.scoring import (
     explain_score,
 )
 from vinyl_detective.errors import RuleSyntaxError
-from vinyl_detective.storage import alerts, catalog, chats, checkpoints, digests, listings, searches
+from vinyl_detective.storage import (
+    alerts,
+    catalog,
+    chats,
+    digests,
+    listings,
+    searches,
+    stream_state,
+)
 from vinyl_detective.storage.catalog import SqlCatalog
 
 __all__ = ["Explanation", "Section", "explain_listing", "item_id_from", "rates_from"]
@@ -115,7 +123,7 @@ def explain_listing(
     with engine.connect() as conn:
         stored = listings.get_listing(conn, item_id)
         if stored is None:
-            streams = checkpoints.all_streams(conn)
+            streams = stream_state.all_streams(conn)
             lines = ["Vinyl Detective has not seen this listing (it was never in a poll)."]
             for stream in sorted(streams.values(), key=lambda s: s.stream):
                 lines.append(

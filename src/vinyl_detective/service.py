@@ -21,7 +21,7 @@ from vinyl_detective.domain.schedule import (
 from vinyl_detective.errors import NotFoundError, VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
 from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
-from vinyl_detective.storage import chats, checkpoints, kv, searches
+from vinyl_detective.storage import chats, kv, search_schedules, searches
 from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.status import SearchStatus as SearchStatus
 from vinyl_detective.storage.status import StatusReport as StatusReport
@@ -175,7 +175,7 @@ class SearchService:
         max_minutes: float | None = None,
         priority: int | None = None,
         chat_id: int | None = None,
-    ) -> checkpoints.SearchScheduleState:
+    ) -> search_schedules.SearchScheduleState:
         """Change how the planner treats a search: its bounds, priority and mode.
 
         The planner keeps the interval within [min, max], except that the daily budget
@@ -193,8 +193,8 @@ class SearchService:
             search = searches.get_search(conn, search_id)
             if search is None or (chat_id is not None and search.chat_id not in (None, chat_id)):
                 raise UserInputError(_no_such_search(search_id))
-            checkpoints.ensure_schedule(conn, search_id)
-            current = checkpoints.get_schedule(conn, search_id)
+            search_schedules.ensure_schedule(conn, search_id)
+            current = search_schedules.get_schedule(conn, search_id)
             assert current is not None
             low = min_minutes if min_minutes is not None else current.min_minutes
             high = max_minutes if max_minutes is not None else current.max_minutes
@@ -204,7 +204,7 @@ class SearchService:
                     f"than the maximum ({_bound(high, DEFAULT_MAX_MINUTES)})."
                 )
             try:
-                checkpoints.set_search_options(
+                search_schedules.set_search_options(
                     conn,
                     search_id,
                     mode=mode,
@@ -215,7 +215,7 @@ class SearchService:
             except ValueError as exc:
                 text = str(exc)
                 raise UserInputError(f"{text[:1].upper()}{text[1:]}.") from exc
-            changed = checkpoints.get_schedule(conn, search_id)
+            changed = search_schedules.get_schedule(conn, search_id)
             assert changed is not None
             return changed
 
@@ -227,7 +227,7 @@ class SearchService:
             search = searches.get_search(conn, search_id)
             if search is None:
                 raise NotFoundError("searches", f"no saved search #{search_id}", status=404)
-            checkpoints.request_run(conn, search_id, now)
+            search_schedules.request_run(conn, search_id, now)
             emit_event(
                 conn,
                 "scraper.job.created",

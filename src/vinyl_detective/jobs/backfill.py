@@ -50,7 +50,7 @@ from vinyl_detective.jobs.paging import (
 )
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import MAX_RESULT_WINDOW, ListingSource
-from vinyl_detective.storage import checkpoints, job_runs
+from vinyl_detective.storage import checkpoints, job_runs, search_schedules
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ async def backfill_search(
             )
             if start_offset == 0 and state.pages == 1:
                 # The newest listings: its own-query polls continue from here.
-                checkpoints.raise_search_mark(conn, search.id, newest_of(page.items))
+                search_schedules.raise_search_mark(conn, search.id, newest_of(page.items))
         if progress is not None:
             progress.page(
                 search, requests_before + state.requests, state.items, state.earliest_seen

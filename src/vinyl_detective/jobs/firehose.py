@@ -29,7 +29,7 @@ from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE, updat
 from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
-from vinyl_detective.storage import checkpoints, job_runs
+from vinyl_detective.storage import job_runs, stream_state
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ async def poll_stream(
     started = time.perf_counter()
     now = clock()
     with engine.begin() as conn:
-        stream = checkpoints.ensure_stream(conn, marketplace, category_id)
-        state = checkpoints.get_stream(conn, stream)
+        stream = stream_state.ensure_stream(conn, marketplace, category_id)
+        state = stream_state.get_stream(conn, stream)
         run_id = job_runs.start_job(conn, "firehose", stream, now)
     assert state is not None
     result = FirehoseResult(stream)
@@ -120,7 +120,7 @@ async def poll_stream(
                 complete=read.reached_seen,
             )
         with engine.begin() as conn:
-            checkpoints.record_stream_poll(
+            stream_state.record_stream_poll(
                 conn,
                 stream,
                 now=now,

@@ -23,7 +23,7 @@ from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE, Seen
 from vinyl_detective.jobs.newest import NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource
-from vinyl_detective.storage import checkpoints, job_runs, searches
+from vinyl_detective.storage import job_runs, search_schedules, searches
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ async def poll_search(
     started = time.perf_counter()
     now = clock()
     with engine.begin() as conn:
-        checkpoints.ensure_schedule(conn, search.id)
-        state = checkpoints.get_schedule(conn, search.id)
+        search_schedules.ensure_schedule(conn, search.id)
+        state = search_schedules.get_schedule(conn, search.id)
         planned = searches.get_schedule(conn, search.id)
         run_id = job_runs.start_job(conn, "poll", f"search:{search.id}", now)
     assert state is not None
@@ -86,7 +86,7 @@ async def poll_search(
         )
         result.arrivals_per_min = read.arrival_rate(state.arrivals_per_min, last_read_at, now)
         with engine.begin() as conn:
-            checkpoints.record_search_poll(
+            search_schedules.record_search_poll(
                 conn,
                 search.id,
                 now=now,

@@ -8,7 +8,7 @@ Every cycle (`run_due(now)`) it
 2. runs what is due, at most `concurrency` jobs at a time, freshest work first:
    - the firehose streams (one per record category), when the plan uses the firehose
      and a stream is due, or a search riding it asks for a look now (a new search, or a
-     manual trigger: `checkpoints.request_run`), which makes the streams it rides look
+     manual trigger: `search_schedules.request_run`), which makes the streams it rides look
      once; each poll serves every search that rides it;
    - the own-query polls of searches that cannot ride the firehose (another marketplace,
      a category outside the record streams, or mode "query"), or of every search when
@@ -20,7 +20,7 @@ Every cycle (`run_due(now)`) it
    restart resumes the stored plan.
 
 The same search (or stream) never runs twice at once: in-process by a set of running
-keys, across processes by a lease row with an expiry (storage/checkpoints.py) that a
+keys, across processes by a lease row with an expiry (storage/leases.py) that a
 crashed holder cannot keep and a running job renews (every third of its time). A
 failing job is logged and the others go on; when the eBay budget is spent (our own
 BudgetExhaustedError, or eBay's 429) API work pauses until the reset. With
@@ -72,8 +72,16 @@ from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.sources.ebay import RECORD_CATEGORIES, ListingSource
-from vinyl_detective.storage import checkpoints, job_runs, searches
-from vinyl_detective.storage.checkpoints import SearchScheduleState, StreamState
+from vinyl_detective.storage import (
+    checkpoints,
+    job_runs,
+    leases,
+    search_schedules,
+    searches,
+    stream_state,
+)
+from vinyl_detective.storage.search_schedules import SearchScheduleState
+from vinyl_detective.storage.stream_state import StreamState
 from vinyl_detective.storage.usage import next_reset
 
 log = logging.getLogger(__name__)
@@ -224,21 +232,21 @@ class Scheduler:
     def _stream_keys(self, marketplaces: Sequence[str] | None = None) -> dict[str, str]:
         """Stream key → category, for the streams of `marketplaces` (default: all known)."""
         chosen = self._known_marketplaces if marketplaces is None else marketplaces
-        return {checkpoints.stream_key(m, c): c for m in chosen for c in self.categories}
+        return {stream_state.stream_key(m, c): c for m in chosen for c in self.categories}
 
     def _ensure_streams(self, conn: sa.Connection, marketplaces: Sequence[str]) -> None:
         for marketplace in marketplaces:
             for category in self.categories:
-                checkpoints.ensure_stream(conn, marketplace, category)
+                stream_state.ensure_stream(conn, marketplace, category)
         self._known_marketplaces = list(dict.fromkeys([*self._known_marketplaces, *marketplaces]))
 
     def plan(self, now: datetime) -> SchedulePlan:
         """The plan for `now`, from the database (searches, streams, today's calls)."""
         with self.engine.begin() as conn:
             active = searches.list_searches(conn, active_only=True)
-            schedules = checkpoints.all_schedules(conn)
+            schedules = search_schedules.all_schedules(conn)
             self._ensure_streams(conn, self._marketplaces(active))
-            streams = checkpoints.all_streams(conn)
+            streams = stream_state.all_streams(conn)
         return self._plan(now, active, schedules, streams)
 
     def _plan(
@@ -303,11 +311,11 @@ class Scheduler:
                 conn, self._marketplaces(searches.list_searches(conn, active_only=True))
             )
             for key in self._stream_keys():
-                state = checkpoints.get_stream(conn, key)
+                state = stream_state.get_stream(conn, key)
                 interval = (state.interval_minutes if state else None) or (
                     self.firehose_max_minutes
                 )
-                checkpoints.plan_stream(
+                stream_state.plan_stream(
                     conn,
                     key,
                     interval_minutes=interval,
@@ -330,12 +338,12 @@ class Scheduler:
 
         with self.engine.begin() as conn:
             active = searches.list_searches(conn, active_only=True)
-            schedules = checkpoints.all_schedules(conn)
+            schedules = search_schedules.all_schedules(conn)
             self._ensure_streams(conn, self._marketplaces(active))
-            streams = checkpoints.all_streams(conn)
+            streams = stream_state.all_streams(conn)
             runs = searches.schedules(conn)
             pending = set(checkpoints.pending_backfills(conn))
-            requests = checkpoints.run_requests(conn)
+            requests = search_schedules.run_requests(conn)
         plan = self._plan(now, active, schedules, streams)
         report.plan = self.last_plan = plan
 
@@ -371,7 +379,7 @@ class Scheduler:
                 for key in self._keys_of(s)
             }
             with self.engine.connect() as conn:
-                streams = checkpoints.all_streams(conn)
+                streams = stream_state.all_streams(conn)
             streams_due = [
                 key for key in plan.streams if key in asked or is_due(streams[key].next_run_at, now)
             ]
@@ -458,7 +466,7 @@ class Scheduler:
             report.paused_until = self.paused_until
         elif requests:  # served now: streams looked, own queries ran (or another worker did)
             with self.engine.begin() as conn:
-                checkpoints.clear_run_requests(conn, requests)
+                search_schedules.clear_run_requests(conn, requests)
         # Routine: the daemon logs one summary line a minute (activity.py) instead.
         log.debug("scheduler cycle %s", report.summary())
         return report
@@ -494,7 +502,7 @@ class Scheduler:
 
     def _keys_of(self, search: SavedSearch) -> list[str]:
         """The streams a rider hears: its marketplace's, in its categories."""
-        return [checkpoints.stream_key(search.marketplace, c) for c in self._categories_of(search)]
+        return [stream_state.stream_key(search.marketplace, c) for c in self._categories_of(search)]
 
     def _persist_plan(
         self,
@@ -521,15 +529,15 @@ class Scheduler:
                     interval,
                     planned,
                 ):
-                    checkpoints.plan_stream(
+                    stream_state.plan_stream(
                         conn, key, interval_minutes=interval, next_run_at=planned
                     )
             for search_id, interval in plan.searches.items():
                 schedule = schedules.get(search_id)
                 if schedule is None:
-                    checkpoints.ensure_schedule(conn, search_id)
+                    search_schedules.ensure_schedule(conn, search_id)
                 if schedule is None or schedule.interval_minutes != interval:
-                    checkpoints.set_search_interval(conn, search_id, interval)
+                    search_schedules.set_search_interval(conn, search_id, interval)
                 stored = runs.get(search_id)
                 if stored and stored.last_run_at and stored.next_run_at:
                     sooner = next_run_after(stored.last_run_at, interval)
@@ -628,7 +636,7 @@ class Scheduler:
 
     def _stream_untouched(self, key: str, last_poll_at: datetime | None) -> bool:
         with self.engine.connect() as conn:
-            state = checkpoints.get_stream(conn, key)
+            state = stream_state.get_stream(conn, key)
         return state is not None and state.last_poll_at == last_poll_at
 
     def _search_untouched(
@@ -647,17 +655,17 @@ class Scheduler:
 
         def acquire(conn: sa.Connection, replacing: str | None = None) -> bool:
             if kind == "stream":
-                return checkpoints.acquire_stream_lease(
+                return leases.acquire_stream_lease(
                     conn, str(target), self.owner, now, self.lease_ttl, replacing=replacing
                 )
-            return checkpoints.acquire_search_lease(
+            return leases.acquire_search_lease(
                 conn, int(target), self.owner, now, self.lease_ttl, replacing=replacing
             )
 
         with self.engine.begin() as conn:
             if acquire(conn):
                 return True
-            holder = checkpoints.lease_holder(conn, kind, target, now)
+            holder = leases.lease_holder(conn, kind, target, now)
             if holder is None or holder == self.owner or not job_runs.owner_gone(holder):
                 return False
             taken = acquire(conn, replacing=holder)
@@ -669,9 +677,9 @@ class Scheduler:
         kind, target = lease
         with self.engine.begin() as conn:
             if kind == "stream":
-                checkpoints.release_stream_lease(conn, str(target), self.owner)
+                leases.release_stream_lease(conn, str(target), self.owner)
             else:
-                checkpoints.release_search_lease(conn, int(target), self.owner)
+                leases.release_search_lease(conn, int(target), self.owner)
 
     async def _run_stream(
         self,
@@ -702,13 +710,13 @@ class Scheduler:
             interval = stream_plan.interval_min if stream_plan else self.firehose_max_minutes
             next_at = next_run_after(ran_at, interval)
             with self.engine.begin() as conn:
-                checkpoints.plan_stream(conn, key, interval_minutes=interval, next_run_at=next_at)
+                stream_state.plan_stream(conn, key, interval_minutes=interval, next_run_at=next_at)
                 # The searches riding the firehose are looked at when their streams are:
                 # next when one of them is next planned (never at or before this run, which
                 # would read as a run asked for by hand).
                 planned = {
                     k: s.next_run_at
-                    for k, s in checkpoints.all_streams(conn).items()
+                    for k, s in stream_state.all_streams(conn).items()
                     if k in plan.streams and s.next_run_at is not None
                 }
                 by_upcoming: dict[datetime, list[int]] = {}
@@ -772,7 +780,7 @@ class Scheduler:
             report.counts.add(polled.counts)
         finally:
             with self.engine.begin() as conn:
-                checkpoints.record_search_run(conn, search.id, deals=deals, now=ran_at)
+                search_schedules.record_search_run(conn, search.id, deals=deals, now=ran_at)
                 searches.mark_run(
                     conn,
                     search.id,
@@ -792,7 +800,7 @@ class Scheduler:
             return self.paused_until
         with self.engine.connect() as conn:
             earliest, unplanned = searches.earliest_next_run(conn)
-            stream_states = checkpoints.all_streams(conn)
+            stream_states = stream_state.all_streams(conn)
             pending = checkpoints.pending_backfills(conn)
         if earliest is None and not unplanned:  # no active search: nothing to poll
             return now + timedelta(minutes=self.firehose_max_minutes)
