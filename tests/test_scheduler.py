@@ -340,7 +340,7 @@ async def test_each_stream_is_polled_once_per_period_however_many_searches_ride_
 ) -> None:
     network, client = slow_network
     riders_on_every_stream(world)
-    sched = scheduler(world, client)
+    sched = scheduler(world, client, firehose_min_minutes=1.0)
     start = world.clock()
 
     await run_like_the_daemon(sched, world, until=start + timedelta(minutes=10, seconds=30))
