@@ -49,7 +49,7 @@ from vinyl_detective.notify.channels import (
     all_channel_specs,
     parse_channel_urls,
 )
-from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
+from vinyl_detective.notify.dispatch import AlertDispatcher
 from vinyl_detective.notify.recipients import AlertRecipients
 from vinyl_detective.notify.telegram import TelegramNotifier
 from vinyl_detective.notify.telegram_bot import (
@@ -243,7 +243,7 @@ class Daemon:
             prices=self.discogs,
             items=self.ebay,
             dispatcher=self.recipients.dispatcher,
-            channels_for=self.channels_for,
+            channels_for=self.recipients.channels_for,
             rates=self.rates,
             clock=self.clock,
             price_max_age=timedelta(days=s.discogs_refresh_days),
@@ -286,10 +286,6 @@ class Daemon:
             self.engine.dispose()
 
     # -- routing ------------------------------------------------------------------------
-
-    def channels_for(self, search: SavedSearch | None) -> list[Channel]:
-        """Who hears about a deal of `search` (see notify/recipients.py)."""
-        return self.recipients.channels_for(search)
 
     def global_rule(self) -> str | None:
         return GlobalRule(self.engine, self.settings.global_rule).get()
