@@ -19,6 +19,11 @@ is measured first, for the growth to 1,000,000. A brute-force baseline (rapidfuz
     .venv/bin/python benchmarks/match_latency.py --releases 100000 --growth-from 0
     .venv/bin/python benchmarks/match_latency.py --profile       # + cProfile, top 25
     .venv/bin/python benchmarks/match_latency.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/match_latency.py --busy 1 2    # + warm, beside 1 and 2 spinners
+
+`--busy N …` repeats the warm run at the full size beside N processes that only spin (the
+"other work", the same on every machine): on this 2-core machine one leaves a core free,
+two or more make the matcher wait for a core, which shows in the wall clock, not the CPU.
 
 Targets (warm, at 1,000,000 releases, all kinds): p50 ≤ 1 ms, p99 ≤ 5 ms.
 """
@@ -641,6 +646,22 @@ def measure_warm(url: str, cases: list[Case], warmup: list[Case], profile: int) 
     return measured
 
 
+@contextmanager
+def busy_processes(count: int) -> Iterator[None]:
+    """`count` processes spinning on the CPU for as long as the block runs."""
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])  # our own interpreter
+        for _ in range(count)
+    ]
+    try:
+        time.sleep(1.0)  # let them reach the run queue
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 def measure_cold(url: str, listings: int, seed: int) -> Measured:
     """The first `listings` listings in a fresh process, without warm-up."""
     command = [sys.executable, __file__, "--cold-child", url, "--listings", str(listings)]
@@ -756,6 +777,7 @@ def run(args: argparse.Namespace) -> None:
             results[size] = (cold, warm)
             report(size, cold, warm)
             print(f"load average: {load_average()}", flush=True)
+        busy_runs = busy_comparison(url, cases, args.busy)
 
         if len(sizes) > 1:
             small, big = sizes
@@ -792,7 +814,39 @@ def run(args: argparse.Namespace) -> None:
             f"\n{args.releases:,} releases, warm: p50 {p50:.3f} ms, p99 {p99:.3f} ms; "
             f"targets p50 <= 1 ms, p99 <= 5 ms: {targets}; {wrong} wrong matches"
         )
+        for count, busy in busy_runs.items():
+            b50 = percentile(busy.wall["all"], 50)
+            b99 = percentile(busy.wall["all"], 99)
+            met = "MET" if b50 <= 1.0 and b99 <= 5.0 else "MISSED"
+            print(
+                f"  beside {count} busy process{'es' if count > 1 else ''}: p50 {b50:.3f} ms, "
+                f"p99 {b99:.3f} ms (cpu p99 {percentile(busy.cpu['all'], 99):.3f}): {met}"
+            )
         print(f"load average at the end: {load_average()}")
+
+
+def busy_comparison(url: str, cases: list[Case], counts: Sequence[int]) -> dict[int, Measured]:
+    """The warm run again beside each count of spinning processes (same listings)."""
+    if not counts:
+        return {}
+    sample_warmup = cases[: WARMUP_LISTINGS // 2]
+    runs: dict[int, Measured] = {}
+    for count in counts:
+        with busy_processes(count):
+            print(f"warm run beside {count} busy processes … (load {load_average()})", flush=True)
+            runs[count] = measure_warm(url, cases, sample_warmup, 0)
+        print(f"\nbeside {count} busy processes:", end="")
+        report_wall(runs[count])
+    return runs
+
+
+def report_wall(measured: Measured) -> None:
+    print(" wall p50 p99, cpu p50 p99 (milliseconds)")
+    for kind in ["all", *sorted(k for k in measured.wall if k != "all")]:
+        print(
+            f"  {kind:8} {len(measured.wall[kind]):5}  {_ms(measured.wall[kind])}"
+            f"  {_ms(measured.cpu[kind])}"
+        )
 
 
 # Targets by database (warm, 1,000,000 releases, all listings): p50, p99 in milliseconds.
@@ -865,6 +919,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--profile", type=int, nargs="?", const=25, default=0, help="cProfile, top N entries"
+    )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also time the warm run beside N spinning processes (several counts allowed)",
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached catalogs")
     parser.add_argument("--no-cache", action="store_true", help="build in a temporary directory")
