@@ -777,7 +777,7 @@ def run(args: argparse.Namespace) -> None:
             results[size] = (cold, warm)
             report(size, cold, warm)
             print(f"load average: {load_average()}", flush=True)
-        busy_runs = busy_comparison(url, cases, args.busy)
+        busy_runs = busy_comparison(url, cases, warmup, args.busy)
 
         if len(sizes) > 1:
             small, big = sizes
@@ -825,19 +825,31 @@ def run(args: argparse.Namespace) -> None:
         print(f"load average at the end: {load_average()}")
 
 
-def busy_comparison(url: str, cases: list[Case], counts: Sequence[int]) -> dict[int, Measured]:
-    """The warm run again beside each count of spinning processes (same listings)."""
-    if not counts:
-        return {}
-    sample_warmup = cases[: WARMUP_LISTINGS // 2]
+def busy_comparison(
+    url: str, cases: list[Case], warmup: list[Case], counts: Sequence[int]
+) -> dict[int, Measured]:
+    """The warm run again beside each count of spinning processes, from the same state as
+    the first: the matcher's LRU caches emptied, then the same warm-up listings (else the
+    replayed listings would find their own words cached)."""
     runs: dict[int, Measured] = {}
     for count in counts:
+        clear_lru_caches()
         with busy_processes(count):
             print(f"warm run beside {count} busy processes … (load {load_average()})", flush=True)
-            runs[count] = measure_warm(url, cases, sample_warmup, 0)
+            runs[count] = measure_warm(url, cases, warmup, 0)
         print(f"\nbeside {count} busy processes:", end="")
         report_wall(runs[count])
     return runs
+
+
+def clear_lru_caches() -> None:
+    """Empty every functools LRU cache of the project's modules."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("vinyl_detective"):
+            continue
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
 
 
 def report_wall(measured: Measured) -> None:
