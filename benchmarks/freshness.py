@@ -94,8 +94,9 @@ from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.fakes.telegram import FakeTelegram
-from vinyl_detective.jobs.pipeline import DealPipeline, Route, compile_routes
+from vinyl_detective.jobs.pipeline import DealPipeline, Route
 from vinyl_detective.jobs.poll import poll_search
+from vinyl_detective.jobs.routing import compile_routes
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, TelegramChannel
 from vinyl_detective.notify.telegram import TelegramNotifier

@@ -18,7 +18,8 @@ from vinyl_detective.domain.models import Deal, PriceGuide, Release, SavedSearch
 from vinyl_detective.fakes.discogs import FakeDiscogs
 from vinyl_detective.fakes.ebay import FakeEbay, make_item
 from vinyl_detective.jobs.firehose import poll_stream, routes_for_category
-from vinyl_detective.jobs.pipeline import DealPipeline, compile_routes
+from vinyl_detective.jobs.pipeline import DealPipeline
+from vinyl_detective.jobs.routing import compile_routes
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import CDS, RECORDS, EbayClient

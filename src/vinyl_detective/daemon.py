@@ -33,15 +33,14 @@ from vinyl_detective.clock import utcnow
 from vinyl_detective.config import Settings, redact_url
 from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES, ExchangeRates
 from vinyl_detective.domain.models import Listing, SavedSearch
-from vinyl_detective.errors import (
-    RuleSyntaxError,
-)
 from vinyl_detective.events import OutboxRelay, publisher_for
 from vinyl_detective.jobs.cleanup import cleanup
 from vinyl_detective.jobs.deal_watch import DealWatch, watch_open_deals
 from vinyl_detective.jobs.ingest import ingest_listings
-from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route, compile_routes
+from vinyl_detective.jobs.loops import drain, every
+from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts
 from vinyl_detective.jobs.refresh import refresh_stale_prices
+from vinyl_detective.jobs.routing import SearchRoutes
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.jobs.seed import seed_catalog
 from vinyl_detective.jobs.tracking import expire_stale_deals
@@ -59,7 +58,7 @@ from vinyl_detective.notify.telegram_bot import (
     start_bot,
     stop_bot,
 )
-from vinyl_detective.service import GlobalRule, SearchService
+from vinyl_detective.service import SearchService
 from vinyl_detective.sources.discogs import DiscogsClient
 from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.sources.http_owner import tls_context
@@ -85,29 +84,6 @@ STOPPED_AT_KEY = "daemon:stopped_at"
 STOP_GRACE_SECONDS = 4.0
 # How often the daemon looks for undelivered alerts that are due again.
 RETRY_PASS_SECONDS = 10.0
-
-
-async def _drain(
-    tasks: list[asyncio.Task[Any]], force: asyncio.Event, grace: float
-) -> set[asyncio.Task[Any]]:
-    """Wait for `tasks` to finish, at most `grace` seconds or until `force`; return
-    those still running."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    pending: set[asyncio.Task[Any]] = set(tasks)
-    forced = asyncio.ensure_future(force.wait())
-    try:
-        while pending and not force.is_set():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            done, _ = await asyncio.wait(
-                pending | {forced}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-            )
-            pending -= done
-    finally:
-        forced.cancel()
-    return pending
 
 
 @dataclass
@@ -166,6 +142,7 @@ class Daemon:
         self.pipeline: DealPipeline
         self.searches: SearchService
         self.relay: OutboxRelay
+        self.routes: SearchRoutes
         self.scheduler: Scheduler
         self._events_http: httpx.AsyncClient | None = None
 
@@ -249,6 +226,7 @@ class Daemon:
             price_max_age=timedelta(days=s.discogs_refresh_days),
             price_drop_step=s.price_drop_points / 100,
         )
+        self.routes = SearchRoutes(self.engine, s.global_rule)
         self.scheduler = Scheduler(
             engine=self.engine,
             ebay=self.ebay,
@@ -288,20 +266,8 @@ class Daemon:
     # -- routing ------------------------------------------------------------------------
 
     def global_rule(self) -> str | None:
-        return GlobalRule(self.engine, self.settings.global_rule).get()
-
-    def routes(self, due: list[SavedSearch]) -> list[Route]:
-        """Compile the rules of `due`; a broken rule disables only its own search."""
-        try:
-            routes, broken = compile_routes(due, self.global_rule())
-        except RuleSyntaxError as exc:
-            log.error("the global rule is broken and ignored: %s", exc)
-            routes, broken = compile_routes(due, None)
-        for search_id, reason in broken.items():
-            log.error("search %s disabled: %s", search_id, reason)
-            with self.engine.begin() as conn:
-                searches.disable_search(conn, search_id, reason)
-        return routes
+        """The global rule in force (for the bot and the API)."""
+        return self.routes.global_rule()
 
     # -- one cycle ----------------------------------------------------------------------
 
@@ -354,9 +320,7 @@ class Daemon:
             activity_log.info("%s", line)
 
     async def _finish_listings(self) -> int:
-        with self.engine.connect() as conn:
-            active = searches.list_searches(conn, active_only=True)
-        counts = await self.pipeline.process_unfinished(self.routes(active))
+        counts = await self.pipeline.process_unfinished(self.routes.active())
         return counts.alerted
 
     async def _flush_digests(self) -> int:
@@ -372,7 +336,7 @@ class Daemon:
 
     async def _retry_loop(self, stop: asyncio.Event) -> None:
         """The retry pass every RETRY_PASS_SECONDS, independent of the scheduler's cycles."""
-        await self._every(stop, RETRY_PASS_SECONDS, self.retry_pending_alerts)
+        await every(stop, RETRY_PASS_SECONDS, self.retry_pending_alerts)
 
     async def retry_pending_alerts(self) -> int:
         """Deliver alerts that were claimed but not sent (see AlertRecipients.retry_pending);
@@ -386,10 +350,8 @@ class Daemon:
         """Listings from an external scraper: the same path as eBay's, against every search."""
         from vinyl_detective.api.app import IngestResult
 
-        with self.engine.connect() as conn:
-            active = searches.list_searches(conn, active_only=True)
         counts = await ingest_listings(
-            self.engine, self.pipeline, self.routes(active), found, self.clock
+            self.engine, self.pipeline, self.routes.active(), found, self.clock
         )
         return IngestResult.from_counts(counts)
 
@@ -460,12 +422,12 @@ class Daemon:
             if poll:
                 tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
                 tasks.append(asyncio.create_task(self._retry_loop(stop), name="alert retries"))
-                for name, every, job in (
+                for name, period, job in (
                     ("refresh", self.refresh_every, self.refresh),
                     ("cleanup", self.cleanup_every, self.cleanup),
                     ("deal watch", self.deal_watch_every, self.watch_deals),
                 ):
-                    loop = self._every(stop, every.total_seconds(), job)
+                    loop = every(stop, period.total_seconds(), job)
                     tasks.append(asyncio.create_task(loop, name=name))
             log.info(
                 "Vinyl Detective running: %d active search(es), database %s",
@@ -477,7 +439,7 @@ class Daemon:
                 api.should_exit = True
             # Current work finishes (each loop checks `stop` between jobs), unless it takes
             # longer than the grace or the stop is forced: then it is cancelled.
-            pending = await _drain(tasks, force or asyncio.Event(), STOP_GRACE_SECONDS)
+            pending = await drain(tasks, force or asyncio.Event(), STOP_GRACE_SECONDS)
             if pending and api is not None:
                 api.force_exit = True
             for task in pending:
@@ -503,13 +465,11 @@ class Daemon:
     async def watch_deals(self) -> DealWatch:
         """Item lookups of open deals: a lower price is re-scored and alerted, an ended or
         sold listing closes its deal (jobs/deal_watch.py)."""
-        with self.engine.connect() as conn:
-            active = searches.list_searches(conn, active_only=True)
         return await watch_open_deals(
             engine=self.engine,
             items=self.ebay,
             pipeline=self.pipeline,
-            routes=self.routes(active),
+            routes=self.routes.active(),
             clock=self.clock,
             budget=self.budget,
         )
@@ -518,14 +478,3 @@ class Daemon:
         """Daily housekeeping: old listings and alerts, stale lifecycle states."""
         expire_stale_deals(self.engine, self.clock())
         return cleanup(self.engine, self.clock())
-
-    async def _every(
-        self, stop: asyncio.Event, seconds: float, job: Callable[[], Awaitable[object]]
-    ) -> None:
-        while not stop.is_set():
-            try:
-                await job()
-            except Exception:
-                log.exception("%s failed; it runs again in %.0fs", job.__name__, seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)

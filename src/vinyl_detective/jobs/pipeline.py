@@ -32,7 +32,7 @@ from vinyl_detective.domain.models import (
     SavedSearch,
 )
 from vinyl_detective.domain.query import KeywordIndex, folded_title
-from vinyl_detective.domain.rules import Rule, combine, parse_rule, rule_fields
+from vinyl_detective.domain.rules import Rule, rule_fields
 from vinyl_detective.domain.scoring import album_can_be_priced, album_reference, score_deal
 from vinyl_detective.errors import (
     AuthError,
@@ -41,7 +41,6 @@ from vinyl_detective.errors import (
     NotFoundError,
     PermanentError,
     RateLimitedError,
-    RuleSyntaxError,
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, PriceDrop
 from vinyl_detective.storage import catalog, deals, listings
@@ -121,31 +120,6 @@ class Route:
 
     search: SavedSearch | None
     rule: Rule | None
-
-
-def compile_routes(
-    searches: Sequence[SavedSearch], global_rule: str | None
-) -> tuple[list[Route], dict[int, str]]:
-    """Compile each search's rule with the global one; broken rules disable only their search.
-
-    Returns the usable routes and, per broken search id, the reason it is disabled.
-    """
-    broken: dict[int, str] = {}
-    global_compiled = _parsed_rule(global_rule) if global_rule else None
-    routes: list[Route] = []
-    for search in searches:
-        try:
-            own = _parsed_rule(search.rule) if search.rule else None
-        except RuleSyntaxError as exc:
-            broken[search.id] = f"rule does not parse: {exc.message} at {exc.position + 1}"
-            continue
-        parts = [r for r in (global_compiled, own) if r is not None]
-        routes.append(Route(search, combine(parts) if parts else None))
-    return routes, broken
-
-
-# Rules are immutable: each text is parsed once, not once per search per scheduler cycle.
-_parsed_rule = functools.lru_cache(maxsize=4096)(parse_rule)
 
 
 class _Targets:
