@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vinyl_detective.config import load_settings, parse_settings
+from vinyl_detective.config import MARKETPLACES, load_settings, parse_settings
+from vinyl_detective.domain.currency import APPROXIMATE_USD_RATES
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_CURRENCIES, MARKETPLACE_HOSTS
 from vinyl_detective.errors import ConfigError
 
 LIVE = {
@@ -138,3 +140,20 @@ def test_the_api_listens_on_loopback_unless_told_and_a_bad_port_is_named() -> No
     message = str(caught.value)
     assert "API_PORT='86000' is malformed: expected a port number from 1 to 65535" in message
     assert "API_HOST=" in message
+
+
+@pytest.mark.parametrize("marketplace", MARKETPLACES)
+def test_every_marketplace_a_user_may_pick_has_a_site_and_a_priceable_currency(
+    marketplace: str,
+) -> None:
+    # EBAY_MARKETPLACE accepts it, listing links point at its site, and its prices can be
+    # compared with Discogs' (converted to USD).
+    settings = parse_settings({**LIVE, "EBAY_MARKETPLACE": marketplace.lower()})
+    assert settings.ebay_marketplace == marketplace
+    assert MARKETPLACE_HOSTS[marketplace].startswith("www.")
+    assert MARKETPLACE_CURRENCIES[marketplace] in APPROXIMATE_USD_RATES
+
+
+def test_an_unknown_marketplace_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="EBAY_MARKETPLACE"):
+        parse_settings({**LIVE, "EBAY_MARKETPLACE": "EBAY_XX"})

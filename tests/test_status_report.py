@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from tests.pg import require_postgres, temporary_database
 
+from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
 from vinyl_detective.domain.models import SavedSearch
-from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
 from vinyl_detective.storage import checkpoints, job_runs, kv, search_schedules, searches
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import alert_log, api_usage, firehose_streams, outbox

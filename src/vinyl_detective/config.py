@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS
 from vinyl_detective.errors import ConfigError
 
 T = TypeVar("T")
@@ -23,22 +24,7 @@ T = TypeVar("T")
 EBAY_API_BASE_URL = "https://api.ebay.com"
 DISCOGS_API_BASE_URL = "https://api.discogs.com"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org"
-MARKETPLACES = (
-    "EBAY_US",
-    "EBAY_GB",
-    "EBAY_DE",
-    "EBAY_FR",
-    "EBAY_IT",
-    "EBAY_ES",
-    "EBAY_CA",
-    "EBAY_AU",
-    "EBAY_AT",
-    "EBAY_CH",
-    "EBAY_IE",
-    "EBAY_NL",
-    "EBAY_BE",
-    "EBAY_PL",
-)
+MARKETPLACES = tuple(MARKETPLACE_HOSTS)  # the ids EBAY_MARKETPLACE may take
 
 
 class _Explained(ValueError):

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
 from vinyl_detective.domain.schedule import (
@@ -20,7 +21,6 @@ from vinyl_detective.domain.schedule import (
 )
 from vinyl_detective.errors import NotFoundError, VinylDetectiveError
 from vinyl_detective.notify.channels import parse_channel_urls
-from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.storage import chats, kv, search_schedules, searches
 from vinyl_detective.storage.outbox import emit_event
 from vinyl_detective.storage.status import SearchStatus as SearchStatus

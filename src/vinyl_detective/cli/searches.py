@@ -118,12 +118,12 @@ def search_schedule(
       vinyl-detective search schedule 3 --min 10 --max 60 --priority 1
       vinyl-detective search schedule 3 --own-query
     """
+    from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
     from vinyl_detective.domain.schedule import (
         DEFAULT_MAX_MINUTES,
         DEFAULT_MIN_MINUTES,
         rides_firehose,
     )
-    from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
 
     mode = None if own_query is None else ("query" if own_query else "firehose")
     service = search_service()

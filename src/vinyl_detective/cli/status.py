@@ -27,7 +27,7 @@ def status() -> None:
       vinyl-detective status
     """
     from vinyl_detective.clock import utcnow
-    from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES
+    from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
     from vinyl_detective.storage.status import read_status, sqlite_path, sqlite_reader
 
     settings = cli_settings()

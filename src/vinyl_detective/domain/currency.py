@@ -31,6 +31,7 @@ APPROXIMATE_USD_RATES: Mapping[str, Decimal] = {
     "MXN": Decimal("0.054"),
     "BRL": Decimal("0.18"),
     "ZAR": Decimal("0.057"),
+    "PLN": Decimal("0.27"),  # EBAY_PL prices in it
 }
 
 

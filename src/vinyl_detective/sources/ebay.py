@@ -32,6 +32,13 @@ from urllib.parse import quote
 
 import httpx
 
+from vinyl_detective.domain.ebay_sites import CASSETTES as CASSETTES
+from vinyl_detective.domain.ebay_sites import CDS as CDS
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_CURRENCIES
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
+from vinyl_detective.domain.ebay_sites import MUSIC as MUSIC
+from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
+from vinyl_detective.domain.ebay_sites import RECORDS as RECORDS
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.errors import (
     AuthError,
@@ -45,13 +52,6 @@ from vinyl_detective.sources.ebay_parse import (
     listing_from_item,
     str_or_none,
 )
-from vinyl_detective.sources.ebay_sites import CASSETTES as CASSETTES
-from vinyl_detective.sources.ebay_sites import CDS as CDS
-from vinyl_detective.sources.ebay_sites import MARKETPLACE_CURRENCIES
-from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
-from vinyl_detective.sources.ebay_sites import MUSIC as MUSIC
-from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
-from vinyl_detective.sources.ebay_sites import RECORDS as RECORDS
 from vinyl_detective.sources.http_owner import REQUEST_TIMEOUT, OwnsHttpClient, tls_context
 
 log = logging.getLogger(__name__)

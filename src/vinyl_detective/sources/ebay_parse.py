@@ -15,14 +15,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from vinyl_detective.domain.ebay_sites import CASSETTES as CASSETTES
+from vinyl_detective.domain.ebay_sites import CDS as CDS
+from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
+from vinyl_detective.domain.ebay_sites import MUSIC as MUSIC
+from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
+from vinyl_detective.domain.ebay_sites import RECORDS as RECORDS
 from vinyl_detective.domain.models import BuyingOption, Listing
 from vinyl_detective.domain.normalize import normalize_barcode, normalize_catalog_no
-from vinyl_detective.sources.ebay_sites import CASSETTES as CASSETTES
-from vinyl_detective.sources.ebay_sites import CDS as CDS
-from vinyl_detective.sources.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
-from vinyl_detective.sources.ebay_sites import MUSIC as MUSIC
-from vinyl_detective.sources.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
-from vinyl_detective.sources.ebay_sites import RECORDS as RECORDS
 
 FORMAT_BY_CATEGORY: Mapping[str, str] = {RECORDS: "Vinyl", CDS: "CD", CASSETTES: "Cassette"}
 

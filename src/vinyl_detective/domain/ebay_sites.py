@@ -1,8 +1,9 @@
 """eBay's record categories and marketplace sites (hosts, currencies): plain facts, no
 HTTP client.
 
-The planner, the services and `status` need them without loading the client (and httpx);
-sources/ebay.py, the client, uses them too.
+The one list of marketplaces: `config` checks EBAY_MARKETPLACE against it, the planner,
+the services and `status` use it without loading the client (and httpx), and
+sources/ebay.py, the client, sends its ids and currencies.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ MARKETPLACE_HOSTS: Mapping[str, str] = {
     "EBAY_FR": "www.ebay.fr",
     "EBAY_IT": "www.ebay.it",
     "EBAY_ES": "www.ebay.es",
-    "EBAY_AT": "www.ebay.at",
-    "EBAY_AU": "www.ebay.com.au",
-    "EBAY_BE": "www.benl.ebay.be",
     "EBAY_CA": "www.ebay.ca",
+    "EBAY_AU": "www.ebay.com.au",
+    "EBAY_AT": "www.ebay.at",
     "EBAY_CH": "www.ebay.ch",
     "EBAY_IE": "www.ebay.ie",
     "EBAY_NL": "www.ebay.nl",
+    "EBAY_BE": "www.benl.ebay.be",
     "EBAY_PL": "www.ebay.pl",
 }
 
