@@ -200,15 +200,49 @@ def _shorten(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)].rstrip() + "…"
 
 
-def _fit(render: Callable[[_Facts, bool], str], deal: Deal, max_length: int) -> str:
+@dataclass(frozen=True, slots=True)
+class _Markup:
+    """How one channel writes the parts of a card; each function escapes what it is given
+    (everything from a listing or a release is untrusted)."""
+
+    text: Callable[[str], str]
+    bold: Callable[[str], str]
+    italic: Callable[[str], str]
+    reference: Callable[[str, str], str]  # (the Discogs line, the release's Discogs URL)
+    link: Callable[[str, str], str]  # (the label, the listing's URL)
+
+
+def _render(markup: _Markup, facts: _Facts, with_link: bool) -> str:
+    """The card's layout, the same in every channel: only the markup differs."""
+    m = markup
+    lines = [m.bold(facts.drop_line)] if facts.drop_line else []
+    lines += [
+        m.text(facts.headline),
+        m.bold(facts.release),
+        m.italic(facts.listing_title),
+        "",
+        m.text(facts.price_line),
+        m.reference(facts.reference_line, facts.discogs_url),
+        m.bold(facts.saving_line),
+        m.text(facts.details_line),
+    ]
+    if facts.seller_line:
+        lines.append(m.text(facts.seller_line))
+    lines.append(m.text(facts.buying_line))
+    if with_link and facts.link:
+        lines += ["", m.link(facts.link_label, facts.link)]
+    return "\n".join(lines)
+
+
+def _fit(markup: _Markup, deal: Deal, max_length: int) -> str:
     """Render with ever shorter titles until the card fits; drop the link as a last resort."""
     card = ""
     for release_limit, title_limit in _TITLE_LIMITS:
-        card = render(_facts(deal, release_limit, title_limit), True)
+        card = _render(markup, _facts(deal, release_limit, title_limit), True)
         if len(card) <= max_length:
             return card
     # Without the link, the bounded fields cannot reach the limit with real-world values.
-    return render(_facts(deal, *_TITLE_LIMITS[-1]), False)
+    return _render(markup, _facts(deal, *_TITLE_LIMITS[-1]), False)
 
 
 # --------------------------------------------------------------------------- Telegram HTML
@@ -216,28 +250,20 @@ def _fit(render: Callable[[_Facts, bool], str], deal: Deal, max_length: int) -> 
 
 def telegram_card(deal: Deal) -> str:
     """The deal as Telegram HTML (parse_mode="HTML"), at most 4096 characters."""
-    return _fit(_render_telegram, deal, TELEGRAM_MAX_LENGTH)
+    return _fit(_HTML, deal, TELEGRAM_MAX_LENGTH)
 
 
-def _render_telegram(facts: _Facts, with_link: bool) -> str:
-    esc = html.escape
-    lines = [f"<b>{esc(facts.drop_line)}</b>"] if facts.drop_line else []
-    lines += [
-        esc(facts.headline),
-        f"<b>{esc(facts.release)}</b>",
-        f"<i>{esc(facts.listing_title)}</i>",
-        "",
-        esc(facts.price_line),
-        f'<a href="{esc(facts.discogs_url, quote=True)}">{esc(facts.reference_line)}</a>',
-        f"<b>{esc(facts.saving_line)}</b>",
-        esc(facts.details_line),
-    ]
-    if facts.seller_line:
-        lines.append(esc(facts.seller_line))
-    lines.append(esc(facts.buying_line))
-    if with_link and facts.link:
-        lines += ["", f'<a href="{esc(facts.link, quote=True)}">{esc(facts.link_label)}</a>']
-    return "\n".join(lines)
+def _html_link(label: str, url: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>'
+
+
+_HTML = _Markup(
+    text=html.escape,
+    bold=lambda text: f"<b>{html.escape(text)}</b>",
+    italic=lambda text: f"<i>{html.escape(text)}</i>",
+    reference=_html_link,
+    link=_html_link,
+)
 
 
 # --------------------------------------------------------------------------- plain text
@@ -245,27 +271,20 @@ def _render_telegram(facts: _Facts, with_link: bool) -> str:
 
 def plain_text_card(deal: Deal) -> str:
     """The deal as plain text (e-mail bodies, SMS-like channels, logs)."""
-    return _fit(_render_plain, deal, TELEGRAM_MAX_LENGTH)
+    return _fit(_PLAIN, deal, TELEGRAM_MAX_LENGTH)
 
 
-def _render_plain(facts: _Facts, with_link: bool) -> str:
-    lines = [facts.drop_line] if facts.drop_line else []
-    lines += [
-        facts.headline,
-        facts.release,
-        facts.listing_title,
-        "",
-        facts.price_line,
-        facts.reference_line,
-        facts.saving_line,
-        facts.details_line,
-    ]
-    if facts.seller_line:
-        lines.append(facts.seller_line)
-    lines.append(facts.buying_line)
-    if with_link and facts.link:
-        lines += ["", f"{facts.link_label}: {facts.link}"]
-    return "\n".join(lines)
+def _as_is(text: str) -> str:
+    return text
+
+
+_PLAIN = _Markup(
+    text=_as_is,
+    bold=_as_is,
+    italic=_as_is,
+    reference=lambda line, _url: line,
+    link=lambda label, url: f"{label}: {url}",
+)
 
 
 def log_line(deal: Deal) -> str:
@@ -291,7 +310,7 @@ def markdown_card(deal: Deal) -> str:
     Untrusted text is backslash-escaped and `@` is defused, so a seller cannot format the
     card or ping `@everyone`.
     """
-    return _fit(_render_markdown, deal, DISCORD_MAX_LENGTH)
+    return _fit(_MARKDOWN, deal, DISCORD_MAX_LENGTH)
 
 
 def markdown_escape(text: str) -> str:
@@ -312,24 +331,17 @@ def markdown_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace(">", "%3E")
 
 
-def _render_markdown(facts: _Facts, with_link: bool) -> str:
-    lines = [f"**{markdown_escape(facts.drop_line)}**"] if facts.drop_line else []
-    lines += [
-        markdown_escape(facts.headline),
-        f"**{markdown_escape(facts.release)}**",
-        f"*{markdown_escape(facts.listing_title)}*",
-        "",
-        markdown_escape(facts.price_line),
-        f"[{markdown_escape(facts.reference_line)}](<{markdown_url(facts.discogs_url)}>)",
-        f"**{markdown_escape(facts.saving_line)}**",
-        markdown_escape(facts.details_line),
-    ]
-    if facts.seller_line:
-        lines.append(markdown_escape(facts.seller_line))
-    lines.append(markdown_escape(facts.buying_line))
-    if with_link and facts.link:
-        lines += ["", f"[{markdown_escape(facts.link_label)}](<{markdown_url(facts.link)}>)"]
-    return "\n".join(lines)
+def _markdown_link(label: str, url: str) -> str:
+    return f"[{markdown_escape(label)}](<{markdown_url(url)}>)"
+
+
+_MARKDOWN = _Markup(
+    text=markdown_escape,
+    bold=lambda text: f"**{markdown_escape(text)}**",
+    italic=lambda text: f"*{markdown_escape(text)}*",
+    reference=_markdown_link,
+    link=_markdown_link,
+)
 
 
 # --------------------------------------------------------------------------- buttons
