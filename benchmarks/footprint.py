@@ -507,7 +507,7 @@ def bytes_per_entry(fn: Any, inputs: list[str], count: int) -> float:
 
 
 def common_counts_bytes(count: int = 50_000) -> float:
-    """Bytes per entry of storage/catalog.py's _COMMON_COUNTS: (database URL, word) -> n."""
+    """Bytes per entry of storage/sqlite_words.py's COMMON_COUNTS: (database URL, word) -> n."""
     url = "sqlite:////home/pi/vinyl_detective.db"
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -518,10 +518,23 @@ def common_counts_bytes(count: int = 50_000) -> float:
     return (after - before) / count
 
 
+def rare_counts_bytes(count: int = 50_000) -> float:
+    """Bytes per entry of one database's table in storage/sqlite_words.py's _RARE_COUNTS:
+    word -> n, n below COMMON_WORD."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    table = {f"word{i:06d}": i % 300 for i in range(count)}
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del table
+    return (after - before) / count
+
+
 def cache_bounds(database: Path | None) -> None:
     from vinyl_detective.fakes.sample_data import build_sample_market
     from vinyl_detective.notify.telegram_bot import REFUSED_CHATS_REMEMBERED
     from vinyl_detective.storage.db import SQLITE_PRAGMAS
+    from vinyl_detective.storage.sqlite_words import RARE_COUNTS_KEPT
 
     say()
     say("Caches that may grow, and their bounds")
@@ -547,14 +560,24 @@ def cache_bounds(database: Path | None) -> None:
             (qualified, f"LRU, {maxsize:,} entries", f"~{per:.0f} B each: <= {worst:.1f} MB")
         )
     per = common_counts_bytes()
-    common_limit = 200_000  # storage/catalog.py clears the table beyond this many entries
+    common_limit = 200_000  # storage/sqlite_words.py clears the table beyond this many entries
     total += per * common_limit / 2**20
     rows.append(
         (
-            "vinyl_detective.storage.catalog._COMMON_COUNTS",
+            "vinyl_detective.storage.sqlite_words.COMMON_COUNTS",
             f"dict, cleared beyond {common_limit:,}",
             f"~{per:.0f} B each: <= {per * common_limit / 2**20:.1f} MB (only words in >= 300 "
             "releases: a 1M-release catalog has ~5M words, so <= ~17k of them)",
+        )
+    )
+    per = rare_counts_bytes()
+    total += per * RARE_COUNTS_KEPT / 2**20  # the daemon's one database
+    rows.append(
+        (
+            "vinyl_detective.storage.sqlite_words._RARE_COUNTS",
+            f"dict, cleared beyond {RARE_COUNTS_KEPT:,}",
+            f"~{per:.0f} B each: <= {per * RARE_COUNTS_KEPT / 2**20:.1f} MB per database (the "
+            "daemon opens one; at most 17 kept); forgotten when the full-text index changes",
         )
     )
     cache_pragma = next(p for p in SQLITE_PRAGMAS if "cache_size" in p)
@@ -592,7 +615,10 @@ def cache_bounds(database: Path | None) -> None:
     width = max(len(name) for name, _, _ in rows)
     for name, bound, size_text in rows:
         say(f"  {name:<{width}}  {bound:<32} {size_text}")
-    say(f"  LRU caches and _COMMON_COUNTS together: <= {total:.0f} MB when all are full")
+    say(
+        f"  LRU caches, COMMON_COUNTS and _RARE_COUNTS (one database) together: <= {total:.0f} MB "
+        "when all are full"
+    )
 
 
 # -- main ---------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ from vinyl_detective.sources.ebay import CASSETTES, CDS, RECORDS, EbayClient
 from vinyl_detective.sources.ebay_parse import listing_from_item
 from vinyl_detective.sources.ratelimit import HeaderRateLimiter
 from vinyl_detective.storage import catalog, checkpoints, search_schedules, searches
-from vinyl_detective.storage.catalog import SqlCatalog
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.db import open_database
 from vinyl_detective.storage.schema import api_usage
 from vinyl_detective.storage.schema import listings as listings_table

@@ -373,7 +373,7 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float]:
 
     from vinyl_detective.domain.matching import format_family, identify
     from vinyl_detective.domain.models import Listing
-    from vinyl_detective.storage.catalog import SqlCatalog
+    from vinyl_detective.storage.catalog_lookup import SqlCatalog
     from vinyl_detective.storage.db import create_db_engine
     from vinyl_detective.storage.schema import releases
 

@@ -63,7 +63,7 @@ from vinyl_detective.domain.matching import clean_title, identify
 from vinyl_detective.domain.models import Listing, MatchMethod
 from vinyl_detective.domain.normalize import normalize_catalog_no
 from vinyl_detective.storage import fulltext
-from vinyl_detective.storage.catalog import SqlCatalog
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.db import open_database
 
 

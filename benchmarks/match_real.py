@@ -61,7 +61,8 @@ from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.title_noise import normalize_text
 from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.dump import iter_dump_releases
-from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
+from vinyl_detective.storage.catalog import upsert_releases
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.db import open_database
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

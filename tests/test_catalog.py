@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import PriceGuide, Release
 from vinyl_detective.storage.catalog import (
-    SqlCatalog,
     count_releases,
     get_release,
     release_rows,
@@ -18,6 +17,7 @@ from vinyl_detective.storage.catalog import (
     stale_price_release_ids,
     upsert_releases,
 )
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.fulltext import candidate_release_ids
 from vinyl_detective.storage.schema import listings
 

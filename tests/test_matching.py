@@ -19,7 +19,8 @@ from vinyl_detective.domain.matching import (
     match_listing,
 )
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
-from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
+from vinyl_detective.storage.catalog import upsert_releases
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 
 MOANIN = Release(
     id=101,

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.matching import Identification, identify
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
-from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
+from vinyl_detective.storage.catalog import upsert_releases
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 
 
 def vinyl(

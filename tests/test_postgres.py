@@ -35,9 +35,10 @@ from vinyl_detective.errors import BudgetExhaustedError
 from vinyl_detective.jobs.scheduler import Scheduler
 from vinyl_detective.sources.discogs_parse import parse_release
 from vinyl_detective.sources.ebay import EbayClient
-from vinyl_detective.storage import alerts, catalog, leases, searches
+from vinyl_detective.storage import alerts, catalog, leases, searches, sqlite_words
 from vinyl_detective.storage import deals as deal_store
-from vinyl_detective.storage.catalog import SqlCatalog, upsert_releases
+from vinyl_detective.storage.catalog import upsert_releases
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.db import MIGRATIONS_DIR, create_db_engine, migrate, open_database
 from vinyl_detective.storage.fulltext import candidate_release_ids
 from vinyl_detective.storage.schema import alert_log, listings, metadata, releases
@@ -352,7 +353,7 @@ def test_fuzzy_candidates_on_postgres_are_sqlites_in_the_same_order(
 ) -> None:
     releases_ = _skewed_catalog(3_000, seed=12)
     # Common words' counts are remembered per database URL: this one's earlier catalogs'.
-    catalog._COMMON_COUNTS.clear()
+    sqlite_words.COMMON_COUNTS.clear()
     for database in (pg, engine):
         with database.begin() as conn:
             upsert_releases(conn, releases_, now)

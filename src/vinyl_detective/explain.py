@@ -45,7 +45,7 @@ from vinyl_detective.storage import (
     searches,
     stream_state,
 )
-from vinyl_detective.storage.catalog import SqlCatalog
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 
 __all__ = ["Explanation", "Section", "explain_listing", "item_id_from", "rates_from"]
 

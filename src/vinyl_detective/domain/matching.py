@@ -1,6 +1,6 @@
 """Identifying a listing as a Discogs release: catalog number ► barcode ► fuzzy artist+title.
 
-Pure: the catalog is reached through the `CatalogLookup` port (storage/catalog.py's
+Pure: the catalog is reached through the `CatalogLookup` port (storage/catalog_lookup.py's
 `SqlCatalog` implements it over the database). A wrong match is worse than none, so every
 tier refuses rather than guesses:
 
@@ -214,7 +214,7 @@ class CatalogEntry:
 
 
 class CatalogLookup(Protocol):
-    """The catalog as the matcher sees it (implemented by storage.catalog.SqlCatalog)."""
+    """The catalog as the matcher sees it (implemented by storage.catalog_lookup.SqlCatalog)."""
 
     def by_catalog_nos(self, normalised: Collection[str]) -> dict[str, list[CatalogEntry]]:
         """Releases carrying each of these normalised catalog numbers (absent keys: none)."""

@@ -44,7 +44,7 @@ from vinyl_detective.errors import (
 )
 from vinyl_detective.notify.dispatch import AlertDispatcher, Channel, PriceDrop
 from vinyl_detective.storage import catalog, deals, listings
-from vinyl_detective.storage.catalog import SqlCatalog
+from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.listings import StoredListing
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ catalog no., folded by the SQL function `vinyl_detective_words` exactly as the m
 folds listing titles) with a GIN index, both created by migration 0006. Given two or more
 words, a candidate must share at least two of them (any pair: artist + title, typically),
 which keeps a common word from dragging in thousands of releases — unless only one of the
-words is in the catalog at all, when that word is enough (as SqlCatalog does on SQLite).
-The candidates sharing the most words come first, then the best `ts_rank` (artist/title
-words weigh more than catalog-number words; shorter names first).
+words is in the catalog at all, when that word is enough (as storage/sqlite_words.py does
+on SQLite). The candidates sharing the most words come first, then the best `ts_rank`
+(artist/title words weigh more than catalog-number words; shorter names first).
 
 Other databases fall back to a LIKE scan over artist/title: correct but slow.
 """

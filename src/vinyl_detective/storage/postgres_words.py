@@ -1,15 +1,16 @@
 """The fuzzy prefilter on PostgreSQL: SQLite's steps, taken on the server in one round trip.
 
-SqlCatalog.fuzzy_candidates on SQLite looks a listing's words up two by two, rarest pair
-first, in FTS5's doclists: the releases holding a word in id order, read only as far as
-the LIMIT. Migration 0012 gives PostgreSQL the same lists — `release_words` (word,
-release_id, name_words), whose primary key read for one word is its releases in id
-order — and the same steps as SQL functions: `vinyl_detective_candidates` counts the
-words (capped at COMMON_WORD, common ones up to COMMON_CEILING), looks up the pairs in
-SqlCatalog's _word_pairs order, puts a crowd's fullest releases with the shortest names
-first, tries a third word, falls back to a self-titled album's one word — so both
-databases hand the matcher the same candidates in the same order (tests/test_postgres.py
-compares them; benchmarks/match_latency.py compares the matcher's answers).
+On SQLite, SqlCatalog.fuzzy_candidates asks storage/sqlite_words.py, which looks a
+listing's words up two by two, rarest pair first, in FTS5's doclists: the releases
+holding a word in id order, read only as far as the LIMIT. Migration 0012 gives
+PostgreSQL the same lists — `release_words` (word, release_id, name_words), whose primary
+key read for one word is its releases in id order — and the same steps as SQL functions:
+`vinyl_detective_candidates` counts the words (capped at COMMON_WORD, common ones up to
+COMMON_CEILING), looks up the pairs in sqlite_words.word_pairs order, puts a crowd's
+fullest releases with the shortest names first, tries a third word, falls back to a
+self-titled album's one word — so both databases hand the matcher the same candidates in
+the same order (tests/test_postgres.py compares them; benchmarks/match_latency.py
+compares the matcher's answers).
 
 Why on the server: each step on SQLite is a function call; on PostgreSQL it would be a
 round trip (4–6 per listing), and on a busy machine each one waits for the server
@@ -19,8 +20,8 @@ the others' rows (primary-key lookups) — or, when even the rarest word is comm
 the tsvector's GIN index (migration 0006: it intersects whole lists at once) when fewer
 than GIN_CAP releases hold them all, else by merging the two rarest lists in id order.
 
-Common words' counts are remembered in this process (SqlCatalog's, as on
-SQLite): the caller sends those it knows, the server returns those it counted.
+Common words' counts are remembered in this process (sqlite_words.COMMON_COUNTS, as
+on SQLite): the caller sends those it knows, the server returns those it counted.
 
 The words are folded by the server (`vinyl_detective_words`, migration 0006: the SQL
 twin of domain/title_noise.normalize_text); FTS5's unicode61 tokenizer splits a few
@@ -51,7 +52,7 @@ _CANDIDATES = (
 )
 
 
-Rows = Callable[[str, Sequence[object]], list[Any]]  # SqlCatalog._rows
+Rows = Callable[[str, Sequence[object]], list[Any]]  # SqlCatalog._rows (catalog_lookup.py)
 
 
 class PostgresWords:
@@ -64,9 +65,10 @@ class PostgresWords:
         common_counts: dict[tuple[str, str], int],
         tuning: tuple[int, ...],
     ) -> None:
-        """`common_counts`: SqlCatalog's (database url, word) -> count of common words;
-        `tuning`: its COMMON_WORD, COMMON_CEILING, PAIR_WORDS, COMMON_PARTNERS, CROWD_THIRDS,
-        CROWD_SAMPLE and FULLEST_DROPS, in that order."""
+        """`common_counts`: sqlite_words.COMMON_COUNTS, (database url, word) -> count of
+        common words; `tuning`: sqlite_words.TUNING, its COMMON_WORD, COMMON_CEILING,
+        PAIR_WORDS, COMMON_PARTNERS, CROWD_THIRDS, CROWD_SAMPLE and FULLEST_DROPS, in that
+        order."""
         self._rows = rows
         self._database = database
         self._counts = common_counts

@@ -72,11 +72,12 @@ _TRIGGERS = (
     ("release_words_truncate", "TRUNCATE", "STATEMENT", "truncated"),
 )
 # The fuzzy prefilter's steps on the server (storage/postgres_words.py calls them): the
-# same as SqlCatalog.fuzzy_candidates takes on SQLite, in one round trip instead of one
-# per step. vinyl_detective_holding reads a set of words' releases in id order (probed
-# from the rarest word's list, or merged with the next rarest's); _conjunction picks the
-# driving word and asks the tsvector's GIN index first when the words are all common;
-# _candidates counts the words and looks them up pair by pair.
+# same as SqliteWords.candidate_ids (storage/sqlite_words.py) takes on SQLite, in one
+# round trip instead of one per step. vinyl_detective_holding reads a set of words'
+# releases in id order (probed from the rarest word's list, or merged with the next
+# rarest's); _conjunction picks the driving word and asks the tsvector's GIN index first
+# when the words are all common; _candidates counts the words and looks them up pair by
+# pair.
 _SEARCH_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION vinyl_detective_holding(
     driver text, partner text, probed text[], some_of text[], lim integer)
@@ -218,7 +219,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The pairs to look up, the most selective first (SqlCatalog._word_pairs).
+    -- The pairs to look up, the most selective first (sqlite_words.word_pairs).
     SELECT coalesce(array_agg(x.w ORDER BY x.o), '{}') INTO rare FROM (
         SELECT p.w, p.o FROM unnest(present) WITH ORDINALITY AS p(w, o)
         WHERE ns[array_position(ws, p.w)] < common_word ORDER BY p.o LIMIT pair_words) x;
@@ -260,7 +261,7 @@ BEGIN
         IF cardinality(ids) > wanted THEN
             IF NOT crowded THEN
                 -- A crowd: first the releases holding the most of the words, the
-                -- shortest names first (SqlCatalog._fullest).
+                -- shortest names first (SqliteWords._fullest).
                 crowded := true;
                 SELECT coalesce(array_agg(s.release_id ORDER BY s.name_words, s.release_id),
                                 '{}') INTO fullest
