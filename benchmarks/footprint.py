@@ -455,9 +455,9 @@ def _names(market: SampleMarket) -> dict[str, list[str]]:
 # What each LRU cache of the daemon is keyed by (the inputs it is measured with).
 LRU_INPUTS = {
     "vinyl_detective.domain.title_noise.normalize_text": "text",
-    "vinyl_detective.domain.matching._is_noise": "token",
-    "vinyl_detective.domain.matching._artist_variants": "artist",
-    "vinyl_detective.domain.matching._title_variants": "title",
+    "vinyl_detective.domain.title_identifiers._is_noise": "token",
+    "vinyl_detective.domain.release_fit._artist_variants": "artist",
+    "vinyl_detective.domain.release_fit._title_variants": "title",
     "vinyl_detective.domain.pressing_evidence._seller_noise": "token",
     "vinyl_detective.domain.pressing_evidence._label_phrase": "label",
     "vinyl_detective.domain.query.parse_query": "query",

@@ -371,7 +371,8 @@ def _match_latency(db_url: str, listings: int, seed: int) -> dict[str, float]:
     """The matcher over the imported catalog, for listings made from random releases."""
     import sqlalchemy as sa
 
-    from vinyl_detective.domain.matching import format_family, identify
+    from vinyl_detective.domain.listing_text import format_family
+    from vinyl_detective.domain.matching import identify
     from vinyl_detective.domain.models import Listing
     from vinyl_detective.storage.catalog_lookup import SqlCatalog
     from vinyl_detective.storage.db import create_db_engine

@@ -58,10 +58,12 @@ from typing import Any
 import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 
-from vinyl_detective.domain import matching
-from vinyl_detective.domain.matching import clean_title, identify
+from vinyl_detective.domain import release_fit
+from vinyl_detective.domain.catalog_entry import Identification
+from vinyl_detective.domain.matching import identify
 from vinyl_detective.domain.models import Listing, MatchMethod
 from vinyl_detective.domain.normalize import normalize_catalog_no
+from vinyl_detective.domain.title_noise import clean_title
 from vinyl_detective.storage import fulltext
 from vinyl_detective.storage.catalog_lookup import SqlCatalog
 from vinyl_detective.storage.db import open_database
@@ -520,7 +522,8 @@ class CountingCatalog(SqlCatalog):
 
 @contextmanager
 def counting_fuzz(work: Work) -> Iterator[None]:
-    """rapidfuzz as the matcher calls it, each comparison counted into `work`."""
+    """rapidfuzz as the matcher calls it (domain/release_fit.py, its only caller), each
+    comparison counted into `work`."""
 
     def counted(scorer: Callable[..., float]) -> Callable[..., float]:
         def call(*args: Any, **kwargs: Any) -> float:
@@ -529,14 +532,14 @@ def counting_fuzz(work: Work) -> Iterator[None]:
 
         return call
 
-    original = matching.fuzz
-    matching.fuzz = SimpleNamespace(  # type: ignore[assignment]
+    original = release_fit.fuzz
+    release_fit.fuzz = SimpleNamespace(  # type: ignore[assignment]
         ratio=counted(fuzz.ratio), partial_ratio=counted(fuzz.partial_ratio)
     )
     try:
         yield
     finally:
-        matching.fuzz = original
+        release_fit.fuzz = original
 
 
 # ---------------------------------------------------------------- measuring
@@ -564,7 +567,7 @@ class Measured:
         return cls(wall=data["wall"], cpu=data["cpu"], outcome=Counter(data["outcome"]))
 
 
-def _judge(kind: str, result: matching.Identification, expected: int | None) -> str:
+def _judge(kind: str, result: Identification, expected: int | None) -> str:
     if result.match is None:
         return f"{kind}: ambiguous" if result.ambiguous else f"{kind}: none"
     if expected is None:
@@ -593,7 +596,7 @@ def time_listings(catalog: SqlCatalog, cases: list[Case]) -> Measured:
     return measured
 
 
-def _answer(result: matching.Identification) -> str:
+def _answer(result: Identification) -> str:
     """The answer as a comparable value: release, method, pressings, ambiguity."""
     match = result.match
     if match is None:

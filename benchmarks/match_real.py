@@ -55,7 +55,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from vinyl_detective.domain.matching import Identification, identify
+from vinyl_detective.domain.catalog_entry import Identification
+from vinyl_detective.domain.matching import identify
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
 from vinyl_detective.domain.normalize import strip_disambiguation
 from vinyl_detective.domain.title_noise import normalize_text

@@ -10,15 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.matching import (
-    Identification,
-    barcode_candidates,
-    catalog_no_candidates,
-    clean_title,
-    identify,
-    match_listing,
-)
+from vinyl_detective.domain.catalog_entry import Identification
+from vinyl_detective.domain.matching import identify, match_listing
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
+from vinyl_detective.domain.title_identifiers import barcode_candidates, catalog_no_candidates
+from vinyl_detective.domain.title_noise import clean_title
 from vinyl_detective.storage.catalog import upsert_releases
 from vinyl_detective.storage.catalog_lookup import SqlCatalog
 

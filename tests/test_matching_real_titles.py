@@ -18,7 +18,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.matching import Identification, identify
+from vinyl_detective.domain.catalog_entry import Identification
+from vinyl_detective.domain.matching import identify
 from vinyl_detective.domain.models import Listing, MatchMethod, Release
 from vinyl_detective.storage.catalog import upsert_releases
 from vinyl_detective.storage.catalog_lookup import SqlCatalog

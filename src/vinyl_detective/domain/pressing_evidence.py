@@ -136,11 +136,11 @@ def _mixed_catalog_number(compact: str) -> bool:
 def catalog_numbers_in(title: str) -> list[str]:
     """Catalog numbers a title seems to carry, normalised ("WHK 3227" → "WHK3227").
 
-    Stricter than the lookup candidates (`matching.catalog_no_candidates`, which try every
-    run of tokens against the catalog): these are evidence *against* a pressing, so only what
-    reads as a catalog number counts — a token mixing letters and digits ("PFRLP8",
-    "NM-008"), a short capitalised prefix and a number ("SHVL 804", "MO 036"), or a number
-    of four digits or more that is not a year ("5779", "558742-1", "849 020").
+    Stricter than the lookup candidates (`title_identifiers.catalog_no_candidates`, which
+    try every run of tokens against the catalog): these are evidence *against* a pressing,
+    so only what reads as a catalog number counts — a token mixing letters and digits
+    ("PFRLP8", "NM-008"), a short capitalised prefix and a number ("SHVL 804", "MO 036"), or
+    a number of four digits or more that is not a year ("5779", "558742-1", "849 020").
     """
     if not _ASCII_DIGIT.search(title):
         return []

@@ -19,8 +19,9 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from vinyl_detective.domain.catalog_entry import Identification
 from vinyl_detective.domain.currency import ExchangeRates
-from vinyl_detective.domain.matching import Identification, identify
+from vinyl_detective.domain.matching import identify
 from vinyl_detective.domain.models import (
     DEFAULT_MIN_DEAL_SCORE,
     Deal,

@@ -3,7 +3,7 @@
 `release_rows` turns a `Release` into the rows stored for it (the bulk dump importer reuses
 it); `upsert_releases` writes them, never touching the cached price columns, which only
 `set_prices` changes. The matcher's view of the catalog (`SqlCatalog`, the `CatalogLookup`
-port of domain/matching.py) is storage/catalog_lookup.py; it reads the stored lists back
+port of domain/catalog_entry.py) is storage/catalog_lookup.py; it reads the stored lists back
 with `split_values` and ids `IN_CHUNK` at a time with `chunks`.
 """
 

@@ -1,5 +1,5 @@
 """The matcher's view of the catalog: `SqlCatalog`, the `CatalogLookup` port of
-domain/matching.py over one database connection.
+domain/catalog_entry.py over one database connection.
 
 Identifier lookups (catalog numbers, barcodes, a catalog number cut short) are plain SQL
 here. The fuzzy prefilter is the one database-specific piece: on SQLite `SqliteWords`
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from vinyl_detective.domain.matching import CatalogEntry
+from vinyl_detective.domain.catalog_entry import CatalogEntry
 from vinyl_detective.storage.catalog import (
     BARCODE,
     CATNO,
