@@ -223,3 +223,22 @@ async def test_while_a_chat_keeps_failing_its_alerts_keep_their_back_off(
     finally:
         await daemon.close()
     assert cards_per_item(market) == Counter({MOANIN: 1, KIND_OF_BLUE: 1, AUCTION: 1})
+
+
+async def test_alerts_a_retry_delivers_count_in_the_cycles_summary(
+    market: Market, clock: SimClock
+) -> None:
+    # The log's minute line says how many alerts went out: those that went on a retry,
+    # after Telegram came back, count too.
+    daemon = Daemon(market.settings, clock=clock)
+    await daemon.open()
+    try:
+        market.telegram.go_down(PASS_EVERY.total_seconds())
+        found = await daemon.cycle()  # the three deals are found; Telegram answers 502
+        assert (found.counts.alerted, market.cards()) == (0, [])
+        clock.advance(2 * PASS_EVERY)
+        retried = await daemon.cycle()  # Telegram is back: the cycle's retry pass sends
+    finally:
+        await daemon.close()
+    assert len(market.cards()) == 3
+    assert retried.counts.alerted == 3

@@ -3,6 +3,7 @@ interruption, and eBay calls are spent only where they can change an alert."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -158,6 +159,27 @@ async def test_a_listing_seen_by_one_search_still_alerts_another_search(world: W
     assert world.inboxes[second.search.id].items == ["v1|1|0"]  # type: ignore[union-attr]
     again = await world.pipeline.process([deal], [first, second], check_keywords=False)
     assert again.alerted == 0  # and never twice
+
+
+async def test_deals_alerted_at_the_same_time_are_all_counted(world: World) -> None:
+    # The listings of a batch are evaluated together; when their sends overlap (a slow
+    # chat), every one still counts in the job's record and the minute's log line.
+    route = world.search("records")
+    inbox = world.inbox(route)
+    sent_now = inbox.send
+
+    async def slow_send(deal: Deal) -> None:
+        await asyncio.sleep(0.05)
+        await sent_now(deal)
+
+    inbox.send = slow_send  # type: ignore[method-assign]
+    batch = [
+        world.listing(1, BLAKEY, "45.00"),
+        world.listing(2, "Miles Davis Kind Of Blue LP Columbia CL 1355 VG+", "30.00"),
+    ]
+    counts = await world.pipeline.process(batch, [route], check_keywords=False)
+    assert sorted(inbox.items) == ["v1|1|0", "v1|2|0"]
+    assert counts.alerted == 2
 
 
 async def test_a_listing_whose_prices_were_unavailable_is_evaluated_later(

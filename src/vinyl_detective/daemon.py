@@ -283,19 +283,23 @@ class Daemon:
         Each part fails on its own: none of them stops the others or the next cycle."""
         summary = CycleSummary()
         report = await self.scheduler.run_due(self.clock())
-        for name, job in (
-            ("unfinished listings", self._finish_listings),
-            ("alert retries", self._retry_unless_looping),
-            ("digests", self._flush_digests),
+        leftovers_alerted = 0  # alerts these sent count with the polls' (the minute line)
+        for name, job, counts_alerts in (
+            ("unfinished listings", self._finish_listings, True),
+            ("alert retries", self._retry_unless_looping, True),
+            ("digests", self._flush_digests, False),  # their deals were counted when queued
         ):
             try:
-                await job()
+                done = await job()
             except Exception:
                 log.exception("%s failed; tried again next cycle", name)
+            else:
+                leftovers_alerted += done if counts_alerts else 0
         self.paused_until = report.paused_until
         summary.searches = report.query_polls + report.firehose_polls + report.backfills
         summary.failed = report.failed
         summary.counts = report.counts
+        summary.counts.alerted += leftovers_alerted
         self.last_cycle = summary
         if self.on_cycle is not None:
             await self.on_cycle(summary)
@@ -336,7 +340,14 @@ class Daemon:
 
     async def _retry_loop(self, stop: asyncio.Event) -> None:
         """The retry pass every RETRY_PASS_SECONDS, independent of the scheduler's cycles."""
-        await every(stop, RETRY_PASS_SECONDS, self.retry_pending_alerts)
+        await every(stop, RETRY_PASS_SECONDS, self._retry_and_count)
+
+    async def _retry_and_count(self) -> int:
+        """A retry pass of the retry loop; what it delivers counts in the minute line."""
+        sent = await self.retry_pending_alerts()
+        if sent:
+            self.minute.add(0, 0, PipelineCounts(alerted=sent), self.clock())
+        return sent
 
     async def retry_pending_alerts(self) -> int:
         """Deliver alerts that were claimed but not sent (see AlertRecipients.retry_pending);

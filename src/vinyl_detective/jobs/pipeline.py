@@ -333,12 +333,15 @@ class DealPipeline:
                         deals.reprice_found(conn, deal, now)  # not acted on yet: new price
                 tracked = True
             channels = self.channels_for(route.search)
-            counts.alerted += await self.dispatcher.deliver(
+            sent = await self.dispatcher.deliver(
                 deal,
                 channels,
                 search_id=route.search.id if route.search else None,
                 drop=PriceDrop(drop, self.price_drop_step) if drop is not None else None,
             )
+            # Added after the await: `counts` is shared by the listings evaluated at once,
+            # and `counts.alerted += await ...` would lose the sends that overlap.
+            counts.alerted += sent
 
     def _accepts(self, route: Route, deal: Deal) -> bool:
         threshold = route.search.min_deal_score if route.search else DEFAULT_MIN_DEAL_SCORE
