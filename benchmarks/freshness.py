@@ -133,7 +133,7 @@ GLOBAL_RULE = "price < 500"
 REFERENCE = Decimal("60.00")  # every search release's VG+ suggestion on Discogs
 PRICES = {"deal": "10.00", "rule_refused": "25.00", "over": "90.00"}
 # After the measured window, for late polls and alerts: the longest interval the planner
-# gives a search by default (Scheduler.max_minutes), so a listing of the window's last
+# gives a search by default (SchedulePlanner.max_minutes), so a listing of the window's last
 # minutes still not alerted at the end was lost, not merely late.
 GRACE = timedelta(minutes=240)
 DAEMON_TICK = 20.0  # Daemon's default tick_seconds: its longest sleep

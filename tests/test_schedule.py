@@ -7,17 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vinyl_detective.domain.schedule import (
-    Budget,
-    SearchLoad,
-    StreamLoad,
-    desired_interval,
+from vinyl_detective.domain.budget_planner import desired_interval, plan_schedule
+from vinyl_detective.domain.polling import (
     initial_run_at,
     next_run_after,
     plan_firehose_pages,
-    plan_schedule,
     update_arrival_rate,
 )
+from vinyl_detective.domain.schedule_types import Budget, SearchLoad, StreamLoad
 
 RESET = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 

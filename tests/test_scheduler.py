@@ -287,7 +287,7 @@ async def test_a_search_that_finds_deals_is_polled_more_often_than_one_that_does
             search_schedules.record_search_run(conn, hot.id, deals=1, now=NOW)
             search_schedules.record_search_run(conn, cold.id, deals=0, now=NOW)
     sched = scheduler(world, http, limit=300, min_minutes=5, max_minutes=120)
-    plan = sched.plan(world.clock())
+    plan = sched.planner.plan(world.clock())
     assert plan.searches[hot.id] < plan.searches[cold.id]
     assert plan.searches[hot.id] >= 5
     assert plan.searches[cold.id] <= 120
@@ -523,7 +523,7 @@ async def test_a_search_keeps_to_the_bounds_its_user_set(
     free = query_search(world, "miles davis", marketplace="EBAY_GB", poll_minutes=30)
     with world.engine.begin() as conn:
         search_schedules.set_search_options(conn, bounded.id, min_minutes=45, max_minutes=90)
-    plan = scheduler(world, http).plan(world.clock())  # plenty of budget: both speed up
+    plan = scheduler(world, http).planner.plan(world.clock())  # plenty of budget: both speed up
     assert plan.searches[bounded.id] == 45
     assert plan.searches[free.id] == 5  # the scheduler's default minimum
 

@@ -4,7 +4,7 @@ The layers, lowest first (tests/test_architecture.py holds each to importing onl
 layers below it; CONTRIBUTING.md explains them):
 
 - errors, clock, logs: the base every module may use;
-- domain/: the pure core (matching, grading, scoring, rules, lifecycle, schedule);
+- domain/: the pure core (matching, grading, scoring, rules, lifecycle, scheduling);
 - config: settings from the environment;
 - storage/ (the database) and sources/ (eBay, Discogs, dumps, exports);
 - notify/ (Telegram, Apprise, cards) and events/ (the outbox relay);

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from vinyl_detective.jobs.pipeline import PipelineCounts
-from vinyl_detective.jobs.scheduler import BudgetView
+from vinyl_detective.jobs.schedule_planner import BudgetView
 from vinyl_detective.logs import ACTIVITY_LOGGER
 
 log = logging.getLogger(ACTIVITY_LOGGER)

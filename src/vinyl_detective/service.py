@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS, RECORD_CATEGORIES
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.rules import validate_rule
-from vinyl_detective.domain.schedule import (
+from vinyl_detective.domain.schedule_types import (
     DEFAULT_MAX_MINUTES,
     DEFAULT_MIN_MINUTES,
 )
@@ -180,7 +180,7 @@ class SearchService:
 
         The planner keeps the interval within [min, max], except that the daily budget
         wins over a minimum and a busy search's pages win over a maximum
-        (domain/schedule.py).
+        (domain/budget_planner.py).
         """
         _known_id(search_id)
         for name, value in (("minimum", min_minutes), ("maximum", max_minutes)):

@@ -119,7 +119,7 @@ def search_schedule(
       vinyl-detective search schedule 3 --own-query
     """
     from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
-    from vinyl_detective.domain.schedule import (
+    from vinyl_detective.domain.schedule_types import (
         DEFAULT_MAX_MINUTES,
         DEFAULT_MIN_MINUTES,
         rides_firehose,

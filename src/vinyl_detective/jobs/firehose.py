@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from vinyl_detective.domain.polling import MAX_PAGES_PER_POLL, PAGE_SIZE, update_arrival_rate
 from vinyl_detective.domain.query import KeywordIndex, folded_title
-from vinyl_detective.domain.schedule import MAX_PAGES_PER_POLL, PAGE_SIZE, update_arrival_rate
 from vinyl_detective.jobs.newest import DEFAULT_OVERLAP, NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.models import Listing
-from vinyl_detective.domain.schedule import SeenMark, update_arrival_rate
+from vinyl_detective.domain.polling import SeenMark, update_arrival_rate
 from vinyl_detective.jobs.pipeline import PipelineCounts
 from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import job_runs

@@ -4,7 +4,7 @@ For searches the firehose cannot serve (another marketplace, another category, o
 to query alone). A poll reads newest first down to the newest listing this search's own
 polls (or its backfill) read last time (jobs/newest.py), up to `OWN_QUERY_MAX_PAGES`
 pages of 200; the planner polls a busy search about once a page's worth of new listings
-(domain/schedule.py), so that is ten times what a poll normally needs. The high-water
+(domain/schedule_types.py), so that is ten times what a poll normally needs. The high-water
 mark is the search's own: a listing stored meanwhile by another search or stream does
 not stop the paging.
 """
@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from vinyl_detective.domain.schedule import OWN_QUERY_MAX_PAGES, PAGE_SIZE, SeenMark
+from vinyl_detective.domain.polling import OWN_QUERY_MAX_PAGES, PAGE_SIZE, SeenMark
 from vinyl_detective.jobs.newest import NewestRead, finish_read, read_newest
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.sources.ebay import ListingSource

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.quota import budget_day
-from vinyl_detective.domain.schedule import SearchMode, rides_firehose
+from vinyl_detective.domain.schedule_types import SearchMode, rides_firehose
 from vinyl_detective.storage.revision import head_revision
 
 if TYPE_CHECKING:

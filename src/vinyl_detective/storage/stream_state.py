@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from vinyl_detective.domain.schedule import SeenMark
+from vinyl_detective.domain.polling import SeenMark
 from vinyl_detective.storage.db import insert_if_absent
 from vinyl_detective.storage.schema import firehose_streams
 

@@ -1,32 +1,14 @@
 """The budget planner: how often to read each category stream and each saved search.
 
-Pure arithmetic, time passed in. The scheduler (jobs/scheduler.py) asks for a new plan
-every cycle with what it knows now; the plan answers with an interval per stream and per
-search such that the calls projected until the quota reset fit in what is left.
+Pure arithmetic, time passed in. The scheduler (jobs/schedule_planner.py) asks for a new
+plan every cycle with what it knows now (domain/schedule_types.py); the plan answers with
+an interval per stream and per search such that the calls projected until the quota
+reset fit in what is left.
 
-The facts it works from (REFERENCE.md):
-
-- eBay gives 5,000 Browse calls a day, shared by searches and item lookups, and the day
-  resets at 07:00 UTC;
-- one search call returns at most 200 listings, newest first with `sort=newlyListed`,
-  and `offset + limit` can never pass 10,000 (so at most 50 pages per poll);
-- `category_ids` alone is a valid search: one call reads the newest 200 listings of a
-  whole category (the *firehose*), and every saved search can be matched against them
-  locally (domain/query.py), so one call serves every search at once.
-
-Costs, in calls per minute:
-
-- a firehose stream with `r` new listings a minute, polled every `I` minutes, needs
-  ``ceil(r·I / 200)`` pages a poll, i.e. about ``max(1/I, r/200)`` calls a minute. Below
-  ``I = 200/r`` (the *one-page interval*) a poll is one call; above it the pages grow
-  with `I`, so polling less often saves nothing. The floor cost of reading everything is
-  ``r/200`` a minute: a category with 30,000 new listings a day needs 150 calls a day;
-- a saved search polled on its own every `I` minutes costs ``max(1/I, r/200)`` for its
-  own `r` new listings a minute (one page of the newest; more when more arrived). Just as
-  for a stream, polling it less often than its one-page interval ``200/r`` saves nothing,
-  so that is its longest interval (`SearchLoad.longest_interval`); a poll may read up to
-  `OWN_QUERY_MAX_PAGES` pages, ten times what it normally needs, for bursts;
-- over the `T` minutes left until the reset, a plan costs ``T · Σ cost``.
+eBay gives 5,000 Browse calls a day, shared by searches and item lookups, and the day
+resets at 07:00 UTC. What one poll of a stream or of a search costs in calls a minute is
+domain/polling.py's arithmetic (`poll_cost`); over the `T` minutes left until the reset,
+a plan costs ``T · Σ cost``.
 
 The plan, in order:
 
@@ -56,9 +38,6 @@ The plan, in order:
    alone); if not even every poller at its longest interval fits, streams stay at one
    page a poll and searches stretch past their maxima (the budget wins over a user's
    bound), and with nothing left at all they wait for the reset.
-
-Missed runs coalesce: a run due in the past runs once, now, and the next one is an
-interval after it (`next_run_after`), never one per missed slot.
 """
 
 from __future__ import annotations
@@ -67,27 +46,21 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
 
-from vinyl_detective.domain.models import SavedSearch
+from vinyl_detective.domain.polling import (
+    MAX_PAGES_PER_POLL,
+    PAGE_SIZE,
+    plan_firehose_pages,
+    poll_cost,
+)
+from vinyl_detective.domain.schedule_types import (
+    Budget,
+    SchedulePlan,
+    SearchLoad,
+    StreamLoad,
+    StreamPlan,
+)
 
-PAGE_SIZE = 200
-# offset + limit can never pass 10,000: 50 pages of 200 is all one poll can read.
-MAX_PAGES_PER_POLL = 10_000 // PAGE_SIZE
-# An own-query poll pages down to what the search saw last time, at most this many pages
-# (the planner polls a search about once a page's worth of listings, see longest_interval).
-OWN_QUERY_MAX_PAGES = 10
-DEFAULT_RESERVE = 0.15
-# A search's interval bounds unless its user set others (`search schedule`).
-DEFAULT_MIN_MINUTES = 5.0
-DEFAULT_MAX_MINUTES = 240.0
-# The arrival rate assumed for a stream never observed yet (listings a minute).
-UNKNOWN_ARRIVAL_RATE = 10.0
-# What a search that never queried alone is assumed to find (20 new listings a day), and
-# the least need anything is given (one listing a day), in listings a minute.
-QUIET_SEARCH_RATE = 20 / 1440
-MIN_NEED = 1 / 1440
 # A stream is read at most every 30 seconds: a listing then waits 15 s on average, and
 # at most 30 s (with one read a minute a median of 30 s listing → alert is out of reach).
 # The budget usually sets a longer interval long before this bound does.
@@ -95,156 +68,6 @@ FIREHOSE_MIN_MINUTES = 0.5
 # No poller (stream or own query) is read more than this many times less often than the
 # most often read one, while the budget allows: the fairness bound between classes.
 FAIR_RATIO = 8.0
-
-
-class SearchMode(StrEnum):
-    """How a saved search gets its listings."""
-
-    FIREHOSE = "firehose"  # matched locally against the category streams
-    QUERY = "query"  # its own eBay query (other marketplace/category, or asked for)
-
-
-@dataclass(frozen=True, slots=True)
-class SeenMark:
-    """The newest listing a stream or an own-query search has read: its high-water mark.
-
-    A poll reads newest first and stops below it (less a small overlap for listings that
-    reach eBay's index late); `item_id` decides for a listing that carries no time.
-    """
-
-    listed_at: datetime | None = None
-    item_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchLoad:
-    """What the planner knows about one saved search.
-
-    `priority` runs from -2 (low) to +2 (high). `recent_runs`/`recent_deals` count the
-    runs and deals in the recent window (e.g. the last 20 runs); `runs_since_deal` counts
-    consecutive runs without a deal.
-    """
-
-    search_id: int
-    base_minutes: float
-    min_minutes: float
-    max_minutes: float
-    priority: int = 0
-    recent_runs: float = 0
-    recent_deals: float = 0
-    runs_since_deal: int = 0
-    arrivals_per_min: float | None = None  # its own query's new listings (None: unknown)
-    marketplace: str = ""  # the site it searches: it may ride that site's firehose
-    categories: tuple[str, ...] | None = None  # the streams it hears riding (None: all)
-
-    @property
-    def need(self) -> float:
-        """New listings a minute it wants: what its own query found lately, or, never
-        polled alone, a quiet search's (QUIET_SEARCH_RATE); never below one a day."""
-        rate = QUIET_SEARCH_RATE if self.arrivals_per_min is None else self.arrivals_per_min
-        return max(MIN_NEED, rate)
-
-    def hears(self, category: str) -> bool:
-        return not category or self.categories is None or category in self.categories
-
-    @property
-    def longest_interval(self) -> float:
-        """Its max interval, or its one-page interval if that is shorter.
-
-        With `r` new listings a minute a poll every `I` minutes reads ``r·I / 200`` pages,
-        so beyond ``I = 200/r`` polling less often costs the same calls a day and only
-        adds latency (and a burst could outrun the pages a poll may read). Never below
-        one minute.
-        """
-        rate = self.arrivals_per_min or 0.0
-        if rate <= 0:
-            return self.max_minutes
-        return max(1.0, min(self.max_minutes, PAGE_SIZE / rate))
-
-    @property
-    def shortest_interval(self) -> float:
-        return min(self.min_minutes, self.longest_interval)
-
-    def cost(self, interval: float) -> float:
-        """Calls a minute when polled every `interval` minutes: one page, or as many as
-        arrived (up to the `OWN_QUERY_MAX_PAGES` a poll may read)."""
-        return _poll_cost(self.arrivals_per_min or 0.0, interval, OWN_QUERY_MAX_PAGES)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamLoad:
-    """One firehose stream (a marketplace's record category) and its observed arrivals.
-
-    `wanted_per_min` counts only the new listings some rider's keywords accept: what the
-    stream is worth to its riders (None: not observed yet; its whole rate stands in).
-    """
-
-    stream: str
-    arrivals_per_min: float | None = None
-    wanted_per_min: float | None = None
-    marketplace: str = ""
-    category: str = ""  # "": heard by every rider of its marketplace
-
-    @property
-    def rate(self) -> float:
-        known = self.arrivals_per_min
-        return max(0.01, UNKNOWN_ARRIVAL_RATE if known is None else known)
-
-    @property
-    def need(self) -> float:
-        wanted = self.rate if self.wanted_per_min is None else self.wanted_per_min
-        return max(MIN_NEED, wanted)
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """The daily call budget as it stands at `now`."""
-
-    limit: int
-    used: int
-    now: datetime
-    resets_at: datetime
-    reserve: float = DEFAULT_RESERVE
-
-    @property
-    def minutes_left(self) -> float:
-        return max(1.0, (self.resets_at - self.now).total_seconds() / 60)
-
-    @property
-    def spendable(self) -> float:
-        return max(0.0, self.limit * (1 - self.reserve) - self.used)
-
-
-@dataclass(frozen=True, slots=True)
-class FirehosePages:
-    """How one poll of a stream must page.
-
-    `pages` is how many pages of `page_size` a poll every `interval_min` needs so nothing
-    is missed (at least one, at most the 10,000-result window allows);
-    `one_page_interval_min` is the longest interval at which a single page suffices;
-    `missed_per_poll` is what even the full window cannot reach (0 normally).
-    """
-
-    pages: int
-    one_page_interval_min: float
-    missed_per_poll: int
-
-
-def plan_firehose_pages(
-    arrival_rate_per_min: float, interval_min: float, page_size: int = PAGE_SIZE
-) -> FirehosePages:
-    """Pages a poll needs: ``ceil(rate · interval / page_size)``, between 1 and the window.
-
-    Example: 30,000 listings a day is 20.8 a minute; polled every 10 minutes that is 208
-    new listings, so 2 pages; one page suffices up to every 200/20.8 = 9.6 minutes.
-    """
-    rate = max(0.0, arrival_rate_per_min)
-    arriving = rate * max(0.0, interval_min)
-    max_pages = 10_000 // page_size
-    needed = max(1, math.ceil(arriving / page_size - 1e-9))
-    pages = min(max_pages, needed)
-    one_page = page_size / rate if rate > 0 else math.inf
-    return FirehosePages(pages, one_page, max(0, math.ceil(arriving) - pages * page_size))
 
 
 def desire_factor(load: SearchLoad, *, backoff_after: int = 6) -> float:
@@ -271,32 +94,6 @@ def desired_interval(load: SearchLoad, *, backoff_after: int = 6) -> float:
     return _clamp(load.base_minutes * factor, load.shortest_interval, load.longest_interval)
 
 
-@dataclass(frozen=True, slots=True)
-class StreamPlan:
-    stream: str
-    interval_min: float
-    pages: int  # pages a poll may read
-
-
-@dataclass(frozen=True, slots=True)
-class SchedulePlan:
-    """Intervals (minutes) for the firehose streams and the searches that query alone.
-
-    `projected_calls` is what these intervals cost until the reset; `fits` is False only
-    when even the slowest plan costs more than `spendable` (then the streams are capped
-    to one page a poll and may miss listings, and searches run past their max interval).
-    """
-
-    use_firehose: bool  # some marketplace's searches ride its firehose
-    streams: dict[str, StreamPlan]
-    searches: dict[int, float]
-    projected_calls: float
-    spendable: float
-    minutes_left: float
-    fits: bool
-    firehose_marketplaces: frozenset[str] = frozenset()
-
-
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
@@ -314,16 +111,9 @@ def _solve(cost: Callable[[float], float], target: float, low: float, high: floa
     return high
 
 
-def _poll_cost(rate: float, interval: float, max_pages: float = math.inf) -> float:
-    """Calls a minute to read `rate` new listings a minute every `interval` minutes: one
-    page a poll, or as many as arrived, up to `max_pages` (beyond them, listings are
-    missed, not paid for)."""
-    return max(1 / interval, min(rate / PAGE_SIZE, max_pages / interval))
-
-
 def _stream_cost(rate: float, interval: float) -> float:
     """Calls a minute for a stream read every `interval` minutes, nothing missed."""
-    return _poll_cost(rate, interval)
+    return poll_cost(rate, interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,70 +309,3 @@ def plan_schedule(
         fits=fits and spent <= spendable + 1e-6,
         firehose_marketplaces=on_firehose,
     )
-
-
-def rides_firehose(
-    search: SavedSearch, mode: str | None, marketplace: str, categories: Sequence[str]
-) -> bool:
-    """Whether the category streams serve `search`, or it must run its own query.
-
-    It rides unless it asked to query alone (`mode`), is on another marketplace than the
-    streams', or is limited to a category outside them.
-    """
-    if mode == SearchMode.QUERY:
-        return False
-    if search.marketplace != marketplace:
-        return False
-    return search.category_id in (None, "") or search.category_id in categories
-
-
-def next_run_after(ran_at: datetime, interval_min: float) -> datetime:
-    """When a run that started at `ran_at` is next due: one interval later.
-
-    This is what coalesces missed runs: however late a run was, the next one is measured
-    from when it actually ran, never from the slot it missed.
-    """
-    return ran_at + timedelta(minutes=interval_min)
-
-
-def initial_run_at(
-    stored: datetime | None, now: datetime, interval_min: float, *, skip_initial: bool
-) -> datetime:
-    """When something is first due after a start.
-
-    A stored next-run time is kept (a run that fell due while the process was down runs
-    once, now). With `skip_initial`, anything due now (or never planned) is moved one
-    interval out instead of running at start.
-    """
-    if stored is not None and stored > now:
-        return stored
-    if skip_initial:
-        return now + timedelta(minutes=interval_min)
-    return now
-
-
-def is_due(next_run_at: datetime | None, now: datetime) -> bool:
-    return next_run_at is None or next_run_at <= now
-
-
-def update_arrival_rate(
-    previous: float | None,
-    new_listings: int,
-    elapsed_min: float,
-    *,
-    complete: bool = True,
-    weight: float = 0.3,
-) -> float | None:
-    """The stream's arrival rate (listings a minute), smoothed over polls.
-
-    An exponentially weighted average: ``new = (1-w)·old + w·observed``. When a poll hit
-    its page cap (`complete` False) the count is only a lower bound, so the estimate never
-    falls on it. Returns `previous` when no time has passed.
-    """
-    if elapsed_min <= 0:
-        return previous
-    observed = new_listings / elapsed_min
-    if previous is None:
-        return observed
-    blended = (1 - weight) * previous + weight * observed
-    return blended if complete else max(previous, observed, blended)
