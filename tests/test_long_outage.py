@@ -20,6 +20,7 @@ from tests.marketplace import CHAT_ID, RELEASES, Market, running_market
 
 from vinyl_detective.daemon import Daemon
 from vinyl_detective.fakes.ebay import make_item
+from vinyl_detective.jobs.scheduler import PREPARE_RETRY
 from vinyl_detective.notify.channels import ALERT_LIFETIME, RETRY_CAP
 from vinyl_detective.sources.discogs import parse_release
 from vinyl_detective.storage import catalog, searches
@@ -242,3 +243,38 @@ async def test_alerts_a_retry_delivers_count_in_the_cycles_summary(
         await daemon.close()
     assert len(market.cards()) == 3
     assert retried.counts.alerted == 3
+
+
+async def test_a_search_whose_catalog_seeding_failed_is_seeded_when_discogs_is_back(
+    tmp_path: Path, clock: SimClock
+) -> None:
+    # A new search on an empty catalog: its seeding from Discogs' search fails (Discogs
+    # down), so listings cannot be identified yet. Once Discogs answers again the seeding
+    # is tried again, and a deal listed after that alerts.
+    with running_market(tmp_path, clock.now, telegram_clock=clock.timestamp) as market:
+        engine = open_database(market.settings.database_url)
+        with engine.begin() as conn:
+            searches.add_search(conn, query="art blakey moanin", now=clock.now, chat_id=CHAT_ID)
+        engine.dispose()
+        market.discogs.fail_next(404, times=2, path_contains="/database/search")
+        daemon = Daemon(market.settings, clock=clock)
+        await daemon.open()
+        try:
+            for _ in range(2):  # Discogs fails twice: at the first cycle and the next try
+                await daemon.cycle()
+                assert market.cards() == []  # nothing in the catalog to know the record by
+                clock.advance(PREPARE_RETRY)
+            market.ebay.add_items(
+                [
+                    make_item(
+                        11,
+                        "Art Blakey Moanin' LP Blue Note BLP 4003 VG+",
+                        "40.00",
+                        listed_at=clock.now - timedelta(seconds=30),
+                    )
+                ]
+            )
+            await daemon.cycle()
+        finally:
+            await daemon.close()
+    assert [c["text"].count("286000000011") for c in market.cards()] == [1]

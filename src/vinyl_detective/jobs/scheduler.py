@@ -61,7 +61,9 @@ log = logging.getLogger(__name__)
 
 
 RouteCompiler = Callable[[list[SavedSearch]], list[Route]]
-Prepare = Callable[[SavedSearch], Awaitable[object]]
+Prepare = Callable[[SavedSearch], Awaitable[object]]  # raises when it must be tried again
+# How long after a failed preparation (catalog seeding) of a search it is tried again.
+PREPARE_RETRY = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -157,8 +159,35 @@ class Scheduler:
         self.last_plan: SchedulePlan | None = None
         self._started = False
         self._running: set[str] = set()
+        # Searches prepared in this process (by id and query), and when to try again the
+        # ones whose preparation failed.
+        self._prepared: set[tuple[int, str]] = set()
+        self._prepare_again_at: dict[tuple[int, str], datetime] = {}
 
     # -- startup --------------------------------------------------------------------------
+
+    async def _prepare(self, active: list[SavedSearch], now: datetime) -> None:
+        """Seed the catalog for each active search not prepared yet in this process (the
+        seeding itself is once per query: a restart only looks it up). One that failed
+        (Discogs down) is tried again PREPARE_RETRY later, until it succeeds: meanwhile
+        its listings are judged against what the catalog already holds."""
+        assert self.prepare is not None
+        for search in active:
+            key = (search.id, search.query)
+            if key in self._prepared or self._prepare_again_at.get(key, now) > now:
+                continue
+            try:
+                await self.prepare(search)
+            except Exception as exc:
+                self._prepare_again_at[key] = now + PREPARE_RETRY
+                retry = f"tried again in {PREPARE_RETRY.total_seconds() / 60:.0f} min"
+                if isinstance(exc, VinylDetectiveError):
+                    log.warning("preparing search %s failed, %s: %s", search.id, retry, exc)
+                else:
+                    log.exception("preparing search %s failed, %s", search.id, retry)
+            else:
+                self._prepared.add(key)
+                self._prepare_again_at.pop(key, None)
 
     def _startup(self, now: datetime) -> None:
         """With `skip_initial`, move everything due at start one interval out."""
@@ -187,15 +216,13 @@ class Scheduler:
         by_id = {s.id: s for s in active}
         rider_ids = due.rider_ids
 
-        # New searches get their catalog first, so the streams polled below can already
-        # identify their listings (seeding is once per query; failures only log).
+        # Searches get their catalog first, so the streams polled below can already
+        # identify their listings.
+        backfills_due = due.backfills_due
         if self.prepare is not None:
-            for search in active:
-                if search.id not in runs or runs[search.id].last_run_at is None:
-                    try:
-                        await self.prepare(search)
-                    except Exception:
-                        log.exception("preparing search %s failed", search.id)
+            await self._prepare(active, now)
+            # A backfill judges days of listings at once: it waits for its catalog.
+            backfills_due = [i for i in backfills_due if (i, by_id[i].query) in self._prepared]
         routes = self.compile_routes([*due.riders, *due.listeners]) if due.riders else []
         gate = asyncio.Semaphore(self.concurrency)
         jobs: list[Awaitable[None]] = []
@@ -224,7 +251,7 @@ class Scheduler:
                     ),
                 )
             )
-        search_jobs = sorted(due.polls_due | set(due.backfills_due))
+        search_jobs = sorted(due.polls_due | set(backfills_due))
         own_routes = {
             r.search.id: r
             for r in self.compile_routes([by_id[i] for i in search_jobs])
@@ -243,7 +270,7 @@ class Scheduler:
                     functools.partial(
                         self._run_search,
                         route,
-                        backfill=search_id in due.backfills_due,
+                        backfill=search_id in backfills_due,
                         poll=search_id in due.polls_due,
                         interval=interval,
                         report=report,
@@ -253,7 +280,7 @@ class Scheduler:
                         self.leases.search_untouched,
                         search_id,
                         runs[search_id].last_run_at if search_id in runs else None,
-                        backfill=search_id in due.backfills_due,
+                        backfill=search_id in backfills_due,
                     ),
                 )
             )
@@ -396,8 +423,6 @@ class Scheduler:
     ) -> None:
         search = route.search
         assert search is not None
-        if self.prepare is not None:
-            await self.prepare(search)
         if backfill:
             result = await backfill_search(
                 engine=self.engine,

@@ -43,7 +43,11 @@ async def seed_catalog(
     max_pages: int = 3,
     per_page: int = 100,
 ) -> int:
-    """Add the releases Discogs finds for `query` to the catalog, once per query text."""
+    """Add the releases Discogs finds for `query` to the catalog, once per query text.
+
+    When Discogs fails part-way, what was found is kept, the job run records the error
+    and the error is raised: the query counts as seeded only once a seeding completes.
+    """
     terms = discogs_terms(query)
     key = f"seeded:{terms}"[:64]
     with engine.connect() as conn:
@@ -53,6 +57,7 @@ async def seed_catalog(
         run_id = job_runs.start_job(conn, "seed_catalog", terms, clock())
     added = skipped = 0
     error: str | None = None
+    failure: ExternalServiceError | None = None
     try:
         for page_no in range(1, max_pages + 1):
             page = await discogs.search_releases(terms, page=page_no, per_page=per_page)
@@ -62,7 +67,7 @@ async def seed_catalog(
             if page_no >= page.pages:
                 break
     except ExternalServiceError as exc:
-        error = str(exc)
+        error, failure = str(exc), exc
         log.warning("catalog seeding for %r stopped: %s", terms, exc)
     with engine.begin() as conn:
         job_runs.finish_job(
@@ -77,4 +82,6 @@ async def seed_catalog(
         if error is None:
             kv.set_value(conn, key, clock().isoformat())
     log.info("seed_catalog query=%r releases=%d", terms, added)
+    if failure is not None:
+        raise failure  # not seeded: the caller tries again later
     return added
