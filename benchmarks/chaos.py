@@ -485,7 +485,7 @@ def count(world: World, stats: Stats, expected: set[tuple[str, str]], late_after
 def check_database(world: World, stats: Stats) -> None:
     engine = sa.create_engine(world.database_url)
     legacy = {i["itemId"]: i["legacyItemId"] for i in world.ebay.items}
-    arrived = {}
+    arrived: dict[tuple[str, str], float] = {}
     for r in world.receipts():
         arrived.setdefault((r.recipient, r.item), r.at)
     with engine.connect() as conn:

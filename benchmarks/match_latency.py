@@ -532,14 +532,14 @@ def counting_fuzz(work: Work) -> Iterator[None]:
 
         return call
 
-    original = release_fit.fuzz
-    release_fit.fuzz = SimpleNamespace(  # type: ignore[assignment]
+    original = release_fit.fuzz  # type: ignore[attr-defined]
+    release_fit.fuzz = SimpleNamespace(  # type: ignore[attr-defined, assignment]
         ratio=counted(fuzz.ratio), partial_ratio=counted(fuzz.partial_ratio)
     )
     try:
         yield
     finally:
-        release_fit.fuzz = original
+        release_fit.fuzz = original  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- measuring
@@ -868,12 +868,34 @@ def report_wall(measured: Measured) -> None:
 TARGETS = {"sqlite": (1.0, 5.0), "postgresql": (2.0, 10.0)}
 
 
+def create_if_missing(url: str) -> None:
+    """A PostgreSQL database named in --database-url that the server lacks is created (on
+    a new machine the benchmark should not stop at "database does not exist")."""
+    target = sa.make_url(url)
+    if target.get_backend_name() != "postgresql" or not target.database:
+        return
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": target.database},
+            ).first()
+            if exists is None:
+                quoted = conn.dialect.identifier_preparer.quote(target.database)
+                conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+                print(f"created database {target.database!r} on {_shown(url)}", flush=True)
+    finally:
+        admin.dispose()
+
+
 def side_by_side(args: argparse.Namespace) -> None:
     """SQLite (the cached catalog) and the database at --database-url, filled with the same
     releases (by COPY when it holds none), on the same listings in one run: each one's
     figures against its targets, and how many answers agree listing by listing."""
     sqlite_url = cached_catalog(args.releases, args.seed, args.rebuild)
     url = args.database_url
+    create_if_missing(url)
     engine = open_database(url)
     with engine.connect() as conn:
         stored = int(conn.exec_driver_sql("SELECT count(*) FROM releases").scalar_one())

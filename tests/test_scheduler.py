@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy.engine import Connection, Engine
 
 from test_firehose import NOW, World, item, open_world
+from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.fakes.ebay import make_item
 from vinyl_detective.jobs.pipeline import Route
 from vinyl_detective.jobs.routing import compile_routes
 from vinyl_detective.jobs.scheduler import Scheduler
-from vinyl_detective.sources.ebay import RECORD_CATEGORIES, EbayClient
+from vinyl_detective.sources.ebay import EbayClient
 from vinyl_detective.storage import (
     checkpoints,
     job_runs,

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.budget_planner import FIREHOSE_MIN_MINUTES
+from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.domain.polling import PAGE_SIZE, next_run_after
 from vinyl_detective.domain.schedule_types import (
@@ -53,7 +54,7 @@ from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.jobs.poll import poll_search
 from vinyl_detective.jobs.schedule_planner import BudgetView, SchedulePlanner
-from vinyl_detective.sources.ebay import RECORD_CATEGORIES, ListingSource
+from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, search_schedules, searches, stream_state
 from vinyl_detective.storage.usage import next_reset
 

@@ -37,7 +37,6 @@ from vinyl_detective.domain.ebay_sites import CDS as CDS
 from vinyl_detective.domain.ebay_sites import MARKETPLACE_CURRENCIES
 from vinyl_detective.domain.ebay_sites import MARKETPLACE_HOSTS as MARKETPLACE_HOSTS
 from vinyl_detective.domain.ebay_sites import MUSIC as MUSIC
-from vinyl_detective.domain.ebay_sites import RECORD_CATEGORIES as RECORD_CATEGORIES
 from vinyl_detective.domain.ebay_sites import RECORDS as RECORDS
 from vinyl_detective.domain.models import Listing
 from vinyl_detective.errors import (
