@@ -2,7 +2,8 @@
 deal watch, imports (dump, wantlist, collection and listening history), the routes (saved
 searches with their rules compiled), the scheduler that decides what runs when within the
 eBay budget (its planning in schedule_planner, its leases on jobs in job_leases, its run
-loop in scheduler), and how the daemon's loops run and stop.
+loop in scheduler, preparing new searches' catalogs in preparation), and how the daemon's
+loops run and stop.
 
 Each job is a plain async function or small class over an engine and the clients, so it
 runs the same from the daemon, `run --once` and the tests.

@@ -53,6 +53,7 @@ from vinyl_detective.jobs.job_leases import JobLeases, Lease
 from vinyl_detective.jobs.paging import PagingLimits
 from vinyl_detective.jobs.pipeline import DealPipeline, PipelineCounts, Route
 from vinyl_detective.jobs.poll import poll_search
+from vinyl_detective.jobs.preparation import Prepare, SearchPreparation
 from vinyl_detective.jobs.schedule_planner import BudgetView, SchedulePlanner
 from vinyl_detective.sources.ebay import ListingSource
 from vinyl_detective.storage import checkpoints, search_schedules, searches, stream_state
@@ -62,9 +63,6 @@ log = logging.getLogger(__name__)
 
 
 RouteCompiler = Callable[[list[SavedSearch]], list[Route]]
-Prepare = Callable[[SavedSearch], Awaitable[object]]  # raises when it must be tried again
-# How long after a failed preparation (catalog seeding) of a search it is tried again.
-PREPARE_RETRY = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -154,7 +152,6 @@ class Scheduler:
         self.backfill_alert_within = backfill_alert_within
         self.backfill_every = backfill_every
         self.query_page_size = query_page_size
-        self.prepare = prepare
         self.sleep = sleep
         self.paused_until: datetime | None = None
         self.last_plan: SchedulePlan | None = None
@@ -162,33 +159,9 @@ class Scheduler:
         self._running: set[str] = set()
         # Searches prepared in this process (by id and query), and when to try again the
         # ones whose preparation failed.
-        self._prepared: set[tuple[int, str]] = set()
-        self._prepare_again_at: dict[tuple[int, str], datetime] = {}
+        self.preparation = SearchPreparation(prepare, engine) if prepare is not None else None
 
     # -- startup --------------------------------------------------------------------------
-
-    async def _prepare(self, active: list[SavedSearch], now: datetime) -> None:
-        """Seed the catalog for each active search not prepared yet in this process (the
-        seeding itself is once per query: a restart only looks it up). One that failed
-        (Discogs down) is tried again PREPARE_RETRY later, until it succeeds: meanwhile
-        its listings are judged against what the catalog already holds."""
-        assert self.prepare is not None
-        for search in active:
-            key = (search.id, search.query)
-            if key in self._prepared or self._prepare_again_at.get(key, now) > now:
-                continue
-            try:
-                await self.prepare(search)
-            except Exception as exc:
-                self._prepare_again_at[key] = now + PREPARE_RETRY
-                retry = f"tried again in {PREPARE_RETRY.total_seconds() / 60:.0f} min"
-                if isinstance(exc, VinylDetectiveError):
-                    log.warning("preparing search %s failed, %s: %s", search.id, retry, exc)
-                else:
-                    log.exception("preparing search %s failed, %s", search.id, retry)
-            else:
-                self._prepared.add(key)
-                self._prepare_again_at.pop(key, None)
 
     def _startup(self, now: datetime) -> None:
         """With `skip_initial`, move everything due at start one interval out."""
@@ -220,10 +193,11 @@ class Scheduler:
         # Searches get their catalog first, so the streams polled below can already
         # identify their listings.
         backfills_due = due.backfills_due
-        if self.prepare is not None:
-            await self._prepare(active, now)
+        if self.preparation is not None:
+            await self.preparation.prepare_due(active, now)
             # A backfill judges days of listings at once: it waits for its catalog.
-            backfills_due = [i for i in backfills_due if (i, by_id[i].query) in self._prepared]
+            ready = self.preparation.is_prepared
+            backfills_due = [i for i in backfills_due if ready(by_id[i])]
         routes = self.compile_routes([*due.riders, *due.listeners]) if due.riders else []
         gate = asyncio.Semaphore(self.concurrency)
         jobs: list[Awaitable[None]] = []

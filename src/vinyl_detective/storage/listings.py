@@ -311,6 +311,21 @@ def unprocessed(
     return [_to_stored(r) for r in conn.execute(stmt)]
 
 
+def reopen_unidentified(conn: sa.Connection, *, seen_after: datetime) -> int:
+    """Listings first seen since `seen_after` and evaluated without finding their record,
+    made unfinished again (the pipeline's unfinished pass identifies them anew): the
+    catalog they were judged against lacked what a search's seeding has added since."""
+    return conn.execute(
+        listings.update()
+        .where(
+            listings.c.processed_at.is_not(None),
+            listings.c.match_method.is_(None),
+            listings.c.first_seen >= seen_after,
+        )
+        .values(processed_at=None)
+    ).rowcount
+
+
 def delete_seen_before(conn: sa.Connection, cutoff: datetime) -> int:
     """Forget listings first seen before `cutoff` (the cleanup job: 30 days)."""
     return conn.execute(listings.delete().where(listings.c.first_seen < cutoff)).rowcount
