@@ -282,3 +282,33 @@ async def test_a_search_whose_catalog_seeding_failed_is_seeded_when_discogs_is_b
         item for c in market.cards() for item in (MOANIN, "286000000011") if item in c["text"]
     )
     assert alerted == {MOANIN: 1, "286000000011": 1}
+
+
+async def test_a_deal_seen_while_seeding_failed_alerts_when_a_restarted_daemon_seeds(
+    tmp_path: Path, clock: SimClock
+) -> None:
+    # The daemon is stopped while Discogs is still down; the one started after it seeds
+    # the catalog and the deal it saw during the outage (Moanin' at 20.00) alerts, once.
+    with running_market(tmp_path, clock.now, telegram_clock=clock.timestamp) as market:
+        engine = open_database(market.settings.database_url)
+        with engine.begin() as conn:
+            searches.add_search(conn, query="art blakey moanin", now=clock.now, chat_id=CHAT_ID)
+        engine.dispose()
+        market.discogs.fail_next(404, times=1, path_contains="/database/search")
+        first = Daemon(market.settings, clock=clock)
+        await first.open()
+        try:
+            await first.cycle()
+        finally:
+            await first.close()
+        assert market.cards() == []
+        clock.advance(PREPARE_RETRY)
+        second = Daemon(market.settings, clock=clock)
+        await second.open()
+        try:
+            for _ in range(2):
+                await second.cycle()
+                clock.advance(PASS_EVERY)
+        finally:
+            await second.close()
+    assert [c["text"].count(MOANIN) for c in market.cards()] == [1]

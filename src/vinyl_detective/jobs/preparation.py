@@ -3,10 +3,8 @@
 A search is prepared once per process (by id and query): its catalog is seeded from
 Discogs (jobs/seed.py; the seeding itself is once per query, so a restart only looks it
 up). One that fails (Discogs down) is tried again PREPARE_RETRY later, until it succeeds.
-Meanwhile its listings are judged against what the catalog already holds; once it
-succeeds, the listings seen since the first failure that found no record are made
-unfinished again, and the pipeline's unfinished pass identifies them against the filled
-catalog, so a deal listed during the outage still alerts (once: the alert log keys it).
+Meanwhile its listings are judged against what the catalog already holds; the seeding
+that completes has those that found no record identified again (jobs/seed.py).
 """
 
 from __future__ import annotations
@@ -15,12 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-
 from vinyl_detective.domain.models import SavedSearch
 from vinyl_detective.errors import VinylDetectiveError
-from vinyl_detective.jobs.pipeline import UNFINISHED_MAX_AGE
-from vinyl_detective.storage import listings
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +28,10 @@ _Key = tuple[int, str]
 class SearchPreparation:
     """Which active searches are prepared, and preparing the rest (see the module doc)."""
 
-    def __init__(self, prepare: Prepare, engine: Engine) -> None:
+    def __init__(self, prepare: Prepare) -> None:
         self._prepare = prepare
-        self._engine = engine
         self._prepared: set[_Key] = set()
         self._again_at: dict[_Key, datetime] = {}
-        self._failed_since: dict[_Key, datetime] = {}
 
     def is_prepared(self, search: SavedSearch) -> bool:
         return (search.id, search.query) in self._prepared
@@ -54,7 +46,6 @@ class SearchPreparation:
                 await self._prepare(search)
             except Exception as exc:
                 self._again_at[key] = now + PREPARE_RETRY
-                self._failed_since.setdefault(key, now)
                 retry = f"tried again in {PREPARE_RETRY.total_seconds() / 60:.0f} min"
                 if isinstance(exc, VinylDetectiveError):
                     log.warning("preparing search %s failed, %s: %s", search.id, retry, exc)
@@ -63,17 +54,3 @@ class SearchPreparation:
             else:
                 self._prepared.add(key)
                 self._again_at.pop(key, None)
-                failed_since = self._failed_since.pop(key, None)
-                if failed_since is not None:
-                    self._reopen(search, max(failed_since, now - UNFINISHED_MAX_AGE))
-
-    def _reopen(self, search: SavedSearch, since: datetime) -> None:
-        with self._engine.begin() as conn:
-            reopened = listings.reopen_unidentified(conn, seen_after=since)
-        log.info(
-            "search %s: catalog seeded; %d listing(s) seen since %s without a record are "
-            "identified again",
-            search.id,
-            reopened,
-            f"{since:%Y-%m-%d %H:%M} UTC",
-        )

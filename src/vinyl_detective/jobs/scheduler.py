@@ -159,7 +159,7 @@ class Scheduler:
         self._running: set[str] = set()
         # Searches prepared in this process (by id and query), and when to try again the
         # ones whose preparation failed.
-        self.preparation = SearchPreparation(prepare, engine) if prepare is not None else None
+        self.preparation = SearchPreparation(prepare) if prepare is not None else None
 
     # -- startup --------------------------------------------------------------------------
 

@@ -3,6 +3,12 @@
 Identification is local (the catalog), pricing is on demand. A new search's catalog is
 seeded once from Discogs' database search for its keywords, a few pages deep; the
 monthly data dump (`import-dump`) fills it with everything instead.
+
+A seeding that fails (Discogs down) leaves the time of its first failure in the kv
+store; the seeding that finally completes — in this process or after a restart, on any
+worker — makes the listings seen since then that found no record unfinished again (at
+most UNFINISHED_MAX_AGE back), and the pipeline's unfinished pass identifies them against
+the filled catalog: a deal listed during the outage still alerts, once.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vinyl_detective.domain.query import parse_query
 from vinyl_detective.errors import ExternalServiceError
+from vinyl_detective.jobs.pipeline import UNFINISHED_MAX_AGE
 from vinyl_detective.sources.discogs_parse import ReleasePage
-from vinyl_detective.storage import catalog, job_runs, kv
+from vinyl_detective.storage import catalog, job_runs, kv, listings
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +58,13 @@ async def seed_catalog(
     """
     terms = discogs_terms(query)
     key = f"seeded:{terms}"[:64]
+    failed_key = f"seed-failed:{terms}"[:64]  # since when its seedings have failed
     with engine.connect() as conn:
         if not terms or kv.get_value(conn, key):
             return 0
+    started = clock()
     with engine.begin() as conn:
-        run_id = job_runs.start_job(conn, "seed_catalog", terms, clock())
+        run_id = job_runs.start_job(conn, "seed_catalog", terms, started)
     added = skipped = 0
     error: str | None = None
     failure: ExternalServiceError | None = None
@@ -79,9 +89,28 @@ async def seed_catalog(
             skipped=skipped,
             error=error,
         )
+        failed_since = kv.get_value(conn, failed_key)
         if error is None:
             kv.set_value(conn, key, clock().isoformat())
+            if failed_since is not None:
+                _rejudge(conn, terms, datetime.fromisoformat(failed_since), clock())
+                kv.set_value(conn, failed_key, None)
+        elif failed_since is None:
+            kv.set_value(conn, failed_key, started.isoformat())
     log.info("seed_catalog query=%r releases=%d", terms, added)
     if failure is not None:
         raise failure  # not seeded: the caller tries again later
     return added
+
+
+def _rejudge(conn: sa.Connection, terms: str, failed_since: datetime, now: datetime) -> None:
+    """The listings judged while this seeding failed, without a record: identified again."""
+    since = max(failed_since, now - UNFINISHED_MAX_AGE)
+    reopened = listings.reopen_unidentified(conn, seen_after=since)
+    log.info(
+        "catalog for %r seeded after failing since %s: %d listing(s) seen meanwhile "
+        "without a record are identified again",
+        terms,
+        f"{failed_since:%Y-%m-%d %H:%M} UTC",
+        reopened,
+    )
