@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -245,6 +246,21 @@ async def test_alerts_a_retry_delivers_count_in_the_cycles_summary(
     assert retried.counts.alerted == 3
 
 
+@contextmanager
+def new_search_while_discogs_fails(
+    tmp_path: Path, clock: SimClock, *, failures: int
+) -> Iterator[Market]:
+    """The small market with a new search for Moanin' on an empty catalog, and Discogs'
+    search failing the next `failures` times (so its catalog seeding fails)."""
+    with running_market(tmp_path, clock.now, telegram_clock=clock.timestamp) as market:
+        engine = open_database(market.settings.database_url)
+        with engine.begin() as conn:
+            searches.add_search(conn, query="art blakey moanin", now=clock.now, chat_id=CHAT_ID)
+        engine.dispose()
+        market.discogs.fail_next(404, times=failures, path_contains="/database/search")
+        yield market
+
+
 async def test_a_search_whose_catalog_seeding_failed_is_seeded_when_discogs_is_back(
     tmp_path: Path, clock: SimClock
 ) -> None:
@@ -252,12 +268,7 @@ async def test_a_search_whose_catalog_seeding_failed_is_seeded_when_discogs_is_b
     # down), so listings cannot be identified yet. Once Discogs answers again the seeding
     # is tried again: the deal seen during the outage (Moanin' at 20.00, judged against
     # the empty catalog) is identified again and alerts, and so does one listed after.
-    with running_market(tmp_path, clock.now, telegram_clock=clock.timestamp) as market:
-        engine = open_database(market.settings.database_url)
-        with engine.begin() as conn:
-            searches.add_search(conn, query="art blakey moanin", now=clock.now, chat_id=CHAT_ID)
-        engine.dispose()
-        market.discogs.fail_next(404, times=2, path_contains="/database/search")
+    with new_search_while_discogs_fails(tmp_path, clock, failures=2) as market:
         daemon = Daemon(market.settings, clock=clock)
         await daemon.open()
         try:
@@ -289,12 +300,7 @@ async def test_a_deal_seen_while_seeding_failed_alerts_when_a_restarted_daemon_s
 ) -> None:
     # The daemon is stopped while Discogs is still down; the one started after it seeds
     # the catalog and the deal it saw during the outage (Moanin' at 20.00) alerts, once.
-    with running_market(tmp_path, clock.now, telegram_clock=clock.timestamp) as market:
-        engine = open_database(market.settings.database_url)
-        with engine.begin() as conn:
-            searches.add_search(conn, query="art blakey moanin", now=clock.now, chat_id=CHAT_ID)
-        engine.dispose()
-        market.discogs.fail_next(404, times=1, path_contains="/database/search")
+    with new_search_while_discogs_fails(tmp_path, clock, failures=1) as market:
         first = Daemon(market.settings, clock=clock)
         await first.open()
         try:
